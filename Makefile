@@ -1,0 +1,30 @@
+# AIOS — the three commands a user needs: make demo, make test, make ui.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export AIOS_HOME ?= $(CURDIR)/.aios
+
+.PHONY: demo test test-fast ui bench lint clean-home
+
+$(BIN)/aios: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/pip install --quiet --constraint requirements.lock -e ".[dev]"
+	@touch $(BIN)/aios
+
+venv: $(BIN)/aios
+
+demo: $(BIN)/aios
+	$(BIN)/aios demo
+
+test: $(BIN)/aios
+	$(BIN)/python -m pytest -q
+
+ui: $(BIN)/aios
+	$(BIN)/aios ui
+
+bench: $(BIN)/aios
+	$(BIN)/python -m benchmarks.run
+
+clean-home:
+	rm -rf "$(AIOS_HOME)"

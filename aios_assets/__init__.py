@@ -1,0 +1,1 @@
+"""AIOS Dagster assets. Import ``aios_assets.definitions`` for the Definitions object."""

@@ -1,0 +1,389 @@
+"""The ``aios`` command line: demo, ingest, sql, pg, ui."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from resources.home import AiosHome, activate_home
+
+app = typer.Typer(
+    help="AIOS: an AI operating system for a one-person company (built on Dagster).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+pg_app = typer.Typer(help="The embedded Postgres server (or AIOS_POSTGRES_URL).")
+app.add_typer(pg_app, name="pg")
+
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+class CliError(Exception):
+    """An error the user can act on: printed as one line, exit code 1."""
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and os.environ.get("AIOS_PROGRESS") != "1",
+    )
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path(
+        "demo-business"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 7,
+    days: Annotated[int, typer.Option(help="Days of business history.")] = 90,
+    scale: Annotated[float, typer.Option(help="1.0 ≈ 5k events; 200 ≈ 1M events.")] = 1.0,
+) -> None:
+    """Generate a believable one-person business (all input formats + ground truth)."""
+    summary = _generate(out_dir, seed=seed, days=days, scale=scale)
+    console.print(
+        f"wrote {summary.events:,} events for {summary.people} people and "
+        f"{summary.organizations} organizations to {summary.out_dir} "
+        f"(ground truth: {summary.ground_truth})"
+    )
+
+
+def _generate(out_dir: Path, *, seed: int, days: int, scale: float):
+    from aios_assets.demo_data import generate
+
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(f"generating {stage}", total=total or None)
+            progress.update(tasks[stage], completed=done, total=total or None)
+
+        try:
+            return generate(out_dir, seed=seed, days=days, scale=scale, progress=on_progress)
+        except ValueError as exc:
+            _fail(str(exc))
+
+
+DEMO_SOURCES = ("crm", "newsletter", "email", "calendar", "billing", "notes", "chat")
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="Random seed for the demo business.")] = 7,
+    days: Annotated[int, typer.Option(help="Days of business history.")] = 90,
+    scale: Annotated[float, typer.Option(help="1.0 ≈ 5k events.")] = 1.0,
+) -> None:
+    """Generate the demo business into AIOS_HOME and run the whole pipeline on it."""
+    home = activate_home()
+    started = time.monotonic()
+    console.print(f"AIOS_HOME = {home.root}")
+    demo_dir = home.root / "demo"
+    summary = _generate(demo_dir, seed=seed, days=days, scale=scale)
+    paths = [demo_dir / s for s in DEMO_SOURCES if (demo_dir / s).exists()]
+    _run_ingest(paths, source=None, mapping=None, materialize=True, as_json=False)
+    _print_summary(home, started, expected_events=summary.events)
+
+
+def _print_summary(home: AiosHome, started: float, expected_events: int | None = None) -> None:
+    from resources.warehouse import DuckDBWarehouse
+
+    with DuckDBWarehouse().read() as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
+                  .fetchall()}
+
+        def scalar(sql: str, table: str, default: Any = 0) -> Any:
+            return con.execute(sql).fetchone()[0] if table in tables else default
+
+        events = scalar("SELECT count(*) FROM event_log", "event_log")
+        quarantined = scalar("SELECT count(*) FROM quarantine", "quarantine")
+        entities = scalar(
+            "SELECT count(DISTINCT entity_id) FROM entity_membership", "entity_membership", None
+        )
+        proposals = scalar(
+            "SELECT count(*) FROM action_proposals WHERE status = 'pending_approval'",
+            "action_proposals",
+            None,
+        )
+        cost = scalar("SELECT coalesce(sum(cost_usd), 0) FROM cost_ledger", "cost_ledger", 0.0)
+    table = Table(title="AIOS demo", show_header=False)
+    table.add_row("events ingested", f"{events:,}")
+    table.add_row("quarantined", f"{quarantined:,}")
+    table.add_row("entities", "not built" if entities is None else f"{entities:,}")
+    table.add_row("proposals waiting", "none (no agents yet)" if proposals is None
+                  else f"{proposals:,}")
+    table.add_row("LLM cost", f"${float(cost):.4f} (offline tier)")
+    table.add_row("wall time", f"{time.monotonic() - started:.1f}s")
+    table.add_row("warehouse", str(home.warehouse))
+    out.print(table)
+    if expected_events is not None and events < expected_events:
+        _fail(f"only {events} of the {expected_events} generated events reached the event log")
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    source: Annotated[str | None, typer.Option(help="Source name for CSV/MD/ICS/email.")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="CSV mapping file (see docs/formats.md).")
+    ] = None,
+    materialize: Annotated[
+        bool, typer.Option(help="Also update the memory and entity assets downstream.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest files into the event log (bad records go to quarantine, never lost)."""
+    activate_home()
+    for p in paths:
+        if not p.exists():
+            _fail(f"no such file or folder: {p}")
+    if mapping is not None and not mapping.is_file():
+        _fail(f"no such mapping file: {mapping}")
+    _run_ingest(paths, source=source, mapping=mapping, materialize=materialize, as_json=as_json)
+
+
+def _run_ingest(
+    paths: list[Path], *, source: str | None, mapping: Path | None, materialize: bool,
+    as_json: bool,
+) -> None:
+    """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it)."""
+    import dagster as dg
+
+    from aios_assets.definitions import defs
+    from aios_assets.ingest.loader import FileReport, IngestObserver
+
+    job = "ingest_and_update_job" if materialize else "ingest_job"
+    config: dict[str, Any] = {"paths": [str(p.resolve()) for p in paths], "archive_inbox": False}
+    if source:
+        config["source"] = source
+    if mapping:
+        config["mapping"] = str(mapping.resolve())
+
+    with _progress() as progress:
+        task = progress.add_task("ingesting", total=None)
+
+        class Observer(IngestObserver):
+            def progress(self, file: str, records: int) -> None:
+                progress.update(task, description=f"ingesting {Path(file).name}",
+                                completed=records)
+
+            def on_file(self, report: FileReport) -> None:
+                super().on_file(report)
+                progress.update(task, description=f"ingested {len(self.files)} file(s)")
+
+        observer = Observer()
+        result = defs.resolve_job_def(job).execute_in_process(
+            run_config={
+                "ops": {"ingest_files": {"config": config}},
+                # The CLI reports for itself; Dagster's step log stays in the run (UI).
+                "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+            },
+            instance=dg.DagsterInstance.get(),
+            resources={"ingest_observer": observer},
+            raise_on_error=False,
+        )
+    files = observer.files
+    for f in files:
+        if f.fully_rejected:
+            console.print(f"[red]rejected[/] {f.file}: {f.reasons[0]}", highlight=False)
+        elif f.rejected:
+            console.print(
+                f"[yellow]partly rejected[/] {f.file}: {f.rejected} record(s), "
+                f"e.g. {f.reasons[0]}",
+                highlight=False,
+            )
+    read = sum(f.events_read for f in files)
+    new = sum(f.events_new for f in files)
+    rejected = sum(f.rejected for f in files)
+    if as_json:
+        out.print_json(json.dumps({
+            "run_id": result.run_id, "success": result.success, "events_read": read,
+            "events_new": new, "rejected": rejected, "files": [f.__dict__ for f in files],
+        }))
+    else:
+        console.print(
+            f"{new:,} new events ({read:,} read), {rejected:,} rejected, "
+            f"{len(files)} file(s); run {result.run_id[:8]}"
+        )
+    if not result.success:
+        failed = [
+            str(e.event_specific_data.error.message).strip()  # type: ignore[union-attr]
+            for e in result.all_events
+            if e.is_step_failure and e.event_specific_data is not None
+        ][:3]
+        _fail(f"{job} failed: {'; '.join(failed) or 'see the run in the UI'}")
+
+
+# --- sql -------------------------------------------------------------------------------------
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run; '-' reads it from stdin.")],
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+    limit: Annotated[int, typer.Option(help="Rows to show in table format (0: all).")] = 200,
+) -> None:
+    """Read-only SQL over the warehouse; works while the pipeline runs."""
+    import duckdb
+
+    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+
+    activate_home()
+    if query == "-":
+        query = sys.stdin.read()
+    try:
+        con = DuckDBWarehouse().read()
+    except (WarehouseMissing, WarehouseBusy) as exc:
+        _fail(str(exc))
+    try:
+        cur = con.execute(query)
+        columns = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchall() if columns else []
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        if "read-only" in str(exc).lower():
+            first = "the warehouse is read-only here: aios sql runs queries, not writes"
+        _fail(first)
+    finally:
+        con.close()
+    if fmt is OutputFormat.json:
+        sys.stdout.write(
+            json.dumps([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows],
+                       default=str) + "\n"
+        )
+    elif fmt is OutputFormat.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(columns)
+        writer.writerows([[_jsonable(v) for v in r] for r in rows])
+        sys.stdout.write(buf.getvalue())
+    else:
+        table = Table(*columns, show_lines=False)
+        shown = rows if limit == 0 else rows[:limit]
+        for r in shown:
+            table.add_row(*["" if v is None else str(_jsonable(v)) for v in r])
+        out.print(table)
+        if len(shown) < len(rows):
+            console.print(f"({len(rows) - len(shown)} more rows; --limit 0 shows all)")
+
+
+# --- pg --------------------------------------------------------------------------------------
+
+
+def _mask(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+@pg_app.command("start")
+def pg_start() -> None:
+    """Start the embedded server (no-op if running, or if AIOS_POSTGRES_URL is set)."""
+    from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url
+
+    activate_home()
+    try:
+        url = resolve_url()
+        apply_ddl(url, "base", "SELECT 1")
+    except PostgresUnavailable as exc:
+        _fail(str(exc))
+    out.print(_mask(url))
+
+
+@pg_app.command("stop")
+def pg_stop() -> None:
+    """Stop the embedded server of this AIOS_HOME cleanly."""
+    from resources.postgres import stop_embedded
+
+    home = activate_home()
+    console.print("stopped" if stop_embedded(home) else "not running")
+
+
+@pg_app.command("status")
+def pg_status() -> None:
+    """Say whether the embedded server is running, and where."""
+    from resources.postgres import URL_ENV, embedded_running
+
+    home = activate_home()
+    if os.environ.get(URL_ENV):
+        out.print(f"external server: {_mask(os.environ[URL_ENV])}")
+        return
+    state = "running" if embedded_running(home) else "stopped"
+    out.print(f"embedded server {state} (data: {home.pg})")
+
+
+# --- ui --------------------------------------------------------------------------------------
+
+
+@app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for the Dagster UI.")] = 3000,
+) -> None:
+    """Start the Dagster UI and daemon (sensors and schedules live)."""
+    home = activate_home()
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    console.print(f"Dagster UI on http://{host}:{port}  (DAGSTER_HOME={home.dagster_home})")
+    dagster = Path(sys.executable).with_name("dagster")
+    os.execv(
+        str(dagster),
+        [str(dagster), "dev", "-w", str(workspace), "-h", host, "-p", str(port)],
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,385 @@
+"""Load parsed files into the event log, exactly once per record version.
+
+Per file: parse in streaming chunks into a staging table, then in ONE transaction insert the
+events whose ``event_id`` is new (numbering versions per (source, source_id)), the quarantine
+rows, and the file's row in ``ingested_files``. A crash mid-file therefore leaves nothing of it
+behind, and running the same file again adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from aios_assets.ingest.events import Event, Rejection, extract_entity_refs, make_event_id
+from aios_assets.ingest.parsers import detect_format, iter_records
+
+CHUNK_ROWS = 50_000
+RAW_CHARS = 2_000
+
+DDL = """
+CREATE TABLE IF NOT EXISTS event_log (
+    event_id VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    source_id VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    ingested_at TIMESTAMPTZ NOT NULL,
+    actor VARCHAR,
+    thread VARCHAR,
+    subject VARCHAR,
+    text VARCHAR NOT NULL,
+    payload JSON,
+    entity_refs STRUCT(emails VARCHAR[], names VARCHAR[], domains VARCHAR[], phones VARCHAR[]),
+    content_hash VARCHAR NOT NULL,
+    file VARCHAR,
+    line INTEGER,
+    batch_id VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    quarantine_id VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    line INTEGER,
+    reason VARCHAR NOT NULL,
+    raw VARCHAR,
+    source VARCHAR,
+    format VARCHAR,
+    quarantined_at TIMESTAMPTZ NOT NULL,
+    batch_id VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ingested_files (
+    file VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    format VARCHAR,
+    events_read BIGINT NOT NULL,
+    events_new BIGINT NOT NULL,
+    rejected BIGINT NOT NULL,
+    ingested_at TIMESTAMPTZ NOT NULL,
+    batch_id VARCHAR NOT NULL
+);
+CREATE OR REPLACE VIEW events_current AS
+SELECT * FROM event_log
+QUALIFY row_number() OVER (PARTITION BY source, source_id ORDER BY version DESC) = 1;
+"""
+
+_REFS_TYPE = pa.struct(
+    [(name, pa.list_(pa.string())) for name in ("emails", "names", "domains", "phones")]
+)
+_STAGE_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("source", pa.string()),
+        ("source_id", pa.string()),
+        ("kind", pa.string()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("actor", pa.string()),
+        ("thread", pa.string()),
+        ("subject", pa.string()),
+        ("text", pa.string()),
+        ("payload", pa.string()),
+        ("entity_refs", _REFS_TYPE),
+        ("content_hash", pa.string()),
+        ("file", pa.string()),
+        ("line", pa.int32()),
+        ("seq", pa.int64()),
+    ]
+)
+_QUAR_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("line", pa.int32()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+        ("source", pa.string()),
+        ("format", pa.string()),
+    ]
+)
+
+IGNORED_SUFFIXES = (".mapping.yaml", ".mapping.yml")
+
+
+@dataclass
+class FileReport:
+    """What one file contributed."""
+
+    file: str
+    format: str | None
+    events_read: int = 0
+    events_new: int = 0
+    rejected: int = 0
+    reasons: list[str] = field(default_factory=list)  # first few rejection reasons
+    unchanged: bool = False  # the same bytes were ingested before
+
+    @property
+    def fully_rejected(self) -> bool:
+        return self.events_read == 0 and self.rejected > 0
+
+
+@dataclass
+class IngestReport:
+    """What a whole ingest batch did."""
+
+    batch_id: str
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def events_read(self) -> int:
+        return sum(f.events_read for f in self.files)
+
+    @property
+    def events_new(self) -> int:
+        return sum(f.events_new for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+
+ProgressFn = Callable[[str, int], None]  # (file, records parsed so far in it)
+
+
+class IngestObserver:
+    """Watches an ingest as it goes (the CLI draws progress from it); collects file reports."""
+
+    def __init__(self) -> None:
+        self.files: list[FileReport] = []
+
+    def progress(self, file: str, records: int) -> None:
+        """Called every chunk with the records parsed so far in ``file``."""
+
+    def on_file(self, report: FileReport) -> None:
+        self.files.append(report)
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files under the given files/folders, sorted, skipping dotfiles and mapping files."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
+                        continue
+                    out.append(Path(root) / name)
+        else:
+            out.append(path)
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _event_row(event: Event, seq: int) -> dict:
+    payload = (
+        orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+        if event.payload is not None
+        else None
+    )
+    content_hash = event.content_hash()
+    return {
+        "event_id": make_event_id(event.source, event.source_id, content_hash),
+        "source": event.source,
+        "source_id": event.source_id,
+        "kind": event.kind,
+        "occurred_at": event.occurred_at,
+        "actor": event.actor,
+        "thread": event.thread,
+        "subject": event.subject,
+        "text": event.text,
+        "payload": payload,
+        "entity_refs": extract_entity_refs(event),
+        "content_hash": content_hash,
+        "file": event.file,
+        "line": event.line,
+        "seq": seq,
+    }
+
+
+def _chunks(records: Iterator[Event | Rejection], size: int):
+    events: list[dict] = []
+    rejections: list[dict] = []
+    seq = 0
+    for record in records:
+        if isinstance(record, Event):
+            events.append(_event_row(record, seq))
+            seq += 1
+        else:
+            rejections.append(
+                {
+                    "file": record.file,
+                    "line": record.line,
+                    "reason": record.reason,
+                    "raw": (record.raw or "")[:RAW_CHARS],
+                    "source": record.source,
+                    "format": record.fmt,
+                }
+            )
+        if len(events) + len(rejections) >= size:
+            yield events, rejections
+            events, rejections = [], []
+    if events or rejections:
+        yield events, rejections
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    batch_id: str,
+    source: str | None = None,
+    mapping: Path | None = None,
+    display_name: str | None = None,
+    progress: ProgressFn | None = None,
+    now: datetime | None = None,
+) -> FileReport:
+    """Ingest one file atomically; see the module docstring."""
+    name = display_name or str(path)
+    fmt = detect_format(path)
+    report = FileReport(file=name, format=fmt)
+    try:
+        sha = file_sha256(path)
+        size = path.stat().st_size
+    except OSError as exc:
+        sha, size = hashlib.sha256(name.encode()).hexdigest(), 0
+        records: Iterable[Event | Rejection] = [
+            Rejection(file=name, line=None, reason=f"cannot read file: {exc.strerror or exc}")
+        ]
+    else:
+        seen = con.execute(
+            "SELECT 1 FROM ingested_files WHERE file_sha256 = ? LIMIT 1", [sha]
+        ).fetchone()
+        if seen and mapping is None and source is None:
+            report.unchanged = True
+            return report
+        records = iter_records(path, source=source, mapping=mapping, display_name=name)
+
+    now = now or datetime.now(UTC)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        staged_any = False
+        quar_tables: list[pa.Table] = []
+        for events, rejections in _chunks(iter(records), CHUNK_ROWS):
+            report.events_read += len(events)
+            report.rejected += len(rejections)
+            report.reasons.extend(r["reason"] for r in rejections[: max(0, 5 - len(report.reasons))])
+            if events:
+                con.register("_chunk", pa.Table.from_pylist(events, schema=_STAGE_SCHEMA))
+                if staged_any:
+                    con.execute("INSERT INTO _stage SELECT * FROM _chunk")
+                else:
+                    con.execute("CREATE TEMP TABLE _stage AS SELECT * FROM _chunk")
+                    staged_any = True
+                con.unregister("_chunk")
+            if rejections:
+                quar_tables.append(pa.Table.from_pylist(rejections, schema=_QUAR_SCHEMA))
+            if progress:
+                progress(name, report.events_read + report.rejected)
+
+        if staged_any:
+            report.events_new = _insert_new_events(con, batch_id=batch_id, now=now)
+            con.execute("DROP TABLE _stage")
+        for quar in quar_tables:
+            con.register("_quar", quar)
+            con.execute(
+                """
+                INSERT INTO quarantine
+                SELECT q.qid, q.file, q.line, q.reason, q.raw, q.source, q.format, ?, ?
+                FROM (
+                    SELECT substr(sha256(concat_ws('|', file, coalesce(line::VARCHAR, ''),
+                                                   reason, coalesce(raw, ''))), 1, 32) AS qid, *
+                    FROM _quar
+                ) AS q
+                WHERE q.qid NOT IN (SELECT quarantine_id FROM quarantine)
+                QUALIFY row_number() OVER (PARTITION BY q.qid ORDER BY q.line) = 1
+                """,
+                [now, batch_id],
+            )
+            con.unregister("_quar")
+        con.execute(
+            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [name, sha, size, fmt, report.events_read, report.events_new, report.rejected,
+             now, batch_id],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return report
+
+
+def _insert_new_events(con: duckdb.DuckDBPyConnection, *, batch_id: str, now: datetime) -> int:
+    """Insert staged events not yet in the log; number versions after the existing ones."""
+    before = con.execute("SELECT count(*) FROM event_log").fetchone()[0]
+    con.execute(
+        """
+        INSERT INTO event_log
+        WITH fresh AS (
+            SELECT * FROM _stage
+            WHERE event_id NOT IN (SELECT event_id FROM event_log)
+            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY seq) = 1
+        ),
+        prior AS (
+            SELECT source, source_id, max(version) AS v
+            FROM event_log
+            WHERE (source, source_id) IN (SELECT (source, source_id) FROM fresh)
+            GROUP BY ALL
+        )
+        SELECT f.event_id, f.source, f.source_id,
+               coalesce(p.v, 0)
+                 + row_number() OVER (PARTITION BY f.source, f.source_id ORDER BY f.seq),
+               f.kind, coalesce(f.occurred_at, ?::TIMESTAMPTZ), ?::TIMESTAMPTZ,
+               f.actor, f.thread, f.subject, f.text, f.payload, f.entity_refs,
+               f.content_hash, f.file, f.line, ?
+        FROM fresh f
+        LEFT JOIN prior p USING (source, source_id)
+        ORDER BY f.seq
+        """,
+        [now, now, batch_id],
+    )
+    return con.execute("SELECT count(*) FROM event_log").fetchone()[0] - before
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[Path],
+    *,
+    source: str | None = None,
+    mapping: Path | None = None,
+    batch_id: str | None = None,
+    progress: ProgressFn | None = None,
+    on_file: Callable[[FileReport], None] | None = None,
+) -> IngestReport:
+    """Ingest files and folders into the event log; one transaction per file."""
+    ensure_tables(con)
+    report = IngestReport(batch_id=batch_id or uuid.uuid4().hex[:16])
+    for path in expand_paths(Path(p) for p in paths):
+        file_report = ingest_file(
+            con, path, batch_id=report.batch_id, source=source, mapping=mapping, progress=progress
+        )
+        report.files.append(file_report)
+        if on_file:
+            on_file(file_report)
+    return report

