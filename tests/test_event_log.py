@@ -134,3 +134,30 @@ def test_failed_file_leaves_nothing_behind(tmp_path, monkeypatch):
     assert _rows(db, "select count(*) from event_log") == [(0,)]
     assert _rows(db, "select count(*) from ingested_files") == [(0,)]
     assert _load(db, f).events_new == 10
+
+
+def test_identifier_fields_are_not_entity_refs():
+    from aios_assets.ingest.events import Event, extract_entity_refs
+
+    refs = extract_entity_refs(Event(
+        source="email", source_id="x", kind="email", occurred_at=None, text="hi",
+        actor="Maya Okafor <maya@okafor.co>",
+        payload={"message_id": "20260601081500.abc@okafor.co", "references": ["2026060108@y.io"],
+                 "to": ["Bob Li <bob@x.io>"]},
+    ))
+    assert refs["emails"] == ["bob@x.io", "maya@okafor.co"]
+    assert refs["phones"] == []
+
+
+def test_changing_a_sidecar_mapping_reparses_the_csv(tmp_path):
+    db = tmp_path / "w.duckdb"
+    csv_file = tmp_path / "export.csv"
+    csv_file.write_text("ID,Name,Mail\n1,Ada Lovelace,ada@x.io\n")
+    sidecar = tmp_path / "export.mapping.yaml"
+    sidecar.write_text("kind: contacts\ncolumns: {source_id: ID, full_name: Name}\n")
+    assert _load(db, csv_file).events_new == 1
+    assert _load(db, csv_file).files[0].unchanged
+    sidecar.write_text("kind: contacts\ncolumns: {source_id: ID, full_name: Name, email: Mail}\n")
+    again = _load(db, csv_file)
+    assert not again.files[0].unchanged and again.events_new == 1  # a corrected version
+    assert _rows(db, "select max(version) from event_log") == [(2,)]

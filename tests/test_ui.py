@@ -14,7 +14,9 @@ from tests.conftest import AIOS, ROOT
 
 QUERY = """
 { assetNodes { assetKey { path } groupName }
-  sensorsOrError { ... on Sensors { results { name sensorState { status } } } } }
+  workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError {
+    ... on RepositoryLocation { repositories { sensors { name sensorState { status } } } }
+  } } } } }
 """
 
 
@@ -60,8 +62,12 @@ def test_ui_serves_assets_and_sensors(aios_home):
         assert data is not None, "the UI did not answer within 180 s"
         keys = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"]}
         assert {"event_log", "quarantine"} <= keys
-        sensors = {s["name"]: s["sensorState"]["status"]
-                   for s in data["sensorsOrError"]["results"]}
+        sensors = {
+            s["name"]: s["sensorState"]["status"]
+            for entry in data["workspaceOrError"]["locationEntries"]
+            for repo in entry["locationOrLoadError"]["repositories"]
+            for s in repo["sensors"]
+        }
         assert sensors.get("inbox_sensor") == "RUNNING"
         # Bound to loopback only.
         assert _listen_addresses(port) == {"127.0.0.1"}

@@ -155,13 +155,21 @@ def normalize_phone(value: str) -> str | None:
     return ("+" if value.strip().startswith("+") else "") + digits
 
 
+# Identifier fields look like emails or phone numbers (Message-IDs, UIDs) but name no entity.
+_ID_KEYS = frozenset(
+    {"message_id", "in_reply_to", "references", "uid", "id", "source_id", "post_id",
+     "invoice_id", "payment_id", "thread", "thread_id"}
+)
+
+
 def _walk_strings(value: Any, key: str | None = None):
-    """Yield (key, string) for every string inside a JSON-like value."""
+    """Yield (key, string) for every string inside a JSON-like value, skipping id fields."""
     if isinstance(value, str):
         yield key, value
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _walk_strings(v, str(k))
+            if str(k).lower() not in _ID_KEYS:
+                yield from _walk_strings(v, str(k))
     elif isinstance(value, list | tuple):
         for v in value:
             yield from _walk_strings(v, key)

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     events_new BIGINT NOT NULL,
     rejected BIGINT NOT NULL,
     ingested_at TIMESTAMPTZ NOT NULL,
-    batch_id VARCHAR NOT NULL
+    batch_id VARCHAR NOT NULL,
+    options VARCHAR NOT NULL  -- source / mapping that shaped the parse (see _options_key)
 );
 CREATE OR REPLACE VIEW events_current AS
 SELECT * FROM event_log
@@ -192,6 +193,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _options_key(path: Path, source: str | None, mapping: Path | None) -> str:
+    """What besides the bytes decides how a file parses: a change re-parses the file."""
+    parts = [source or ""]
+    for candidate in (mapping, *(path.with_name(path.stem + s) for s in IGNORED_SUFFIXES)):
+        if candidate is not None and candidate.is_file():
+            parts.append(file_sha256(candidate))
+    return "|".join(parts)
+
+
 def _event_row(event: Event, seq: int) -> dict:
     payload = (
         orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
@@ -263,15 +273,17 @@ def ingest_file(
         sha = file_sha256(path)
         size = path.stat().st_size
     except OSError as exc:
-        sha, size = hashlib.sha256(name.encode()).hexdigest(), 0
+        sha, size, options = hashlib.sha256(name.encode()).hexdigest(), 0, ""
         records: Iterable[Event | Rejection] = [
             Rejection(file=name, line=None, reason=f"cannot read file: {exc.strerror or exc}")
         ]
     else:
+        options = _options_key(path, source, mapping)
         seen = con.execute(
-            "SELECT 1 FROM ingested_files WHERE file_sha256 = ? LIMIT 1", [sha]
+            "SELECT 1 FROM ingested_files WHERE file_sha256 = ? AND options = ? LIMIT 1",
+            [sha, options],
         ).fetchone()
-        if seen and mapping is None and source is None:
+        if seen:
             report.unchanged = True
             return report
         records = iter_records(path, source=source, mapping=mapping, display_name=name)
@@ -319,9 +331,9 @@ def ingest_file(
             )
             con.unregister("_quar")
         con.execute(
-            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [name, sha, size, fmt, report.events_read, report.events_new, report.rejected,
-             now, batch_id],
+             now, batch_id, options],
         )
         con.execute("COMMIT")
     except BaseException:

@@ -1,0 +1,192 @@
+"""Helpers shared by the format parsers: limits, line streaming, decoding, rejections."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from aios_assets.ingest.events import MAX_TEXT_CHARS, Rejection
+
+BOM = b"\xef\xbb\xbf"
+MAX_RECORD_BYTES = MAX_TEXT_CHARS  # one line / row / message text; larger is quarantined
+MAX_WHOLE_FILE_BYTES = 50_000_000  # .eml / .ics / .md are read whole; larger files are refused
+MAX_MESSAGE_BYTES = MAX_WHOLE_FILE_BYTES  # one raw mbox message (attachments included)
+RAW_CHARS = 2000  # how much of the offending input a rejection keeps
+
+
+def mb(size: int) -> str:
+    """``1234567`` -> ``'1.2 MB'``."""
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def too_large(size: int, limit: int = MAX_RECORD_BYTES) -> str:
+    return f"record too large ({mb(size)} > {limit // 1_000_000} MB)"
+
+
+def raw_text(data: bytes | str) -> str:
+    """The first RAW_CHARS characters of some input, for a rejection (never raises)."""
+    if isinstance(data, bytes):
+        data = data[: RAW_CHARS * 4].decode("utf-8", errors="replace")
+    return data[:RAW_CHARS]
+
+
+MAX_REASON_CHARS = 600
+
+
+def one_line(reason: str) -> str:
+    """A rejection reason as one short line (values quoted in it can be huge or multi-line)."""
+    text = " ".join(reason.split())
+    if len(text) > MAX_REASON_CHARS:
+        text = text[: MAX_REASON_CHARS - 3] + "..."
+    return text
+
+
+def short(value: str, limit: int = 60) -> str:
+    """``repr`` of a value for a reason, cut to ``limit`` characters."""
+    if len(value) > limit:
+        return repr(value[:limit]) + "..."
+    return repr(value)
+
+
+@dataclass(slots=True)
+class Ctx:
+    """What a parser knows about the file it reads."""
+
+    path: Path
+    file: str  # the name written into Event.file / Rejection.file
+    fmt: str
+    source: str | None  # the caller's --source, if any
+
+    def reject(
+        self, line: int | None, reason: str, raw: bytes | str = "", source: str | None = None
+    ) -> Rejection:
+        return Rejection(
+            file=self.file,
+            line=line,
+            reason=one_line(reason),
+            raw=raw_text(raw),
+            source=source if source is not None else self.source,
+            fmt=self.fmt,
+        )
+
+
+def iter_lines(f: BinaryIO, limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, bytes, int]]:
+    """Yield ``(line_number, data, size)`` for each ``\\n``-terminated line of a binary stream.
+
+    ``data`` keeps its line terminator. A line longer than ``limit`` (+ a CRLF) is not held in
+    memory: the rest of it is skipped, ``data`` is only its head and ``size`` its full length, so
+    ``size > len(data)`` tells the caller that the line was cut.
+    """
+    readline = f.readline
+    cap = limit + 2
+    lineno = 0
+    while True:
+        line = readline(cap)
+        if not line:
+            return
+        lineno += 1
+        if len(line) < cap or line[-1:] == b"\n":
+            yield lineno, line, len(line)
+            continue
+        size = len(line)
+        while True:
+            chunk = readline(1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if chunk[-1:] == b"\n":
+                break
+        yield lineno, line, size
+
+
+def line_too_large(data: bytes, size: int, limit: int = MAX_RECORD_BYTES) -> bool:
+    """True when a line from :func:`iter_lines` holds more than ``limit`` bytes of content."""
+    if size <= limit:
+        return False
+    if size > len(data):
+        return True
+    return len(data.rstrip(b"\r\n")) > limit
+
+
+def sniff_binary(head: bytes) -> str | None:
+    """A reason when the first bytes of a file show it is binary or UTF-16/32, else None."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16/UTF-32 encoded file; save it as UTF-8"
+    if b"\x00" in head:
+        return "binary file (NUL bytes in the first 8 KB)"
+    return None
+
+
+def decode_text(data: bytes) -> tuple[str, str | None]:
+    """Decode a whole file: UTF-8 (BOM accepted), else Windows-1252.
+
+    Returns ``(text, decoded_as)`` where ``decoded_as`` is ``"cp1252"`` for the fallback.
+    """
+    if data.startswith(BOM):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return decode_cp1252(data), "cp1252"
+
+
+def decode_cp1252(data: bytes) -> str:
+    # The five bytes Windows-1252 leaves undefined are read as Latin-1 (as browsers do).
+    return data.decode("cp1252", errors="_aios_latin1")
+
+
+def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+
+
+def _register() -> None:
+    import codecs
+
+    try:
+        codecs.lookup_error("_aios_latin1")
+    except LookupError:
+        codecs.register_error("_aios_latin1", _latin1_fallback)
+
+
+_register()
+
+
+def utf8_error(data: bytes) -> str | None:
+    """``'not valid UTF-8 (byte 0xff at offset 12)'`` or None when ``data`` is valid UTF-8."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+    return None
+
+
+def jsonable(value: Any, _depth: int = 0) -> Any:
+    """Make YAML / iCalendar values JSON friendly: dates to ISO strings, sets to lists, str keys."""
+    if _depth > 100:
+        raise ValueError("value nested too deeply")
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)  # orjson (and the event hash) stop at 64-bit integers
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v, _depth + 1) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(v, _depth + 1) for v in value), key=str)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+def empty_or_blank(data: bytes) -> bool:
+    if data.startswith(BOM):
+        data = data[3:]
+    return not data.strip()

@@ -1,0 +1,176 @@
+"""JSONL events (the public event schema), one JSON object per line. The hot path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import orjson
+
+from aios_assets.ingest.events import (
+    JSONL_FIELDS,
+    Event,
+    InvalidTimestamp,
+    Rejection,
+    parse_timestamp,
+)
+from aios_assets.ingest.formats.common import (
+    BOM,
+    MAX_RECORD_BYTES,
+    Ctx,
+    iter_lines,
+    line_too_large,
+    too_large,
+    utf8_error,
+)
+
+_KNOWN = frozenset(JSONL_FIELDS)
+_OPTIONAL_STR = ("actor", "thread", "subject")
+# orjson serializes at most 254 nested levels; a line with fewer brackets cannot be deeper.
+_NESTING_CHECK = 200
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _decode_error(exc: orjson.JSONDecodeError, data: bytes) -> str:
+    if "UTF-8" in exc.msg:
+        reason = utf8_error(data)
+        if reason:
+            return reason
+    return f"invalid JSON: {exc.msg} (col {exc.colno})"
+
+
+def _required_problem(obj: dict[str, Any]) -> str:
+    """The reason a record's required fields are unusable (slow path, for the rejection)."""
+    for name in ("source", "source_id", "kind", "occurred_at", "text"):
+        value = obj.get(name)
+        if value is None:
+            return f"missing required field '{name}'"
+        if type(value) is not str:
+            return f"field '{name}' must be a string, got {json_type(value)}"
+        if name != "text" and (not value or value.isspace()):
+            return f"field '{name}' must not be empty"
+    return "invalid record"
+
+
+def record_to_event(obj: dict[str, Any], file: str, line: int) -> Event | str:
+    """Validate one decoded JSONL object; return the Event or the reason it is rejected."""
+    get = obj.get
+    source = get("source")
+    source_id = get("source_id")
+    kind = get("kind")
+    occurred_at = get("occurred_at")
+    text = get("text")
+    if not (
+        type(source) is str
+        and type(source_id) is str
+        and type(kind) is str
+        and type(occurred_at) is str
+        and type(text) is str
+        and source
+        and source_id
+        and kind
+        and not source.isspace()
+        and not source_id.isspace()
+        and not kind.isspace()
+    ):
+        return _required_problem(obj)
+    try:
+        ts = parse_timestamp(occurred_at)
+    except InvalidTimestamp as exc:
+        return f"invalid occurred_at: {exc}"
+    actor = get("actor")
+    thread = get("thread")
+    subject = get("subject")
+    if not (
+        (actor is None or type(actor) is str)
+        and (thread is None or type(thread) is str)
+        and (subject is None or type(subject) is str)
+    ):
+        for name in _OPTIONAL_STR:
+            value = get(name)
+            if value is not None and type(value) is not str:
+                return f"field '{name}' must be a string or null, got {json_type(value)}"
+    payload = get("payload")
+    if payload is not None and type(payload) is not dict:
+        return f"field 'payload' must be an object or null, got {json_type(payload)}"
+    if not _KNOWN.issuperset(obj):
+        extra = {k: v for k, v in obj.items() if k not in _KNOWN}
+        payload = dict(payload) if payload else {}
+        old = payload.get("_extra")
+        if isinstance(old, dict):
+            extra = {**old, **extra}
+        elif old is not None:
+            extra = {"_extra": old, **extra}
+        payload["_extra"] = extra
+    return Event(
+        source=source,
+        source_id=source_id,
+        kind=kind,
+        occurred_at=ts,
+        text=text,
+        actor=actor,
+        thread=thread,
+        subject=subject,
+        payload=payload,
+        file=file,
+        line=line,
+    )
+
+
+def parse_jsonl(f: BinaryIO, ctx: Ctx) -> Iterator[Event | Rejection]:
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    file = ctx.file
+    for lineno, line, size in iter_lines(f):
+        if size > MAX_RECORD_BYTES and line_too_large(line, size):
+            yield ctx.reject(lineno, too_large(size), line)
+            continue
+        if lineno == 1 and line.startswith(BOM):
+            line = line[3:]
+        data = line.strip()
+        if not data:
+            continue
+        try:
+            obj = loads(data)
+        except decode_error as exc:
+            yield ctx.reject(lineno, _decode_error(exc, data), data)
+            continue
+        except RecursionError:
+            yield ctx.reject(lineno, "invalid JSON: nested too deeply", data)
+            continue
+        if type(obj) is not dict:
+            yield ctx.reject(lineno, f"record must be a JSON object, got {json_type(obj)}", data)
+            continue
+        result = record_to_event(obj, file, lineno)
+        if isinstance(result, str):
+            src = obj.get("source")
+            if type(src) is not str or not src.strip():
+                src = None
+            yield ctx.reject(lineno, result, data, source=src)
+            continue
+        if (
+            len(data) > 2 * _NESTING_CHECK
+            and result.payload
+            and data.count(b"{") + data.count(b"[") > _NESTING_CHECK
+        ):
+            try:
+                orjson.dumps(result.payload, option=orjson.OPT_NON_STR_KEYS)
+            except (TypeError, RecursionError):
+                yield ctx.reject(lineno, "field 'payload' is nested too deeply", data)
+                continue
+        yield result

@@ -1,0 +1,109 @@
+"""Markdown notes: one event per file, with optional YAML front matter between ``---`` lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+from aios_assets.ingest.events import (
+    MAX_TEXT_CHARS,
+    Event,
+    InvalidTimestamp,
+    Rejection,
+    parse_timestamp,
+)
+from aios_assets.ingest.formats.common import Ctx, decode_text, jsonable, too_large
+
+FRONT_MATTER_KEYS = ("id", "title", "date", "tags", "source", "kind", "thread", "author")
+_STRING_KEYS = ("id", "title", "source", "kind", "thread", "author")
+_DATE_PREFIX_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+
+
+def _front_matter(lines: list[str]) -> tuple[dict[str, Any], int] | str:
+    """(front matter, index of the first body line) or the reason it is broken."""
+    if not lines or lines[0].rstrip() != "---":
+        return {}, 0
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in ("---", "..."):
+            break
+    else:
+        return "front matter not closed (no second '---' line)"
+    try:
+        data = yaml.safe_load("\n".join(lines[1:i]))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        return f"invalid YAML front matter: {problem}{where}"
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return f"front matter must be a YAML mapping, got {type(data).__name__}"
+    return {str(k): v for k, v in data.items()}, i + 1
+
+
+def parse_markdown(data: bytes, ctx: Ctx, default_source: str) -> Iterator[Event | Rejection]:
+    text, decoded_as = decode_text(data)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    result = _front_matter(lines)
+    if isinstance(result, str):
+        yield ctx.reject(1, result, text, source=default_source)
+        return
+    front, body_start = result
+    for key in _STRING_KEYS:
+        value = front.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            yield ctx.reject(1, f"front matter '{key}' must be a string", text, default_source)
+            return
+        front[key] = str(value).strip()
+    source = front.get("source") or default_source
+    occurred_at: datetime | None = None
+    if front.get("date") is not None:
+        try:
+            occurred_at = parse_timestamp(front["date"])
+        except InvalidTimestamp as exc:
+            yield ctx.reject(1, f"invalid front matter date: {exc}", text, source=source)
+            return
+    else:
+        m = _DATE_PREFIX_RE.match(ctx.path.stem)
+        if m:
+            try:
+                occurred_at = parse_timestamp(m.group(1))
+            except InvalidTimestamp:
+                occurred_at = None
+    body = "\n".join(lines[body_start:]).strip()
+    if len(body) > MAX_TEXT_CHARS:
+        yield ctx.reject(1, too_large(len(body.encode())), text, source=source)
+        return
+    subject = front.get("title") or None
+    if subject is None:
+        for line in lines[body_start:]:
+            if line.startswith("# "):
+                subject = line[2:].strip().rstrip("#").strip() or None
+                break
+    try:
+        payload: dict[str, Any] = jsonable(front)
+    except ValueError as exc:
+        yield ctx.reject(1, f"invalid front matter: {exc}", text, source=source)
+        return
+    if decoded_as:
+        payload["_decoded_as"] = decoded_as
+    yield Event(
+        source=source,
+        source_id=front.get("id") or ctx.path.stem,
+        kind=front.get("kind") or "note",
+        occurred_at=occurred_at,
+        text=body,
+        actor=front.get("author") or None,
+        thread=front.get("thread") or None,
+        subject=subject,
+        payload=payload,
+        file=ctx.file,
+        line=1,
+    )
