@@ -106,7 +106,10 @@ def demo(
     started = time.monotonic()
     console.print(f"AIOS_HOME = {home.root}")
     demo_dir = home.root / "demo"
+    console.print(f"[1/2] generating the demo business (seed {seed}, {days} days, scale {scale})")
     summary = _generate(demo_dir, seed=seed, days=days, scale=scale)
+    console.print(f"      {summary.events:,} events in {len(summary.files)} files → {demo_dir}")
+    console.print("[2/2] ingesting and updating memory and entities")
     paths = [demo_dir / s for s in DEMO_SOURCES if (demo_dir / s).exists()]
     _run_ingest(paths, source=None, mapping=None, materialize=True, as_json=False)
     _print_summary(home, started, expected_events=summary.events)
@@ -200,6 +203,8 @@ def _run_ingest(
             def on_file(self, report: FileReport) -> None:
                 super().on_file(report)
                 progress.update(task, description=f"ingested {len(self.files)} file(s)")
+                if not console.is_terminal and len(self.files) % 25 == 0:
+                    console.print(f"      … {len(self.files)} files ingested")
 
         observer = Observer()
         result = defs.resolve_job_def(job).execute_in_process(

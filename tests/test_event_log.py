@@ -112,7 +112,7 @@ def test_versions_inside_one_file_follow_file_order(tmp_path):
 
 
 def test_failed_file_leaves_nothing_behind(tmp_path, monkeypatch):
-    import aios_assets.ingest.loader as loader
+    from aios_assets.ingest import loader
 
     db = tmp_path / "w.duckdb"
     f = write_jsonl(tmp_path / "a.jsonl", [event(f"m{i}") for i in range(10)])

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 
@@ -29,7 +30,7 @@ def _free_port() -> int:
 def _listen_addresses(port: int) -> set[str]:
     """IPv4 addresses listening on ``port``, read from /proc/net/tcp (state 0A = LISTEN)."""
     found = set()
-    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         local, state = line.split()[1], line.split()[3]
         addr, port_hex = local.split(":")
         if state == "0A" and int(port_hex, 16) == port:

@@ -64,9 +64,8 @@ def test_second_writer_waits_then_fails_clearly(tmp_path):
         assert proc.stdout.readline().strip() == "holding"
         impatient = DuckDBWarehouse(home=str(tmp_path), lock_timeout_s=0.5)
         started = time.monotonic()
-        with pytest.raises(WarehouseBusy, match="stayed locked"):
-            with impatient.write_session():
-                pass
+        with pytest.raises(WarehouseBusy, match="stayed locked"), impatient.write_session():
+            pass
         assert time.monotonic() - started < 3
         patient = DuckDBWarehouse(home=str(tmp_path), lock_timeout_s=30)
         with patient.connect() as con:  # waits for the holder, then writes
