@@ -10,6 +10,7 @@ $(BIN)/aios: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip==26.3"
 	$(BIN)/pip install --quiet --constraint requirements.lock -e ".[dev]"
+	$(BIN)/python -c "from aios_assets.entities import ensure_dbt_manifest as m; m()"
 	@touch $(BIN)/aios
 
 venv: $(BIN)/aios

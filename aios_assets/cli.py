@@ -182,6 +182,10 @@ def _run_ingest(
     """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it)."""
     import dagster as dg
 
+    from aios_assets.entities import ensure_dbt_manifest
+
+    if materialize:
+        ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
     from aios_assets.definitions import defs
     from aios_assets.ingest.loader import FileReport, IngestObserver
 
@@ -376,7 +380,10 @@ def ui(
     port: Annotated[int, typer.Option(help="Port for the Dagster UI.")] = 3000,
 ) -> None:
     """Start the Dagster UI and daemon (sensors and schedules live)."""
+    from aios_assets.entities import ensure_dbt_manifest
+
     home = activate_home()
+    ensure_dbt_manifest()
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
     console.print(f"Dagster UI on http://{host}:{port}  (DAGSTER_HOME={home.dagster_home})")
     dagster = Path(sys.executable).with_name("dagster")

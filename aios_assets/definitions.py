@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from aios_assets.entities import dbt_project_assets, dbt_resource
 from aios_assets.ingest.assets import (
     event_ids_unique,
     event_versions_contiguous,
@@ -25,13 +26,14 @@ ingest_and_update_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[ingest_files],
+    assets=[ingest_files, *dbt_project_assets],
     asset_checks=[event_ids_unique, event_versions_contiguous],
     jobs=[ingest_job, ingest_and_update_job],
     sensors=[inbox_sensor],
     resources={
         "warehouse": DuckDBWarehouse(),
         "postgres": PostgresStore(),
+        "dbt": dbt_resource(),
         "ingest_observer": dg.ResourceDefinition.none_resource(
             description="Progress hook the CLI sets; unused in the UI."
         ),

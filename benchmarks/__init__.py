@@ -1,0 +1,1 @@
+"""AIOS benchmarks (run with `python -m benchmarks.<name>`)."""

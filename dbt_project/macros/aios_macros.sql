@@ -1,0 +1,39 @@
+{#- The address inside "Name <addr>" (or the whole value when it is a bare address), normalized. -#}
+{% macro email_of(expr) -%}
+nullif(lower(trim(coalesce(
+    nullif(regexp_extract({{ expr }}, '<([^<>]+@[^<>]+)>', 1), ''),
+    case when {{ expr }} like '%@%' and {{ expr }} not like '%<%'
+         then trim({{ expr }}) end
+))), '')
+{%- endmacro %}
+
+{#- The display name of "Name <addr>" (NULL for a bare address). -#}
+{% macro display_name_of(expr) -%}
+case
+    when {{ expr }} like '%<%'
+    then nullif(trim(replace(regexp_replace({{ expr }}, '\s*<[^>]*>\s*', '', 'g'), '"', '')), '')
+    when {{ expr }} not like '%@%' then nullif(trim(replace({{ expr }}, '"', '')), '')
+end
+{%- endmacro %}
+
+{#- A field of the JSON payload as text (NULL for empty strings). -#}
+{% macro pl(field) -%}
+nullif(trim(payload ->> '{{ field }}'), '')
+{%- endmacro %}
+
+{#- Non-personal mail providers: their domains never identify an organization. -#}
+{% macro freemail_domains() -%}
+('gmail.com', 'googlemail.com', 'yahoo.com', 'yahoo.co.uk', 'outlook.com', 'hotmail.com',
+ 'hotmail.co.uk', 'live.com', 'msn.com', 'icloud.com', 'me.com', 'mac.com', 'aol.com',
+ 'proton.me', 'protonmail.com', 'gmx.com', 'gmx.de', 'web.de', 'fastmail.com', 'zoho.com',
+ 'mail.com', 'yandex.com', 'hey.com', 'pm.me',
+ 'gmail.example', 'outlook.example', 'proton.example', 'icloud.example', 'fastmail.example')
+{%- endmacro %}
+
+{#- A company name reduced to a matching key: "ACME, Ltd." and "Acme" -> "acme". -#}
+{% macro company_key(expr) -%}
+nullif(trim(regexp_replace(regexp_replace(regexp_replace(
+    lower(strip_accents({{ expr }})), '[^a-z0-9 ]', ' ', 'g'),
+    '\b(ltd|limited|inc|incorporated|llc|llp|gmbh|plc|group|co|corp|corporation|company|sa|sarl|bv|ag|pty)\b', ' ', 'g'),
+    '\s+', ' ', 'g')), '')
+{%- endmacro %}

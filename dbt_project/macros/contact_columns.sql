@@ -1,0 +1,26 @@
+{#- The canonical contact columns of a `contact` event payload (docs/formats.md). -#}
+{% macro contact_columns() -%}
+    source,
+    source_id,
+    event_id,
+    version,
+    {{ pl('first_name') }} as first_name,
+    {{ pl('last_name') }} as last_name,
+    coalesce({{ pl('full_name') }},
+             nullif(trim(concat_ws(' ', {{ pl('first_name') }}, {{ pl('last_name') }})), ''),
+             actor) as full_name,
+    lower({{ pl('email') }}) as email,
+    {{ pl('phone') }} as phone,
+    {{ pl('dob') }} as dob,
+    {{ pl('street') }} as street,
+    {{ pl('city') }} as city,
+    {{ pl('postcode') }} as postcode,
+    {{ pl('state') }} as state,
+    {{ pl('country') }} as country,
+    {{ pl('company') }} as company,
+    {{ pl('title') }} as title,
+    occurred_at as updated_at,
+    ingested_at,
+    file,
+    line
+{%- endmacro %}

@@ -1,0 +1,71 @@
+-- One row per canonical person. Attributes come from the entity's records, preferring contact
+-- rows (CRM, then newsletter), then invoices, then what mail, calendar and chat headers say;
+-- within a kind the most recently seen value wins.
+with members as (
+    select
+        m.entity_id,
+        r.*,
+        case r.record_kind
+            when 'contact' then 1 when 'subscriber' then 2 when 'invoice_customer' then 3
+            else 4
+        end as kind_rank
+    from {{ ref('entity_membership') }} m
+    join {{ ref('int_person_records') }} r using (source, source_id)
+),
+
+with_domain as (
+    select
+        *,
+        nullif(split_part(email, '@', 2), '') as email_domain
+    from members
+),
+
+contacts as (
+    select
+        entity_id,
+        first(full_name order by kind_rank, last_seen_at desc nulls last)
+            filter (where full_name is not null) as full_name,
+        first(first_name order by kind_rank, last_seen_at desc nulls last)
+            filter (where first_name is not null) as first_name,
+        first(last_name order by kind_rank, last_seen_at desc nulls last)
+            filter (where last_name is not null) as last_name,
+        first(email order by kind_rank, last_seen_at desc nulls last)
+            filter (where email is not null) as primary_email,
+        list(distinct email order by email) filter (where email is not null) as emails,
+        first(phone order by kind_rank, last_seen_at desc nulls last)
+            filter (where phone is not null) as phone,
+        first(company order by kind_rank, last_seen_at desc nulls last)
+            filter (where company is not null) as company,
+        first(city order by kind_rank, last_seen_at desc nulls last)
+            filter (where city is not null) as city,
+        first(email_domain order by kind_rank, last_seen_at desc nulls last)
+            filter (where email_domain is not null
+                    and email_domain not in {{ freemail_domains() }}) as work_domain,
+        bool_or(record_kind = 'contact') as in_crm,
+        bool_or(record_kind = 'subscriber') as is_subscriber,
+        bool_or(record_kind = 'invoice_customer') as is_customer,
+        count(*) as record_count,
+        list(distinct source order by source) as sources,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at
+    from with_domain
+    group by entity_id
+),
+
+organizations as (
+    select organization_id, domain, company_key from {{ ref('int_organization_keys') }}
+),
+
+final as (
+    select
+        contacts.* exclude (work_domain),
+        coalesce(by_domain.organization_id, by_company.organization_id) as organization_id
+    from contacts
+    left join organizations by_domain
+      on by_domain.domain = contacts.work_domain and by_domain.company_key is null
+    left join organizations by_company
+      on by_company.company_key = {{ company_key('contacts.company') }}
+     and by_company.domain is null
+)
+
+select * from final

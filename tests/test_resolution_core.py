@@ -1,0 +1,202 @@
+"""The resolver's core, called directly: rules, guards, overrides and stable ids."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from aios_assets.resolution.resolve import Overrides, resolve, resolve_with_details
+
+
+def _records(rows: list[dict]) -> pl.DataFrame:
+    cols = ["source", "source_id", "first_name", "last_name", "full_name", "email", "dob",
+            "city", "phone", "company"]
+    return pl.DataFrame([{c: r.get(c) for c in cols} for r in rows],
+                        schema={c: pl.Utf8 for c in cols})
+
+
+def _entity(m: pl.DataFrame, source: str, source_id: str) -> str:
+    return m.filter((pl.col("source") == source) & (pl.col("source_id") == source_id))[
+        "entity_id"
+    ][0]
+
+
+def _row(m: pl.DataFrame, source: str, source_id: str) -> dict:
+    return m.filter((pl.col("source") == source) & (pl.col("source_id") == source_id)).row(
+        0, named=True
+    )
+
+
+BASE = [
+    {"source": "crm", "source_id": "1", "first_name": "Ada", "last_name": "Lovelace",
+     "email": "Ada@Analytical.example"},
+    {"source": "newsletter", "source_id": "s9", "full_name": "Lovelace, Ada",
+     "email": "ada@analytical.example "},
+    {"source": "crm", "source_id": "2", "first_name": "John", "last_name": "Smith",
+     "email": "john@acme.example", "dob": "1970-01-01", "city": "Leeds"},
+    {"source": "crm", "source_id": "3", "first_name": "John", "last_name": "Smith",
+     "email": "j.smith@other.example", "dob": "1988-07-30", "city": "Bristol"},
+]
+
+
+def test_same_normalized_email_merges_with_reason_email():
+    m = resolve(_records(BASE))
+    a, b = _row(m, "crm", "1"), _row(m, "newsletter", "s9")
+    assert a["entity_id"] == b["entity_id"]
+    assert a["matched_by"] == b["matched_by"] == "email"
+    assert a["score"] == 1.0
+    assert (b["matched_to_source"], b["matched_to_source_id"]) == ("crm", "1")
+
+
+def test_same_name_different_person_does_not_merge():
+    m = resolve(_records(BASE))
+    assert _entity(m, "crm", "2") != _entity(m, "crm", "3")
+    assert _row(m, "crm", "2")["matched_by"] == "self"
+    assert _row(m, "crm", "2")["score"] is None
+
+
+def test_shared_mailbox_is_not_identity():
+    rows = [
+        {"source": "crm", "source_id": "a", "first_name": "Kim", "last_name": "Park",
+         "email": "info@shop.example"},
+        {"source": "crm", "source_id": "b", "first_name": "Lee", "last_name": "Moss",
+         "email": "info@shop.example"},
+    ]
+    m = resolve(_records(rows))
+    assert _entity(m, "crm", "a") != _entity(m, "crm", "b")
+
+
+def test_household_email_with_contradicting_names_is_not_an_email_merge():
+    rows = [
+        {"source": "crm", "source_id": "a", "first_name": "Mary", "last_name": "Jones",
+         "email": "jonesfamily@mail.example", "dob": "1961-02-03"},
+        {"source": "crm", "source_id": "b", "first_name": "Peter", "last_name": "Jones",
+         "email": "jonesfamily@mail.example", "dob": "1990-11-12"},
+    ]
+    m = resolve(_records(rows))
+    assert _entity(m, "crm", "a") != _entity(m, "crm", "b")
+
+
+def test_probabilistic_match_is_explained_by_splink_score():
+    rows = [
+        {"source": "crm", "source_id": "a", "first_name": "Katherine", "last_name": "Olsen",
+         "dob": "1979-04-02", "city": "Oxford", "phone": "+44 7700 900111"},
+        {"source": "billing", "source_id": "INV-1", "first_name": "Kate", "last_name": "Olsen",
+         "dob": "1979-04-02", "city": "oxford", "phone": "07700900111"},
+    ]
+    m = resolve(_records(rows))
+    row = _row(m, "billing", "INV-1")
+    assert row["entity_id"] == _entity(m, "crm", "a")
+    assert row["matched_by"] == "splink"
+    assert 0.95 <= row["score"] <= 1.0
+
+
+def test_must_link_and_cannot_link():
+    overrides = Overrides.from_mapping({
+        "must_link": [["crm:2", "crm:3"]],
+        "cannot_link": [[{"source": "crm", "source_id": "1"},
+                         {"source": "newsletter", "source_id": "s9"}]],
+    })
+    m = resolve(_records(BASE), overrides=overrides)
+    assert _entity(m, "crm", "2") == _entity(m, "crm", "3")
+    assert _row(m, "crm", "3")["matched_by"] == "override:must_link"
+    assert _entity(m, "crm", "1") != _entity(m, "newsletter", "s9")
+
+
+def test_ids_stay_stable_and_merges_keep_the_older_id():
+    first = resolve_with_details(_records(BASE))
+    ids = {(r["source"], r["source_id"]): r["entity_id"]
+           for r in first.membership.iter_rows(named=True)}
+    more = BASE + [
+        {"source": "crm", "source_id": "4", "first_name": "Grace", "last_name": "Hopper",
+         "email": "grace@navy.example"},
+        {"source": "chat", "source_id": "ada@analytical.example", "full_name": "Ada L.",
+         "email": "ada@analytical.example"},
+    ]
+    second = resolve_with_details(_records(more), previous_membership=first.membership,
+                                  previous_model=first.model)
+    m2 = second.membership
+    for key, entity in ids.items():
+        assert _entity(m2, *key) == entity
+    assert _entity(m2, "chat", "ada@analytical.example") == ids[("crm", "1")]
+    assert _entity(m2, "crm", "4") not in ids.values()
+
+    # an operator merge of two existing entities keeps the older id (crm:2 was seen first)
+    third = resolve_with_details(
+        _records(more), previous_membership=m2, previous_model=second.model,
+        overrides={"must_link": [["crm:3", "crm:2"]]},
+    )
+    assert third.stats["mode"] == "full"
+    m3 = third.membership
+    assert _entity(m3, "crm", "2") == _entity(m3, "crm", "3")
+    assert _entity(m3, "crm", "2") in {ids[("crm", "2")], ids[("crm", "3")]}
+    assert _entity(m3, "crm", "1") == ids[("crm", "1")]
+
+
+def test_few_new_records_run_incrementally_with_the_same_ids():
+    from aios_assets.resolution.synthetic import generate
+
+    rows = generate(300, seed=99)
+    df = pl.DataFrame(rows).with_columns(
+        pl.lit("syn").alias("source"), pl.col("unique_id").cast(pl.Utf8).alias("source_id")
+    ).drop("cluster", "unique_id")
+    old, new = df.head(len(df) - 10), df
+    first = resolve_with_details(old)
+    second = resolve_with_details(new, previous_membership=first.membership,
+                                  previous_model=first.model)
+    assert second.stats["mode"] == "incremental"
+    assert second.stats["new_or_changed"] == 10
+    before = dict(zip(first.membership["source_id"], first.membership["entity_id"]))
+    after = dict(zip(second.membership["source_id"], second.membership["entity_id"]))
+    # old records keep their ids unless two old entities were merged (then the older id wins)
+    changed = {k for k in before if after[k] != before[k]}
+    assert all(after[k] in before.values() for k in changed)
+    assert len(changed) <= 10
+
+
+def test_split_leaves_the_id_with_the_larger_part():
+    rows = BASE + [
+        {"source": "email", "source_id": "ada@analytical.example",
+         "email": "ada@analytical.example", "full_name": "Ada Lovelace"},
+    ]
+    first = resolve_with_details(_records(rows))
+    ada = _entity(first.membership, "crm", "1")
+    second = resolve_with_details(
+        _records(rows), previous_membership=first.membership, previous_model=first.model,
+        overrides={"cannot_link": [["crm:1", "newsletter:s9"],
+                                   ["email:ada@analytical.example", "newsletter:s9"]]},
+    )
+    m = second.membership
+    assert _entity(m, "crm", "1") == ada
+    assert _entity(m, "email", "ada@analytical.example") == ada
+    assert _entity(m, "newsletter", "s9") != ada
+
+
+def test_oversized_clusters_are_not_built_automatically():
+    rows = [{"source": "crm", "source_id": str(i), "first_name": "Sam", "last_name": "Lee",
+             "email": "sam.lee@corp.example"} for i in range(8)]
+    from aios_assets.resolution.resolve import ResolverConfig
+
+    res = resolve_with_details(_records(rows), config=ResolverConfig(max_cluster_size=5))
+    sizes = res.membership.group_by("entity_id").len()["len"].to_list()
+    assert max(sizes) <= 5
+    assert res.stats["refused_merges"]["size"] > 0
+
+
+def test_full_runs_reuse_the_trained_model_until_the_data_grows():
+    from aios_assets.resolution.synthetic import generate
+
+    df = pl.DataFrame(generate(600, seed=5)).with_columns(
+        pl.lit("syn").alias("source"), pl.col("unique_id").cast(pl.Utf8).alias("source_id")
+    ).drop("cluster", "unique_id")
+    first = resolve_with_details(df)
+    assert first.stats["model"] == "trained"
+    again = resolve_with_details(df, previous_membership=first.membership,
+                                 previous_model=first.model, force_full=True)
+    assert again.stats["mode"] == "full" and again.stats["model"] == "previous"
+    assert again.membership["entity_id"].to_list() == first.membership["entity_id"].to_list()
+
+
+def test_one_record_and_no_records():
+    one = resolve(_records(BASE[:1]))
+    assert one["matched_by"].to_list() == ["self"]
+    assert resolve(_records([])).height == 0
