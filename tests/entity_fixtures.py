@@ -17,39 +17,17 @@ from typing import Any
 
 import duckdb
 
+from aios_assets.ingest.loader import ensure_tables
+
 ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = ROOT / "dbt_project"
 
-EVENT_LOG_DDL = """
-CREATE TABLE IF NOT EXISTS event_log (
-    event_id VARCHAR NOT NULL,
-    source VARCHAR NOT NULL,
-    source_id VARCHAR NOT NULL,
-    version INTEGER NOT NULL,
-    kind VARCHAR NOT NULL,
-    occurred_at TIMESTAMPTZ NOT NULL,
-    ingested_at TIMESTAMPTZ NOT NULL,
-    actor VARCHAR,
-    thread VARCHAR,
-    subject VARCHAR,
-    text VARCHAR NOT NULL,
-    payload JSON,
-    entity_refs STRUCT(emails VARCHAR[], names VARCHAR[], domains VARCHAR[], phones VARCHAR[]),
-    content_hash VARCHAR NOT NULL,
-    file VARCHAR,
-    line INTEGER,
-    batch_id VARCHAR NOT NULL
-);
-CREATE OR REPLACE VIEW events_current AS
-SELECT * FROM event_log
-QUALIFY row_number() OVER (PARTITION BY source, source_id ORDER BY version DESC) = 1;
-"""
 
 
 def create_event_log(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
-        con.execute(EVENT_LOG_DDL)
+        ensure_tables(con)
     finally:
         con.close()
 

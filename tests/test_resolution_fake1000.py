@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
 from aios_assets.resolution.resolve import pairwise_from_labels, resolve
-
-FAKE_1000 = Path("/work/shared/data/er/fake_1000.csv")
+from benchmarks.er_bench import FAKE_1000, fake_1000
 
 
 @pytest.mark.skipif(not FAKE_1000.exists(), reason="fake_1000.csv not available")
 def test_fake_1000_precision_and_f1():
-    df = pl.read_csv(FAKE_1000, infer_schema_length=0)
-    records = df.select(
-        pl.lit("fake").alias("source"),
-        pl.col("unique_id").alias("source_id"),
-        "first_name",
-        pl.col("surname").alias("last_name"),
-        "dob",
-        "city",
-        "email",
-    )
+    records, truth = fake_1000()
     membership = resolve(records)
     pred = dict(zip(membership["source_id"].to_list(), membership["entity_id"].to_list()))
-    truth = dict(zip(df["unique_id"].to_list(), df["cluster"].to_list()))
     m = pairwise_from_labels(pred, truth)
     print(f"fake_1000: P={m['precision']:.4f} R={m['recall']:.4f} F1={m['f1']:.4f}")
     assert m["precision"] >= 0.95
