@@ -49,9 +49,16 @@ from aios_assets.resolution.resolve import (
 from aios_assets.resolution.synthetic import generate
 
 ROOT = Path(__file__).resolve().parent.parent
-FAKE_1000 = Path(
-    os.environ.get("AIOS_ER_FAKE_1000", ROOT.parent / "shared" / "data" / "er" / "fake_1000.csv")
-)
+_FAKE_1000_CANDIDATES = [
+    Path(p)
+    for p in (
+        os.environ.get("AIOS_ER_FAKE_1000"),
+        ROOT.parent / "shared" / "data" / "er" / "fake_1000.csv",  # shared/ beside the checkout
+        "/work/shared/data/er/fake_1000.csv",
+    )
+    if p
+]
+FAKE_1000 = next((p for p in _FAKE_1000_CANDIDATES if p.exists()), _FAKE_1000_CANDIDATES[0])
 RESULTS = ROOT / "benchmarks" / "results" / "er.json"
 SYNTHETIC_SEEDS = (101, 202)
 
