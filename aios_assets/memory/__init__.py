@@ -1,0 +1,1 @@
+"""Memory tiers: episodic, working, semantic, entity facts, policy traces, summaries."""
