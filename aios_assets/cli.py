@@ -1,4 +1,4 @@
-"""The ``aios`` command line: demo, ingest, sql, pg, ui."""
+"""The ``aios`` command line: demo, ingest, sql, recall, pg, ui."""
 
 from __future__ import annotations
 
@@ -316,6 +316,56 @@ def sql(
         out.print(table)
         if len(shown) < len(rows):
             console.print(f"({len(rows) - len(shown)} more rows; --limit 0 shows all)")
+
+
+# --- recall ----------------------------------------------------------------------------------
+
+
+@app.command()
+def recall(
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="How many hits.")] = 10,
+    thread: Annotated[str | None, typer.Option(help="Only this thread/conversation.")] = None,
+    entity: Annotated[str | None, typer.Option(help="Only events of this entity_id.")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO date or date-time, inclusive.")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO date or date-time, inclusive.")] = None,
+    budget: Annotated[int | None, typer.Option(
+        help="Context-pack mode: fill this many tokens with cited evidence.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search memory (BM25 + vectors + context); every hit cites its source_id."""
+    from aios_assets.memory.index import IndexMissing
+    from aios_assets.retrieval import RecallError, context_pack
+    from aios_assets.retrieval import recall as run_recall
+
+    activate_home()
+    filters = {"thread": thread, "entity": entity, "since": since, "until": until}
+    try:
+        if budget is not None:
+            pack = context_pack(query, budget_tokens=budget, k=max(k, 50), **filters)
+            hits = pack.hits
+        else:
+            hits = run_recall(query, k=k, **filters)
+    except (IndexMissing, RecallError) as exc:
+        _fail(str(exc))
+    if as_json:
+        payload: Any = [h.to_dict() for h in hits]
+        if budget is not None:
+            payload = {"tokens": pack.tokens, "budget": budget, "text": pack.text, "hits": payload}
+        sys.stdout.write(json.dumps(payload, default=str) + "\n")
+        return
+    if budget is not None:
+        out.print(pack.text, highlight=False, markup=False)
+        console.print(f"({len(hits)} pieces of evidence, {pack.tokens}/{budget} tokens)")
+        return
+    table = Table("#", "score", "source_id", "when", "thread", "text", show_lines=False)
+    for i, h in enumerate(hits, 1):
+        text = h.text if len(h.text) <= 160 else h.text[:157] + "..."
+        table.add_row(str(i), f"{h.score:.3f}", f"{h.source}:{h.source_id}", h.occurred_at[:16],
+                      h.thread or "", text)
+    out.print(table)
+    if not hits:
+        console.print("no matching evidence")
 
 
 # --- pg --------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from aios_assets.costs import cost_ledger
 from aios_assets.entities import dbt_project_assets, dbt_resource
 from aios_assets.ingest.assets import (
     event_ids_unique,
@@ -15,25 +16,65 @@ from aios_assets.ingest.assets import (
     ingest_files,
     ingest_job,
 )
+from aios_assets.memory.curation import CURATION_ASSETS, curation_job
+from aios_assets.memory.episodic import EPISODIC_ASSETS, EPISODIC_CHECKS
+from aios_assets.memory.facts import FACTS_ASSETS, FACTS_CHECKS
+from aios_assets.memory.policy import POLICY_ASSETS, POLICY_CHECKS
+from aios_assets.memory.semantic import SEMANTIC_ASSETS
+from aios_assets.memory.summaries import SUMMARY_ASSETS, SUMMARY_CHECKS, summaries_job
+from aios_assets.memory.working import WORKING_ASSETS, WORKING_CHECKS
+from resources.embeddings import EmbeddingsResource
+from resources.llm import LLMResource
 from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse
 from sensors.inbox import inbox_sensor
 
+MEMORY_ASSETS = [
+    *EPISODIC_ASSETS, *WORKING_ASSETS, *FACTS_ASSETS, *POLICY_ASSETS, *SEMANTIC_ASSETS,
+    *SUMMARY_ASSETS,
+]
+MEMORY_CHECKS = [
+    *EPISODIC_CHECKS, *WORKING_CHECKS, *FACTS_CHECKS, *POLICY_CHECKS, *SUMMARY_CHECKS,
+]
+
 ingest_and_update_job = dg.define_asset_job(
     "ingest_and_update_job",
-    selection=dg.AssetSelection.assets("event_log", "quarantine").downstream(),
-    description="Ingest files, then update everything downstream (memory, entities).",
+    # Curation archives on its own weekly schedule, never as a side effect of an ingest.
+    selection=dg.AssetSelection.assets("event_log", "quarantine").downstream()
+    - dg.AssetSelection.assets(*[a.key for a in CURATION_ASSETS]),
+    description="Ingest files, then update everything downstream (entities, memory).",
+)
+
+summaries_nightly_schedule = dg.ScheduleDefinition(
+    name="summaries_nightly_schedule",
+    job=summaries_job,
+    cron_schedule="30 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Refresh thread/entity/daily/weekly summaries (incremental).",
+)
+memory_curation_schedule = dg.ScheduleDefinition(
+    name="memory_curation_schedule",
+    job=curation_job,
+    cron_schedule="0 4 * * 0",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Sundays 04:00 UTC: summaries and their blocking fidelity check, then the "
+                "cold archive.",
 )
 
 defs = dg.Definitions(
-    assets=[ingest_files, *dbt_project_assets],
-    asset_checks=[event_ids_unique, event_versions_contiguous],
-    jobs=[ingest_job, ingest_and_update_job],
+    assets=[ingest_files, *dbt_project_assets, *MEMORY_ASSETS, *CURATION_ASSETS, cost_ledger],
+    asset_checks=[event_ids_unique, event_versions_contiguous, *MEMORY_CHECKS],
+    jobs=[ingest_job, ingest_and_update_job, summaries_job, curation_job],
+    schedules=[summaries_nightly_schedule, memory_curation_schedule],
     sensors=[inbox_sensor],
     resources={
         "warehouse": DuckDBWarehouse(),
         "postgres": PostgresStore(),
         "dbt": dbt_resource(),
+        "llm": LLMResource(),
+        "embeddings": EmbeddingsResource(),
         "ingest_observer": dg.ResourceDefinition.none_resource(
             description="Progress hook the CLI sets; unused in the UI."
         ),

@@ -161,3 +161,18 @@ def test_changing_a_sidecar_mapping_reparses_the_csv(tmp_path):
     again = _load(db, csv_file)
     assert not again.files[0].unchanged and again.events_new == 1  # a corrected version
     assert _rows(db, "select max(version) from event_log") == [(2,)]
+
+
+def test_turn_ids_that_restart_per_conversation_stay_distinct(tmp_path):
+    # Transcript and chat turn ids ("D1:1") restart in every conversation: the thread scopes them.
+    a = write_jsonl(tmp_path / "a.jsonl", [event("D1:1", "hi from a", thread="conv-a")])
+    b = write_jsonl(tmp_path / "b.jsonl", [event("D1:1", "hi from b", thread="conv-b")])
+    db = tmp_path / "w.duckdb"
+    _load(db, a, b)
+    rows = _rows(db, "SELECT thread, version, text FROM events_current ORDER BY thread")
+    assert rows == [("conv-a", 1, "hi from a"), ("conv-b", 1, "hi from b")]
+    # ...while a correction inside one conversation is still a new version of that turn.
+    fix = write_jsonl(tmp_path / "c.jsonl", [event("D1:1", "hi from a (edited)", thread="conv-a")])
+    _load(db, fix)
+    rows = _rows(db, "SELECT thread, version, text FROM events_current ORDER BY thread")
+    assert rows[0] == ("conv-a", 2, "hi from a (edited)")

@@ -140,13 +140,13 @@ def event_ids_unique(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset="event_log",
     blocking=True,
-    description="versions of each (source, source_id) run 1..n with no gaps",
+    description="versions of each record (source, record_key) run 1..n with no gaps",
 )
 def event_versions_contiguous(warehouse: DuckDBWarehouse) -> dg.AssetCheckResult:
     with warehouse.read() as con:
         bad = con.execute(
             """SELECT count(*) FROM (
-                 SELECT source, source_id FROM event_log GROUP BY 1, 2
+                 SELECT source, record_key FROM event_log GROUP BY 1, 2
                  HAVING max(version) <> count(*) OR min(version) <> 1)"""
         ).fetchone()[0]
     return dg.AssetCheckResult(passed=bad == 0, metadata={"records_with_gaps": bad})

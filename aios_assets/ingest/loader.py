@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS event_log (
     content_hash VARCHAR NOT NULL,
     file VARCHAR,
     line INTEGER,
-    batch_id VARCHAR NOT NULL
+    batch_id VARCHAR NOT NULL,
+    record_key VARCHAR
 );
 CREATE TABLE IF NOT EXISTS quarantine (
     quarantine_id VARCHAR NOT NULL,
@@ -69,9 +70,11 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     batch_id VARCHAR NOT NULL,
     options VARCHAR NOT NULL  -- source / mapping that shaped the parse (see _options_key)
 );
+"""
+_CURRENT_VIEW = """
 CREATE OR REPLACE VIEW events_current AS
 SELECT * FROM event_log
-QUALIFY row_number() OVER (PARTITION BY source, source_id ORDER BY version DESC) = 1;
+QUALIFY row_number() OVER (PARTITION BY source, record_key ORDER BY version DESC) = 1;
 """
 
 _REFS_TYPE = pa.struct(
@@ -163,8 +166,22 @@ class IngestObserver:
         self.files.append(report)
 
 
+# A record is (source, record_key). Chat and transcript turns are scoped by their thread: turn
+# ids such as "D3:12" restart in every conversation, and two conversations must not become
+# versions of one record.
+RECORD_KEY_SQL = (
+    "CASE WHEN {t}kind IN ('chat_message', 'transcript_turn') AND {t}thread IS NOT NULL "
+    "THEN {t}thread || chr(31) || {t}source_id ELSE {t}source_id END"
+)
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
+    # Warehouses made before record_key existed: add and backfill it (idempotent).
+    con.execute("ALTER TABLE event_log ADD COLUMN IF NOT EXISTS record_key VARCHAR")
+    con.execute(f"UPDATE event_log SET record_key = {RECORD_KEY_SQL.format(t='')} "
+                "WHERE record_key IS NULL")
+    con.execute(_CURRENT_VIEW)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -353,22 +370,23 @@ def _insert_new_events(con: duckdb.DuckDBPyConnection, *, batch_id: str, now: da
             WHERE event_id NOT IN (SELECT event_id FROM event_log)
             QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY seq) = 1
         ),
+        keyed AS (SELECT *, {key} AS record_key FROM fresh),
         prior AS (
-            SELECT source, source_id, max(version) AS v
+            SELECT source, record_key, max(version) AS v
             FROM event_log
-            WHERE (source, source_id) IN (SELECT (source, source_id) FROM fresh)
+            WHERE (source, record_key) IN (SELECT (source, record_key) FROM keyed)
             GROUP BY ALL
         )
         SELECT f.event_id, f.source, f.source_id,
                coalesce(p.v, 0)
-                 + row_number() OVER (PARTITION BY f.source, f.source_id ORDER BY f.seq),
+                 + row_number() OVER (PARTITION BY f.source, f.record_key ORDER BY f.seq),
                f.kind, coalesce(f.occurred_at, ?::TIMESTAMPTZ), ?::TIMESTAMPTZ,
                f.actor, f.thread, f.subject, f.text, f.payload, f.entity_refs,
-               f.content_hash, f.file, f.line, ?
-        FROM fresh f
-        LEFT JOIN prior p USING (source, source_id)
+               f.content_hash, f.file, f.line, ?, f.record_key
+        FROM keyed f
+        LEFT JOIN prior p USING (source, record_key)
         ORDER BY f.seq
-        """,
+        """.format(key=RECORD_KEY_SQL.format(t="")),
         [now, now, batch_id],
     )
     return con.execute("SELECT count(*) FROM event_log").fetchone()[0] - before

@@ -1,0 +1,153 @@
+"""Retrieval units: events become chunks with speaker-aware text and their place in a thread.
+
+Pure functions, no Dagster: the semantic-memory asset, the index builder and tests share them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+CHUNK_WORDS = 120  # long bodies (mail, notes) are cut into windows of this many words
+CHUNK_OVERLAP = 20
+
+_ADDR = re.compile(r"\s*<[^>]*>\s*")
+_WS = re.compile(r"\s+")
+# Extra top-level JSONL keys that carry words worth searching (a shared photo's caption, ...).
+_TEXTUAL_EXTRA = ("blip_caption", "caption", "image_caption", "query", "title", "summary")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrieval unit; ``seq`` orders the units of a thread (or of a lone event)."""
+
+    chunk_id: str
+    event_id: str
+    source: str
+    source_id: str
+    kind: str
+    thread: str | None
+    actor: str | None
+    occurred_at: datetime
+    part: int
+    text: str  # what a hit shows: the speaker leads
+    body: str  # what is indexed and embedded: the words alone, no speaker name
+    content_hash: str  # of ``body``: a unit is embedded once per distinct body
+
+
+def speaker_name(actor: str | None) -> str | None:
+    """``"Dana Reyes <dana@acme.io>"`` -> ``"Dana Reyes"``; a bare address stays as it is."""
+    if not actor:
+        return None
+    name = _ADDR.sub(" ", actor).strip().strip('"').strip()
+    return name or actor.strip("<> ")
+
+
+def _extras(payload: Mapping[str, Any] | None) -> list[str]:
+    if not isinstance(payload, Mapping):
+        return []
+    extra = payload.get("_extra")
+    found: list[str] = []
+    for bag in (extra, payload):
+        if not isinstance(bag, Mapping):
+            continue
+        for key in _TEXTUAL_EXTRA:
+            value = bag.get(key)
+            if isinstance(value, str) and value.strip() and value not in found:
+                found.append(value.strip())
+    return found
+
+
+def split_words(text: str, size: int = CHUNK_WORDS, overlap: int = CHUNK_OVERLAP) -> list[str]:
+    """Cut ``text`` into windows of ``size`` words overlapping by ``overlap`` (one if short)."""
+    words = text.split()
+    if len(words) <= size:
+        return [" ".join(words)]
+    step = max(1, size - overlap)
+    return [" ".join(words[i:i + size]) for i in range(0, len(words) - overlap, step)]
+
+
+def render_parts(
+    *, kind: str, actor: str | None, subject: str | None, text: str | None,
+    payload: Mapping[str, Any] | None,
+) -> list[str]:
+    """The searchable words of one event, cut into units: subject and photo captions join in.
+
+    The speaker's name is left out on purpose: in a short turn ("Same here!") the name would
+    be most of the words, and every question naming that person would match it. Recall weighs
+    the speaker separately.
+    """
+    body = _WS.sub(" ", text or "").strip()
+    extras = _extras(payload)
+    if extras:
+        body = f"{body} [shares a photo: {'; '.join(extras)}]".strip()
+    pieces = split_words(body) if body else [""]
+    lead = f"{subject.strip()} — " if subject and subject.strip() and kind != "chat_message" else ""
+    parts = [f"{lead}{piece}".strip() for piece in pieces]
+    return [p for p in parts if p] or [kind]
+
+
+def chunk_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def chunks_for_event(row: Mapping[str, Any]) -> list[Chunk]:
+    parts = render_parts(
+        kind=row["kind"], actor=row.get("actor"), subject=row.get("subject"),
+        text=row.get("text"), payload=row.get("payload"),
+    )
+    head = speaker_name(row.get("actor"))
+    return [
+        Chunk(
+            chunk_id=f"{row['event_id']}:{i}",
+            event_id=row["event_id"],
+            source=row["source"],
+            source_id=row["source_id"],
+            kind=row["kind"],
+            thread=row.get("thread"),
+            actor=head,
+            occurred_at=row["occurred_at"],
+            part=i,
+            text=f"{head}: {body}" if head else body,
+            body=body,
+            content_hash=chunk_hash(body),
+        )
+        for i, body in enumerate(parts)
+    ]
+
+
+_NUM = re.compile(r"(\d+)")
+
+
+def natural_key(value: str) -> tuple:
+    """Sort ``"D3:12"`` after ``"D3:2"``: numbers compare as numbers."""
+    return tuple(int(p) if p.isdigit() else p for p in _NUM.split(value))
+
+
+def order_chunks(chunks: Iterable[Chunk], lines: Mapping[str, tuple] | None = None) -> list[Chunk]:
+    """Chunks of a thread in conversation order: event time, then file line, then id."""
+    lines = lines or {}
+    return sorted(
+        chunks,
+        key=lambda c: (
+            c.thread or "", c.occurred_at, lines.get(c.event_id, ("", 0)),
+            natural_key(c.source_id), c.part,
+        ),
+    )
+
+
+def neighbours(chunks: list[Chunk]) -> tuple[list[int], list[int]]:
+    """For ordered chunks: index of the previous and next unit in the same thread (-1 if none)."""
+    prev = [-1] * len(chunks)
+    nxt = [-1] * len(chunks)
+    for i in range(1, len(chunks)):
+        a, b = chunks[i - 1], chunks[i]
+        same = (a.thread is not None and a.thread == b.thread) or a.event_id == b.event_id
+        if same:
+            prev[i] = i - 1
+            nxt[i - 1] = i
+    return prev, nxt

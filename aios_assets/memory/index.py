@@ -1,0 +1,255 @@
+"""The on-disk recall index: BM25 (bm25s) over units and over their thread context, unit vectors
+as a float16 memory map, and the metadata that filters and cites them.
+
+A build writes a new generation directory and then flips ``CURRENT`` atomically, so a reader
+(the CLI, an agent) always loads a complete index and never waits for a writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from aios_assets.memory.chunks import Chunk, neighbours
+
+INDEX_DIR = ("index", "semantic")
+KEEP_GENERATIONS = 2
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# English stop words plus the words every question carries; they only add noise to BM25.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me more most my myself no nor not now of off on once only or other our ours ourselves out over
+own same she should so some such than that the their theirs them themselves then there these
+they this those through to too under until up very was we were what when where which while who
+whom why will with would you your yours yourself yourselves also ever get got likely might may
+s t don't i'm it's that's
+""".split())
+
+
+class IndexMissing(FileNotFoundError):
+    """No recall index has been built under this AIOS_HOME yet."""
+
+
+_stemmer_lock = threading.Lock()
+_stemmer = None
+
+
+def _stem_words(words: list[str]) -> list[str]:
+    global _stemmer
+    with _stemmer_lock:
+        if _stemmer is None:
+            import Stemmer
+
+            _stemmer = Stemmer.Stemmer("english")
+        return _stemmer.stemWords(words)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, Snowball-stemmed tokens (possessive ``'s`` dropped)."""
+    words = [w.split("'")[0] for w in _WORD.findall(text.lower())]
+    return _stem_words([w for w in words if w and w not in STOPWORDS])
+
+
+def index_root(home_root: Path) -> Path:
+    return home_root.joinpath(*INDEX_DIR)
+
+
+@dataclass
+class SemanticIndex:
+    """A loaded index generation: arrays for scoring, a frame for citing."""
+
+    path: Path
+    model_id: str
+    dim: int
+    meta: pl.DataFrame
+    vectors: np.ndarray  # (n, dim) float16, memory-mapped
+    lex_unit: object  # bm25s.BM25
+    lex_context: object
+    thread_codes: np.ndarray
+    thread_lookup: dict[str, int]
+    epoch: np.ndarray  # occurred_at, seconds since 1970
+    prev: np.ndarray
+    next: np.ndarray
+    actors: np.ndarray  # lower-cased first token of the speaker, for speaker awareness
+    entity_chunks: dict[str, np.ndarray] = field(default_factory=dict)
+    actor_names: frozenset[str] = frozenset()
+    actor_threads: dict[str, np.ndarray] = field(default_factory=dict)
+    _by_hash: dict[str, list[int]] | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.meta.height)
+
+    def positions_of(self, content_hashes: list[str]) -> list[int]:
+        """Unit positions carrying these content hashes (built on first use: ANN path only)."""
+        if self._by_hash is None:
+            by_hash: dict[str, list[int]] = {}
+            for i, h in enumerate(self.meta["content_hash"].to_list()):
+                by_hash.setdefault(h, []).append(i)
+            self._by_hash = by_hash
+        return [p for h in content_hashes for p in self._by_hash.get(h, ())]
+
+
+def _save_bm25(tokens: list[list[str]], path: Path) -> None:
+    import bm25s
+
+    retriever = bm25s.BM25(k1=1.2, b=0.75)
+    # bm25s needs at least one token per document; an empty unit gets a harmless marker.
+    retriever.index([t or ["\x00"] for t in tokens], show_progress=False)
+    retriever.save(str(path))
+
+
+def build_index(
+    home_root: Path,
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    entity_ids: Sequence[Sequence[str]],
+    model_id: str,
+) -> Path:
+    """Write a new index generation for ``chunks`` (already in thread order) and publish it."""
+    if len(chunks) != len(vectors) or len(chunks) != len(entity_ids):
+        raise ValueError("chunks, vectors and entity_ids must be aligned")
+    root = index_root(home_root)
+    root.mkdir(parents=True, exist_ok=True)
+    generation = f"gen-{time.time_ns()}"
+    tmp = root / f".{generation}.tmp"
+    tmp.mkdir()
+    prev, nxt = neighbours(list(chunks))
+    unit_tokens = [tokenize(c.body) for c in chunks]
+    # The context unit adds the previous and next turn: an answer often spans a question and
+    # its reply, and the words of the question live in the turn before the evidence.
+    context_tokens = [
+        (unit_tokens[p] if p >= 0 else []) + unit_tokens[i] + (unit_tokens[n] if n >= 0 else [])
+        for i, (p, n) in enumerate(zip(prev, nxt, strict=True))
+    ]
+    _save_bm25(unit_tokens, tmp / "lex_unit")
+    _save_bm25(context_tokens, tmp / "lex_context")
+    dim = int(vectors.shape[1]) if len(vectors) else 0
+    np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16).reshape(len(chunks), dim))
+    pl.DataFrame(
+        {
+            "chunk_id": [c.chunk_id for c in chunks],
+            "event_id": [c.event_id for c in chunks],
+            "source": [c.source for c in chunks],
+            "source_id": [c.source_id for c in chunks],
+            "kind": [c.kind for c in chunks],
+            "thread": [c.thread for c in chunks],
+            "actor": [c.actor for c in chunks],
+            "occurred_at": [c.occurred_at for c in chunks],
+            "text": [c.text for c in chunks],
+            "content_hash": [c.content_hash for c in chunks],
+            "prev": prev,
+            "next": nxt,
+            "entity_ids": [list(e) for e in entity_ids],
+        },
+        schema_overrides={"entity_ids": pl.List(pl.String), "thread": pl.String,
+                          "actor": pl.String},
+    ).write_parquet(tmp / "meta.parquet")
+    (tmp / "manifest.json").write_text(json.dumps(
+        {"generation": generation, "model_id": model_id, "dim": dim, "chunks": len(chunks)}
+    ))
+    final = root / generation
+    os.replace(tmp, final)
+    current_tmp = root / f".CURRENT.{os.getpid()}"
+    current_tmp.write_text(generation)
+    os.replace(current_tmp, root / "CURRENT")
+    _prune(root, keep=generation)
+    return final
+
+
+def _prune(root: Path, keep: str) -> None:
+    gens = sorted(p for p in root.glob("gen-*") if p.is_dir())
+    stale = [p for p in gens if p.name != keep][: max(0, len(gens) - KEEP_GENERATIONS)]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def current_generation(home_root: Path) -> Path:
+    root = index_root(home_root)
+    try:
+        name = (root / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        raise IndexMissing(
+            f"no recall index under {home_root}: ingest something first "
+            "(`aios ingest PATH` or `aios demo`)"
+        ) from None
+    return root / name
+
+
+_cache: dict[Path, SemanticIndex] = {}
+_cache_lock = threading.Lock()
+
+
+def load_index(home_root: Path) -> SemanticIndex:
+    """The current generation, loaded once per process (a new generation is picked up)."""
+    path = current_generation(home_root)
+    with _cache_lock:
+        hit = _cache.get(path)
+        if hit is not None:
+            return hit
+        index = _load(path)
+        _cache.clear()
+        _cache[path] = index
+        return index
+
+
+def _load(path: Path) -> SemanticIndex:
+    import bm25s
+
+    manifest = json.loads((path / "manifest.json").read_text())
+    meta = pl.read_parquet(path / "meta.parquet")
+    threads = meta["thread"].fill_null("").to_list()
+    lookup: dict[str, int] = {}
+    codes = np.fromiter((lookup.setdefault(t, len(lookup)) for t in threads), dtype=np.int32,
+                        count=len(threads))
+    entity_rows: dict[str, list[int]] = {}
+    for i, ids in enumerate(meta["entity_ids"].to_list()):
+        for entity in ids or ():
+            entity_rows.setdefault(entity, []).append(i)
+    actors = np.array(
+        [(a or "").split(" ")[0].lower() for a in meta["actor"].to_list()], dtype=object
+    )
+    epoch = (
+        meta["occurred_at"].dt.epoch("s").to_numpy().astype(np.int64)
+        if meta.height else np.zeros(0, dtype=np.int64)
+    )
+    return SemanticIndex(
+        path=path,
+        model_id=manifest["model_id"],
+        dim=manifest["dim"],
+        meta=meta,
+        vectors=np.load(path / "vectors.npy", mmap_mode="r"),
+        lex_unit=bm25s.BM25.load(str(path / "lex_unit"), mmap=True),
+        lex_context=bm25s.BM25.load(str(path / "lex_context"), mmap=True),
+        thread_codes=codes,
+        thread_lookup=lookup,
+        epoch=epoch,
+        prev=meta["prev"].to_numpy().astype(np.int64),
+        next=meta["next"].to_numpy().astype(np.int64),
+        actors=actors,
+        entity_chunks={k: np.asarray(v, dtype=np.int64) for k, v in entity_rows.items()},
+        actor_names=frozenset(a for a in set(actors.tolist()) if len(a) > 1),
+        actor_threads=_actor_threads(actors, codes),
+    )
+
+
+def _actor_threads(actors: np.ndarray, codes: np.ndarray) -> dict[str, np.ndarray]:
+    """First name of a speaker -> the threads (codes) they speak in."""
+    found: dict[str, set[int]] = {}
+    for actor, code in zip(actors.tolist(), codes.tolist(), strict=True):
+        if len(actor) > 1:
+            found.setdefault(actor, set()).add(code)
+    return {a: np.fromiter(c, dtype=np.int32) for a, c in found.items()}

@@ -1,0 +1,723 @@
+"""The LLM resource: tiered chat completions with a cache, budgets and a cost ledger.
+
+One resource over the ``openai`` client for any OpenAI-compatible endpoint (OpenAI, Ollama,
+vLLM, llama.cpp server) by base URL, plus the offline tier (:mod:`resources.offline_llm`) that
+needs no network and no key.
+
+Routing of :meth:`LLMResource.complete`:
+
+* no endpoint (``base_url`` and ``$AIOS_LLM_BASE_URL`` unset): the offline tier: the ``offline``
+  callable if given, else the built-in handler for the task (summarize, classify, draft);
+* with an endpoint: the cheap model first, the strong model directly when
+  ``value >= strong_value_threshold``, and cheap -> strong when ``accept(text)`` is False;
+* transient failures (429 honouring Retry-After, 500/502/503/504, timeouts, resets) are retried
+  by tenacity with exponential backoff and jitter (the openai client's own retries are off);
+  when they persist the call degrades to the offline tier with ``degraded=True`` and a warning;
+  permanent ones (400/401/403/404/...) raise :class:`LLMPermanentError` (never with the key);
+* a cache in Postgres (``aios.llm_cache``, keyed by :func:`prompt_hash`, TTL ``cache_ttl_s``)
+  answers repeats for free;
+* budgets per agent and overall, in dollars and tokens per UTC day, are computed from the ledger
+  before every paid call; over budget: ``degrade`` (offline tier, ``degraded=True``, the reason
+  says who spent what) or ``stop`` (:class:`BudgetExceeded`);
+* every call (offline, cache hits and failures too) is one row in ``aios.llm_calls``: run,
+  asset, agent, task, tier, model, prompt hash, tokens, cost, latency. Never prompt text, never
+  the key. The ``cost_ledger`` asset mirrors it into DuckDB.
+
+Tokens of offline calls are estimated with :func:`estimate_tokens` (ceil(characters / 4)).
+"""
+
+import email.utils
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import dagster as dg
+import openai
+import psycopg
+import tenacity
+from pydantic import Field, PrivateAttr
+
+from resources.home import AiosHome
+from resources.offline_llm import OFFLINE_TASKS, UnknownOfflineTask, offline_handler
+from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url
+
+logger = logging.getLogger("aios.llm")
+
+BASE_URL_ENV = "AIOS_LLM_BASE_URL"
+API_KEY_ENV = "AIOS_LLM_API_KEY"
+NO_KEY = "no-key"  # what the client sends to endpoints that need no key (Ollama, vLLM)
+OFFLINE_MODEL = "offline"
+Tier = Literal["offline", "cheap", "strong"]
+
+# USD per 1M tokens, [input, output]. Models missing here (local ones) cost 0.
+DEFAULT_PRICES: dict[str, list[float]] = {
+    "gpt-4o-mini": [0.15, 0.60],
+    "gpt-4o": [2.50, 10.00],
+    OFFLINE_MODEL: [0.0, 0.0],
+}
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+LLM_DDL = """
+CREATE TABLE IF NOT EXISTS aios.llm_cache (
+    prompt_hash text PRIMARY KEY,
+    task text NOT NULL,
+    tier text NOT NULL,
+    model text NOT NULL,
+    response text NOT NULL,
+    prompt_tokens integer NOT NULL,
+    completion_tokens integer NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS llm_cache_expires ON aios.llm_cache (expires_at);
+CREATE TABLE IF NOT EXISTS aios.llm_calls (
+    call_id uuid PRIMARY KEY,
+    called_at timestamptz NOT NULL,
+    run_id text,
+    asset text,
+    agent text NOT NULL,
+    task text NOT NULL,
+    tier text NOT NULL,
+    model text NOT NULL,
+    prompt_hash text NOT NULL,
+    prompt_tokens integer NOT NULL,
+    completion_tokens integer NOT NULL,
+    cost_usd double precision NOT NULL,
+    cache_hit boolean NOT NULL,
+    degraded boolean NOT NULL,
+    outcome text NOT NULL,
+    error_class text,
+    reason text,
+    attempts integer NOT NULL,
+    latency_ms integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS llm_calls_called_at ON aios.llm_calls (called_at);
+CREATE INDEX IF NOT EXISTS llm_calls_agent_called_at ON aios.llm_calls (agent, called_at);
+"""
+
+LEDGER_COLUMNS = (
+    "call_id", "called_at", "run_id", "asset", "agent", "task", "tier", "model", "prompt_hash",
+    "prompt_tokens", "completion_tokens", "cost_usd", "cache_hit", "degraded", "outcome",
+    "error_class", "reason", "attempts", "latency_ms",
+)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class LLMError(RuntimeError):
+    """Base of the LLM resource's errors."""
+
+
+class LLMPermanentError(LLMError):
+    """The endpoint refused the request for good (bad request, bad key, unknown model)."""
+
+    def __init__(self, message: str, *, status_code: int | None, error_class: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_class = error_class
+
+
+class LLMUnavailable(LLMError):
+    """The endpoint failed after retries and the task has no offline tier to degrade to."""
+
+
+class BudgetExceeded(LLMError):
+    """A budget is spent and ``over_budget="stop"``."""
+
+
+# --- pure helpers ---------------------------------------------------------------------------
+
+
+def estimate_tokens(text: str | None) -> int:
+    """Token estimate for the offline tier: ceil(characters / 4) (≈ OpenAI's English average)."""
+    return math.ceil(len(text or "") / 4)
+
+
+def prompt_hash(model: str, system: str | None, prompt: str, max_tokens: int, task: str) -> str:
+    """The cache key: sha256 over model, system, prompt, max_tokens and task."""
+    payload = json.dumps([model, system, prompt, max_tokens, task], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def call_cost(prices: Mapping[str, list[float]], model: str, prompt_tokens: int,
+              completion_tokens: int) -> float:
+    """USD for one call: tokens x price per 1M ([input, output]); unpriced models cost 0."""
+    if model == OFFLINE_MODEL:
+        return 0.0
+    price = prices.get(model)
+    if not price:
+        return 0.0
+    inp, out = (list(price) + [0.0, 0.0])[:2]
+    return (prompt_tokens * inp + completion_tokens * out) / 1_000_000
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """429, 408, 5xx gateway/server errors, timeouts and connection errors are transient."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in RETRYABLE_STATUS
+    return isinstance(exc, openai.APIConnectionError)  # includes APITimeoutError, resets
+
+
+def retry_after_s(exc: BaseException | None) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` / ``retry-after``), if any."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(0.0, float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def retry_wait(initial_s: float, max_s: float, retry_after_cap_s: float,
+               ) -> Callable[[tenacity.RetryCallState], float]:
+    """Tenacity wait: the server's Retry-After (capped) if given, else exponential + jitter."""
+    backoff = tenacity.wait_exponential_jitter(initial=initial_s, max=max_s, jitter=initial_s)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = retry_after_s(exc)
+        if asked is not None:
+            return min(asked, retry_after_cap_s)
+        return backoff(state)
+
+    return wait
+
+
+def error_label(exc: BaseException) -> str:
+    """``RateLimitError 429`` / ``APITimeoutError``: the class and status, never a message."""
+    status = getattr(exc, "status_code", None)
+    return f"{type(exc).__name__} {status}" if status else type(exc).__name__
+
+
+_KEYLIKE = re.compile(r"\b(?:sk|pk|rk|key)-[A-Za-z0-9_\-]{4,}|Bearer\s+\S+", re.IGNORECASE)
+_KEY_PROVIDED = re.compile(r"(API key provided:?\s*)\S+", re.IGNORECASE)
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """Remove the key (and anything key-shaped) from a server message."""
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    text = _KEY_PROVIDED.sub(r"\1***", text)
+    return _KEYLIKE.sub("***", text)
+
+
+def permanent_error(exc: openai.OpenAIError, model: str, secret: str | None) -> LLMPermanentError:
+    """A clear, key-free :class:`LLMPermanentError` for a refused request."""
+    status = getattr(exc, "status_code", None)
+    cls = type(exc).__name__
+    if status in (401, 403):
+        detail = f"the endpoint rejected the API key or its permissions; check ${API_KEY_ENV}"
+    else:
+        body = getattr(exc, "body", None)
+        if isinstance(body, dict):
+            inner = body.get("error") if isinstance(body.get("error"), dict) else body
+            detail = str(inner.get("message") or inner)
+        else:
+            detail = str(body) if body is not None else cls
+        detail = scrub(detail, secret)[:300]
+    where = f"HTTP {status}" if status else "a permanent error"
+    return LLMPermanentError(
+        f"LLM request to model {model!r} failed with {where} ({cls}): {detail}",
+        status_code=status, error_class=cls,
+    )
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What was spent today (UTC) on paid tiers: cache hits and offline calls excluded."""
+
+    agent_usd: float = 0.0
+    agent_tokens: int = 0
+    total_usd: float = 0.0
+    total_tokens: int = 0
+
+
+def budget_problem(agent: str, spend: Spend, *, daily_usd: float | None,
+                   agent_usd: float | None, daily_tokens: int | None,
+                   agent_tokens: int | None) -> str | None:
+    """Why a paid call must not happen now (a budget is exhausted), or None."""
+    if agent_usd is not None and spend.agent_usd >= agent_usd:
+        return (f"over budget: agent {agent} spent ${spend.agent_usd:.4f} of ${agent_usd:.4f} "
+                "today (UTC)")
+    if agent_tokens is not None and spend.agent_tokens >= agent_tokens:
+        return (f"over budget: agent {agent} used {spend.agent_tokens:,} of {agent_tokens:,} "
+                "tokens today (UTC)")
+    if daily_usd is not None and spend.total_usd >= daily_usd:
+        return (f"over budget: all agents spent ${spend.total_usd:.4f} of ${daily_usd:.4f} "
+                "today (UTC)")
+    if daily_tokens is not None and spend.total_tokens >= daily_tokens:
+        return (f"over budget: all agents used {spend.total_tokens:,} of {daily_tokens:,} "
+                "tokens today (UTC)")
+    return None
+
+
+def utc_day_start(now: datetime | None = None) -> datetime:
+    now = now or datetime.now(UTC)
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LLMResult:
+    """One answer of :meth:`LLMResource.complete`.
+
+    Tokens and ``cost_usd`` cover the whole call: after an escalation they include the rejected
+    cheap attempt (the ledger has one row per attempt).
+    """
+
+    text: str
+    tier: Tier
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    cache_hit: bool
+    prompt_hash: str
+    degraded: bool
+    reason: str
+    escalated: bool = False
+
+
+def usage_metadata(results: Iterable[LLMResult]) -> dict[str, Any]:
+    """Token and cost figures of an asset's LLM calls, to attach as output metadata."""
+    rs = list(results)
+    tiers = Counter(r.tier for r in rs)
+    return {
+        "llm_calls": len(rs),
+        "llm_cache_hits": sum(r.cache_hit for r in rs),
+        "llm_degraded": sum(r.degraded for r in rs),
+        "llm_escalated": sum(r.escalated for r in rs),
+        "llm_prompt_tokens": sum(r.prompt_tokens for r in rs),
+        "llm_completion_tokens": sum(r.completion_tokens for r in rs),
+        "llm_cost_usd": round(sum(r.cost_usd for r in rs), 6),
+        "llm_tiers": ", ".join(f"{t}: {n}" for t, n in sorted(tiers.items())) or "none",
+    }
+
+
+# --- schema ---------------------------------------------------------------------------------
+
+_SCHEMA_READY: set[str] = set()
+
+
+def ensure_llm_schema(url: str) -> None:
+    """Create ``aios.llm_cache`` and ``aios.llm_calls`` once per database (idempotent)."""
+    if url in _SCHEMA_READY:
+        return
+    apply_ddl(url, "llm_v1", LLM_DDL)
+    _SCHEMA_READY.add(url)
+
+
+# --- internals ------------------------------------------------------------------------------
+
+Context = dg.OpExecutionContext | dg.AssetExecutionContext
+
+
+@dataclass(frozen=True)
+class _Request:
+    agent: str
+    task: str
+    prompt: str
+    system: str | None
+    max_tokens: int
+    offline: Callable[[], str] | None
+    run_id: str | None
+    asset: str | None
+    context: Context | None
+
+
+@dataclass(frozen=True)
+class _Fallback:
+    """A paid tier could not be used: why, and whether for budget or for the endpoint."""
+
+    reason: str
+    kind: Literal["budget", "endpoint"]
+
+
+class _EndpointDown(Exception):
+    def __init__(self, last: BaseException, attempts: int) -> None:
+        super().__init__(error_label(last))
+        self.last = last
+        self.attempts = attempts
+
+
+def _context_labels(context: Context | None) -> tuple[str | None, str | None]:
+    if context is None:
+        return None, None
+    asset = None
+    if context.has_assets_def:
+        keys = context.selected_asset_keys or context.assets_def.keys
+        asset = ",".join(sorted(k.to_user_string() for k in keys))
+    return context.run_id, asset
+
+
+def _log(context: Context | None, level: int, msg: str) -> None:
+    if context is not None:
+        context.log.log(level, msg)
+    else:
+        logger.log(level, msg)
+
+
+# --- the resource ---------------------------------------------------------------------------
+
+
+class LLMResource(dg.ConfigurableResource):
+    """Tiered LLM completions with an offline tier, a cache, budgets and a cost ledger.
+
+    ``base_url`` None (and ``$AIOS_LLM_BASE_URL`` unset) means offline tier only. ``api_key``
+    None reads ``$AIOS_LLM_API_KEY``; configure it with ``dg.EnvVar`` only, never a literal.
+    The ledger and cache live in ``postgres_url`` or ``$AIOS_POSTGRES_URL`` or the embedded
+    server under ``home`` / ``$AIOS_HOME``.
+    """
+
+    base_url: str | None = None
+    api_key: str | None = Field(default=None, repr=False)
+    cheap_model: str = "gpt-4o-mini"
+    strong_model: str = "gpt-4o"
+    strong_value_threshold: float = 0.8
+    timeout_s: float = 30.0
+    max_retries: int = 3
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 8.0
+    retry_after_cap_s: float = 30.0
+    cache_ttl_s: float = 7 * 24 * 3600.0
+    daily_budget_usd: float | None = None
+    agent_daily_budget_usd: dict[str, float] = Field(default_factory=dict)
+    daily_budget_tokens: int | None = None
+    agent_daily_budget_tokens: dict[str, int] = Field(default_factory=dict)
+    over_budget: Literal["degrade", "stop"] = "degrade"
+    prices: dict[str, list[float]] = Field(
+        default_factory=lambda: {m: list(p) for m, p in DEFAULT_PRICES.items()})
+    postgres_url: str | None = Field(default=None, repr=False)
+    home: str | None = None
+
+    _client: openai.OpenAI | None = PrivateAttr(default=None)
+    _client_for: tuple[str, str] | None = PrivateAttr(default=None)
+
+    # --- configuration ------------------------------------------------------------------------
+    def endpoint(self) -> str | None:
+        """The base URL in use, or None for the offline tier only."""
+        url = (self.base_url or os.environ.get(BASE_URL_ENV) or "").strip()
+        return url or None
+
+    def _key(self) -> str:
+        return self.api_key or os.environ.get(API_KEY_ENV) or NO_KEY
+
+    def model_for(self, tier: Tier) -> str:
+        return {"cheap": self.cheap_model, "strong": self.strong_model}.get(tier, OFFLINE_MODEL)
+
+    def ledger_url(self) -> str:
+        """The Postgres URL of the ledger and cache (schema created on first use)."""
+        url = self.postgres_url or resolve_url(AiosHome.from_env(self.home))
+        ensure_llm_schema(url)
+        return url
+
+    def client(self) -> openai.OpenAI:
+        """The openai client for the endpoint (its own retries off: tenacity retries)."""
+        base = self.endpoint()
+        if base is None:
+            raise LLMError(f"no LLM endpoint configured (base_url / ${BASE_URL_ENV})")
+        key = self._key()
+        ident = (base, hashlib.sha256(key.encode()).hexdigest())
+        if self._client is None or self._client_for != ident:
+            self._client = openai.OpenAI(
+                base_url=base, api_key=key, timeout=self.timeout_s, max_retries=0)
+            self._client_for = ident
+        return self._client
+
+    @contextmanager
+    def _connect(self) -> Iterator[psycopg.Connection]:
+        url = self.ledger_url()
+        try:
+            con = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise PostgresUnavailable(f"cannot reach the LLM ledger database: {exc}") from None
+        try:
+            yield con
+        finally:
+            con.close()
+
+    # --- ledger, budgets, cache -------------------------------------------------------------
+    def spend_today(self, agent: str | None = None, con: psycopg.Connection | None = None,
+                    ) -> Spend:
+        """Dollars and tokens spent today (UTC) on paid calls, overall and for ``agent``."""
+        if con is None:
+            with self._connect() as own:
+                return self.spend_today(agent, own)
+        row = con.execute(
+            """SELECT coalesce(sum(cost_usd) FILTER (WHERE agent = %(a)s), 0),
+                      coalesce(sum(prompt_tokens + completion_tokens)
+                               FILTER (WHERE agent = %(a)s), 0),
+                      coalesce(sum(cost_usd), 0),
+                      coalesce(sum(prompt_tokens + completion_tokens), 0)
+               FROM aios.llm_calls
+               WHERE called_at >= %(day)s AND NOT cache_hit AND tier <> 'offline'""",
+            {"a": agent, "day": utc_day_start()},
+        ).fetchone()
+        return Spend(float(row[0]), int(row[1]), float(row[2]), int(row[3]))
+
+    def _budget_problem(self, con: psycopg.Connection, agent: str) -> str | None:
+        agent_usd = self.agent_daily_budget_usd.get(agent, self.agent_daily_budget_usd.get("*"))
+        agent_tok = self.agent_daily_budget_tokens.get(
+            agent, self.agent_daily_budget_tokens.get("*"))
+        if (agent_usd is None and agent_tok is None and self.daily_budget_usd is None
+                and self.daily_budget_tokens is None):
+            return None
+        return budget_problem(
+            agent, self.spend_today(agent, con), daily_usd=self.daily_budget_usd,
+            agent_usd=agent_usd, daily_tokens=self.daily_budget_tokens, agent_tokens=agent_tok)
+
+    def _record(self, con: psycopg.Connection, req: _Request, *, tier: str, model: str,
+                phash: str, prompt_tokens: int = 0, completion_tokens: int = 0,
+                cost_usd: float = 0.0, cache_hit: bool = False, degraded: bool = False,
+                outcome: str = "ok", error_class: str | None = None, reason: str | None = None,
+                attempts: int = 0, started: float) -> None:
+        row = {
+            "call_id": uuid.uuid4(), "called_at": datetime.now(UTC), "run_id": req.run_id,
+            "asset": req.asset, "agent": req.agent, "task": req.task, "tier": tier,
+            "model": model, "prompt_hash": phash, "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens, "cost_usd": cost_usd,
+            "cache_hit": cache_hit, "degraded": degraded, "outcome": outcome,
+            "error_class": error_class, "reason": reason, "attempts": attempts,
+            "latency_ms": int((time.monotonic() - started) * 1000),
+        }
+        cols = ", ".join(LEDGER_COLUMNS)
+        vals = ", ".join(f"%({c})s" for c in LEDGER_COLUMNS)
+        con.execute(f"INSERT INTO aios.llm_calls ({cols}) VALUES ({vals})", row)
+
+    def _cache_get(self, con: psycopg.Connection, phash: str) -> tuple[str, int, int] | None:
+        if self.cache_ttl_s <= 0:
+            return None
+        row = con.execute(
+            """SELECT response, prompt_tokens, completion_tokens FROM aios.llm_cache
+               WHERE prompt_hash = %s AND expires_at > now()""", (phash,)).fetchone()
+        return (row[0], int(row[1]), int(row[2])) if row else None
+
+    def _cache_put(self, con: psycopg.Connection, phash: str, req: _Request, tier: str,
+                   model: str, text: str, prompt_tokens: int, completion_tokens: int) -> None:
+        if self.cache_ttl_s <= 0:
+            return
+        con.execute("DELETE FROM aios.llm_cache WHERE expires_at <= now()")
+        con.execute(
+            """INSERT INTO aios.llm_cache (prompt_hash, task, tier, model, response,
+                   prompt_tokens, completion_tokens, created_at, expires_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, now(), now() + make_interval(secs => %s))
+               ON CONFLICT (prompt_hash) DO UPDATE SET response = EXCLUDED.response,
+                   prompt_tokens = EXCLUDED.prompt_tokens,
+                   completion_tokens = EXCLUDED.completion_tokens,
+                   created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at""",
+            (phash, req.task, tier, model, text, prompt_tokens, completion_tokens,
+             self.cache_ttl_s))
+
+    # --- tiers ----------------------------------------------------------------------------------
+    def _offline(self, con: psycopg.Connection, req: _Request, *, reason: str,
+                 degraded: bool, fallback: _Fallback | None = None) -> LLMResult:
+        started = time.monotonic()
+        phash = prompt_hash(OFFLINE_MODEL, req.system, req.prompt, req.max_tokens, req.task)
+        if req.offline is None and req.task not in OFFLINE_TASKS:
+            why = (f"no offline tier for task {req.task!r}: pass offline=callable "
+                   f"(built in: {', '.join(OFFLINE_TASKS)})")
+            if fallback is None:
+                exc: LLMError | UnknownOfflineTask = UnknownOfflineTask(why)
+            elif fallback.kind == "budget":
+                exc = BudgetExceeded(f"{fallback.reason}; {why}")
+            else:
+                exc = LLMUnavailable(f"{fallback.reason}; {why}")
+            self._record(con, req, tier="offline", model=OFFLINE_MODEL, phash=phash,
+                         degraded=degraded, outcome="error", error_class=type(exc).__name__,
+                         reason=reason, started=started)
+            raise exc
+        try:
+            if req.offline is not None:
+                text = req.offline()
+            else:
+                text = offline_handler(req.task)(req.prompt, req.system, req.max_tokens)
+        except Exception as exc:
+            self._record(con, req, tier="offline", model=OFFLINE_MODEL, phash=phash,
+                         degraded=degraded, outcome="error", error_class=type(exc).__name__,
+                         reason=reason, started=started)
+            raise
+        text = str(text)
+        pt = estimate_tokens((req.system or "") + req.prompt)
+        ct = estimate_tokens(text)
+        self._record(con, req, tier="offline", model=OFFLINE_MODEL, phash=phash,
+                     prompt_tokens=pt, completion_tokens=ct, degraded=degraded, reason=reason,
+                     started=started)
+        return LLMResult(text=text, tier="offline", model=OFFLINE_MODEL, prompt_tokens=pt,
+                         completion_tokens=ct, cost_usd=0.0, cache_hit=False, prompt_hash=phash,
+                         degraded=degraded, reason=reason)
+
+    def _call_endpoint(self, req: _Request, model: str) -> tuple[Any, int]:
+        """One chat completion with tenacity retries: (response, attempts)."""
+        messages = ([{"role": "system", "content": req.system}] if req.system else [])
+        messages.append({"role": "user", "content": req.prompt})
+        client = self.client()
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            _log(req.context, logging.WARNING,
+                 f"LLM call to {model} failed ({error_label(exc) if exc else '?'}), "
+                 f"retry {state.attempt_number}/{self.max_retries} in {wait:.2f}s")
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(is_retryable),
+            stop=tenacity.stop_after_attempt(max(0, self.max_retries) + 1),
+            wait=retry_wait(self.backoff_initial_s, self.backoff_max_s, self.retry_after_cap_s),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            response = retrying(
+                client.chat.completions.create,
+                model=model, messages=messages, max_tokens=req.max_tokens)
+        except openai.OpenAIError as exc:
+            attempts = int(retrying.statistics.get("attempt_number", 1))
+            if is_retryable(exc):
+                raise _EndpointDown(exc, attempts) from None
+            raise
+        return response, int(retrying.statistics.get("attempt_number", 1))
+
+    def _paid(self, con: psycopg.Connection, req: _Request, tier: Tier,
+              ) -> LLMResult | _Fallback:
+        """Answer from ``tier`` (cache first), or say why it cannot be used."""
+        started = time.monotonic()
+        model = self.model_for(tier)
+        phash = prompt_hash(model, req.system, req.prompt, req.max_tokens, req.task)
+        hit = self._cache_get(con, phash)
+        if hit is not None:
+            text, pt, ct = hit
+            self._record(con, req, tier=tier, model=model, phash=phash, prompt_tokens=pt,
+                         completion_tokens=ct, cache_hit=True, reason="cache hit",
+                         started=started)
+            return LLMResult(text=text, tier=tier, model=model, prompt_tokens=pt,
+                             completion_tokens=ct, cost_usd=0.0, cache_hit=True,
+                             prompt_hash=phash, degraded=False, reason="cache hit")
+        problem = self._budget_problem(con, req.agent)
+        if problem is not None:
+            if self.over_budget == "stop":
+                self._record(con, req, tier=tier, model=model, phash=phash, outcome="error",
+                             error_class="BudgetExceeded", reason=problem, started=started)
+                _log(req.context, logging.ERROR, f"LLM call stopped: {problem}")
+                raise BudgetExceeded(problem)
+            return _Fallback(problem, "budget")
+        error: LLMPermanentError | None = None
+        try:
+            response, attempts = self._call_endpoint(req, model)
+        except _EndpointDown as down:
+            label = error_label(down.last)
+            self._record(con, req, tier=tier, model=model, phash=phash, outcome="error",
+                         error_class=type(down.last).__name__, reason=label,
+                         attempts=down.attempts, started=started)
+            return _Fallback(
+                f"LLM endpoint unavailable after {down.attempts} attempt(s) ({label})",
+                "endpoint")
+        except openai.OpenAIError as exc:
+            error = permanent_error(exc, model, self._key())
+        if error is not None:  # raised outside the except block: no chained key-bearing error
+            self._record(con, req, tier=tier, model=model, phash=phash, outcome="error",
+                         error_class=error.error_class, reason=str(error)[:300], attempts=1,
+                         started=started)
+            raise error
+        text = (response.choices[0].message.content or "") if response.choices else ""
+        usage = response.usage
+        pt = usage.prompt_tokens if usage else estimate_tokens((req.system or "") + req.prompt)
+        ct = usage.completion_tokens if usage else estimate_tokens(text)
+        cost = call_cost(self.prices, model, pt, ct)
+        reason = f"{tier} tier"
+        self._cache_put(con, phash, req, tier, model, text, pt, ct)
+        self._record(con, req, tier=tier, model=model, phash=phash, prompt_tokens=pt,
+                     completion_tokens=ct, cost_usd=cost, reason=reason, attempts=attempts,
+                     started=started)
+        return LLMResult(text=text, tier=tier, model=model, prompt_tokens=pt,
+                         completion_tokens=ct, cost_usd=cost, cache_hit=False,
+                         prompt_hash=phash, degraded=False, reason=reason)
+
+    # --- the API ----------------------------------------------------------------------------
+    def complete(self, *, agent: str, task: str, prompt: str, system: str | None = None,
+                 offline: Callable[[], str] | None = None, value: float = 0.0,
+                 accept: Callable[[str], bool] | None = None, max_tokens: int = 512,
+                 context: dg.OpExecutionContext | dg.AssetExecutionContext | None = None,
+                 ) -> LLMResult:
+        """Answer ``prompt`` for ``agent`` doing ``task`` on the cheapest tier that will do.
+
+        ``offline`` produces the offline-tier answer (default: the built-in handler for
+        ``task``); ``value`` >= ``strong_value_threshold`` goes straight to the strong model;
+        ``accept(text)`` False escalates a cheap answer (fresh or cached) to the strong model;
+        if the strong tier is then over budget or down, the cheap answer comes back with
+        ``degraded=True``. Offline and strong answers are not passed to ``accept``. Raises
+        :class:`LLMPermanentError`, :class:`BudgetExceeded` (``over_budget="stop"``),
+        :class:`LLMUnavailable` / :class:`UnknownOfflineTask` when no tier can answer.
+        """
+        run_id, asset = _context_labels(context)
+        req = _Request(agent=agent, task=task, prompt=prompt, system=system,
+                       max_tokens=max_tokens, offline=offline, run_id=run_id, asset=asset,
+                       context=context)
+        with self._connect() as con:
+            if self.endpoint() is None:
+                return self._offline(con, req, degraded=False,
+                                     reason=f"offline tier: no LLM endpoint (${BASE_URL_ENV})")
+            tier: Tier = "strong" if value >= self.strong_value_threshold else "cheap"
+            first = self._paid(con, req, tier)
+            if isinstance(first, _Fallback):
+                return self._degrade(con, req, first)
+            if tier == "strong" or accept is None or accept(first.text):
+                if tier == "strong":
+                    return replace(first, reason=f"strong tier: value {value:g} >= "
+                                   f"{self.strong_value_threshold:g}"
+                                   + (" (cache hit)" if first.cache_hit else ""))
+                return first
+            if self.strong_model == self.cheap_model:
+                return replace(first, reason="cheap answer not accepted; no stronger model "
+                               "configured")
+            second = self._paid(con, req, "strong")
+            if isinstance(second, _Fallback):
+                _log(context, logging.WARNING,
+                     f"LLM escalation for agent {agent} task {task} skipped: {second.reason}; "
+                     "keeping the cheap answer")
+                return replace(first, degraded=True, reason=(
+                    f"cheap answer not accepted; strong tier skipped: {second.reason}"))
+            return replace(
+                second, escalated=True,
+                prompt_tokens=first.prompt_tokens + second.prompt_tokens,
+                completion_tokens=first.completion_tokens + second.completion_tokens,
+                cost_usd=first.cost_usd + second.cost_usd,
+                reason="escalated: cheap answer not accepted"
+                + (" (cache hit)" if second.cache_hit else ""))
+
+    def _degrade(self, con: psycopg.Connection, req: _Request, why: _Fallback) -> LLMResult:
+        _log(req.context, logging.WARNING,
+             f"LLM degraded to the offline tier for agent {req.agent} task {req.task}: "
+             f"{why.reason}")
+        return self._offline(con, req, reason=why.reason, degraded=True, fallback=why)

@@ -1,0 +1,164 @@
+"""Semantic memory and hybrid recall, end to end: real DuckDB, real Postgres+pgvector, the real
+offline embedding model, the real CLI."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.conftest import run_aios, write_jsonl
+
+CONVERSATION = [
+    ("D1:1", "Maya", "2026-01-05T18:00:00Z", "Hey Leo! Guess what, we brought home a little "
+     "beagle puppy yesterday. His name is Biscuit."),
+    ("D1:2", "Leo", "2026-01-05T18:00:00Z", "No way! That's amazing, how is he settling in?"),
+    ("D1:3", "Maya", "2026-01-05T18:00:00Z", "He chewed my slippers already, but we love him."),
+    ("D1:4", "Leo", "2026-01-05T18:00:00Z", "Ha. I started a pottery class last week, my "
+     "first bowl came out wonky."),
+    ("D2:1", "Maya", "2026-02-10T09:30:00Z", "How is the ceramics going?"),
+    ("D2:2", "Leo", "2026-02-10T09:30:00Z", "Better! I glazed three mugs and gave one to my mum."),
+    ("D2:3", "Maya", "2026-02-10T09:30:00Z", "I ran my first half marathon on Sunday, 2 hours "
+     "and 5 minutes."),
+    ("D2:4", "Leo", "2026-02-10T09:30:00Z", "Congratulations, that is a great time!"),
+    ("D2:5", "Maya", "2026-02-10T09:30:00Z", "Thanks! Same here, honestly."),
+    ("D3:1", "Maya", "2026-03-20T20:00:00Z", "We are flying to Lisbon in May for my sister's "
+     "wedding."),
+    ("D3:2", "Leo", "2026-03-20T20:00:00Z", "Lisbon is lovely, try the custard tarts."),
+]
+
+
+def _turns(thread: str = "conv-1") -> list[dict]:
+    return [
+        {"source": "chat", "source_id": sid, "kind": "chat_message", "occurred_at": at,
+         "actor": actor, "thread": thread, "subject": None, "text": text, "payload": None}
+        for sid, actor, at, text in CONVERSATION
+    ]
+
+
+@pytest.fixture
+def memory_home(aios_home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AIOS_POSTGRES_URL", pg_url)
+    return aios_home
+
+
+def _ingest(home: Path, path: Path) -> None:
+    from aios_assets.ingest.loader import ingest_paths
+    from resources.warehouse import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(home=str(home))
+    with wh.connect() as con:
+        ingest_paths(con, [path])
+
+
+def _materialize(home: Path) -> dict:
+    from aios_assets.memory.semantic import semantic_memory
+    from resources.embeddings import EmbeddingsResource
+    from resources.postgres import PostgresStore
+    from resources.warehouse import DuckDBWarehouse
+
+    result = dg.materialize(
+        [semantic_memory],
+        resources={"warehouse": DuckDBWarehouse(home=str(home)), "postgres": PostgresStore(),
+                   "embeddings": EmbeddingsResource()},
+    )
+    assert result.success
+    (mat,) = result.asset_materializations_for_node("semantic_memory")
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+def test_recall_finds_paraphrased_evidence_and_cites_it(memory_home: Path, tmp_path: Path) -> None:
+    import aios_assets
+
+    _ingest(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
+    meta = _materialize(memory_home)
+    assert meta["units"] == len(CONVERSATION) and meta["embedded_now"] == len(CONVERSATION)
+
+    hits = aios_assets.recall("What kind of dog did Maya get?", k=3, home=memory_home)
+    assert hits[0].source_id == "D1:1"
+    assert {"source_id", "event_id", "score", "text", "occurred_at", "thread"} <= set(
+        hits[0].to_dict())
+    assert hits[0].thread == "conv-1" and hits[0].score >= hits[1].score
+
+    # Lexically distant: no word of the question is in the evidence but the meaning is.
+    hits = aios_assets.recall("What did Leo make out of clay?", k=3, home=memory_home)
+    assert "D1:4" in [h.source_id for h in hits]
+
+    # A named person's short small talk must not outrank what they actually said: the name
+    # weighs as the speaker signal, not as a word of every one of their turns.
+    hits = aios_assets.recall("Where is Maya travelling to?", k=3, home=memory_home)
+    assert hits[0].source_id == "D3:1" and "D2:5" not in [h.source_id for h in hits[:2]]
+
+
+def test_filters_thread_dates_and_bad_input(memory_home: Path, tmp_path: Path) -> None:
+    from aios_assets.retrieval import RecallError, recall
+
+    _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns("conv-1")))
+    other = [dict(t, source_id="B" + t["source_id"]) for t in _turns("conv-2")]
+    _ingest(memory_home, write_jsonl(tmp_path / "b.jsonl", other))
+    _materialize(memory_home)
+
+    hits = recall("puppy", k=20, thread="conv-2", home=memory_home)
+    assert hits and {h.thread for h in hits} == {"conv-2"}
+    assert recall("puppy", thread="no-such-thread", home=memory_home) == []
+    dated = recall("marathon wedding puppy", k=20, since="2026-02-01", until="2026-02-28",
+                   home=memory_home)
+    assert dated and all(h.occurred_at.startswith("2026-02-10") for h in dated)
+    with pytest.raises(RecallError, match="ISO"):
+        recall("x", since="last tuesday", home=memory_home)
+    with pytest.raises(RecallError, match="empty"):
+        recall("  ", home=memory_home)
+    with pytest.raises(RecallError, match="after"):
+        recall("x", since="2026-03-01", until="2026-02-01", home=memory_home)
+
+
+def test_embedding_is_incremental_by_content_hash(memory_home: Path, tmp_path: Path) -> None:
+    import psycopg
+
+    _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
+    first = _materialize(memory_home)
+    again = _materialize(memory_home)
+    assert again["embedded_now"] == 0 and again["reused_embeddings"] == first["units"]
+
+    extra = {**_turns()[0], "source_id": "D4:1", "occurred_at": "2026-04-01T10:00:00Z",
+             "text": "Biscuit learned to sit and fetch this week."}
+    _ingest(memory_home, write_jsonl(tmp_path / "b.jsonl", [extra]))
+    third = _materialize(memory_home)
+    assert third["embedded_now"] == 1 and third["units"] == first["units"] + 1
+
+    import os
+
+    with psycopg.connect(os.environ["AIOS_POSTGRES_URL"]) as con:
+        dims = con.execute(
+            "SELECT vector_dims(embedding) FROM aios.embeddings_384 e JOIN aios.semantic_chunks c"
+            " USING (content_hash) WHERE c.source_id = 'D4:1'").fetchall()
+        assert dims == [(384,)]
+        (index_def,) = con.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'embeddings_384_hnsw'").fetchone()
+        assert "hnsw" in index_def
+
+
+def test_context_pack_fits_the_budget_and_cites(memory_home: Path, tmp_path: Path) -> None:
+    from aios_assets.retrieval import context_pack
+
+    _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
+    _materialize(memory_home)
+    pack = context_pack("Maya's running and travel plans", budget_tokens=60, home=memory_home)
+    assert 0 < pack.tokens <= 60
+    assert all(f"chat:{h.source_id}" in pack.text for h in pack.hits)
+    big = context_pack("Maya's running and travel plans", budget_tokens=2000, home=memory_home)
+    assert len(big.hits) > len(pack.hits)
+
+
+def test_cli_recall_json_and_missing_index(memory_home: Path, tmp_path: Path) -> None:
+    missing = run_aios("recall", "anything", home=memory_home)
+    assert missing.returncode == 1 and "aios ingest" in missing.stderr
+
+    _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
+    _materialize(memory_home)
+    done = run_aios("recall", "half marathon time", "--k", "2", "--json", home=memory_home)
+    assert done.returncode == 0, done.stderr
+    hits = json.loads(done.stdout)
+    assert len(hits) == 2 and hits[0]["source_id"] == "D2:3"
+    table = run_aios("recall", "Lisbon wedding", "--thread", "conv-1", home=memory_home)
+    assert table.returncode == 0 and "D3:1" in table.stdout
