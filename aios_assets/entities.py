@@ -14,16 +14,14 @@ The manifest is **never parsed at import**. It is produced by ``ensure_dbt_manif
 runs ``dbt parse`` only when ``target/manifest.json`` is missing or older than the project's
 files); the CLI calls it before it loads the definitions, and ``make venv`` / CI can too. When
 the manifest is missing at import, the definitions still load: ``dbt_project_assets`` is then
-an empty list and a warning names the fix (``aios_assets.entities.ensure_dbt_manifest()``).
+an empty list and a warning names the fix (``aios_assets.dbt_manifest.ensure_dbt_manifest()``,
+which lives in its own module so that calling it does not import these assets first).
 """
 
 
 import logging
 import os
-import subprocess
-import sys
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -35,62 +33,21 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from aios_assets.dbt_manifest import (
+    DBT_PROJECT_DIR,
+    DBT_TARGET_DIR,
+    MANIFEST_PATH,
+    dbt_executable,
+    ensure_dbt_manifest,
+    manifest_is_stale,
+)
 from resources.warehouse import DuckDBWarehouse
 
 log = logging.getLogger(__name__)
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-DBT_TARGET_DIR = DBT_PROJECT_DIR / "target"
-MANIFEST_PATH = DBT_TARGET_DIR / "manifest.json"
 EVENT_LOG_KEY = dg.AssetKey("event_log")
 EVENT_LOG_SOURCES = frozenset({"event_log", "events_current"})
 GROUP_NAME = "entities"
-
-
-
-def _project_files() -> Iterator[Path]:
-    for sub in ("", "models", "macros", "snapshots", "tests", "seeds", "analyses"):
-        base = DBT_PROJECT_DIR / sub if sub else DBT_PROJECT_DIR
-        if not base.exists():
-            continue
-        patterns = ("*.yml", "*.yaml") if not sub else ("**/*.sql", "**/*.py", "**/*.yml",
-                                                         "**/*.yaml", "**/*.csv")
-        for pattern in patterns:
-            yield from base.glob(pattern)
-
-
-def manifest_is_stale() -> bool:
-    """True when the manifest is missing or older than any file of the dbt project."""
-    if not MANIFEST_PATH.exists():
-        return True
-    built = MANIFEST_PATH.stat().st_mtime
-    return any(p.stat().st_mtime > built for p in _project_files())
-
-
-def _dbt_executable() -> str:
-    candidate = Path(sys.executable).with_name("dbt")
-    return str(candidate) if candidate.exists() else "dbt"
-
-
-def ensure_dbt_manifest() -> Path:
-    """Run ``dbt parse`` if the manifest is missing or stale; return the manifest path.
-
-    Parsing needs no warehouse (the profile's path is only rendered, not opened)."""
-    if manifest_is_stale():
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        env.setdefault("DBT_LOG_PATH", str(DBT_TARGET_DIR / "logs"))
-        proc = subprocess.run(
-            [_dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(DBT_TARGET_DIR)],
-            cwd=str(DBT_PROJECT_DIR), env=env, capture_output=True, text=True, timeout=600,
-        )
-        if proc.returncode != 0 or not MANIFEST_PATH.exists():
-            raise RuntimeError(
-                "dbt parse failed for the entities project "
-                f"({DBT_PROJECT_DIR}):\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
-            )
-        os.utime(MANIFEST_PATH)  # newer than every file parsed
-    return MANIFEST_PATH
 
 
 class AiosDbtTranslator(DagsterDbtTranslator):
@@ -123,7 +80,7 @@ def dbt_resource() -> DbtCliResource:
     return DbtCliResource(
         project_dir=DBT_PROJECT,
         profiles_dir=str(DBT_PROJECT_DIR),
-        dbt_executable=_dbt_executable(),  # the venv's dbt, even when the venv is not on PATH
+        dbt_executable=dbt_executable(),  # the venv's dbt, even when the venv is not on PATH
     )
 
 
@@ -131,7 +88,7 @@ def _build_assets() -> list[dg.AssetsDefinition]:
     if not MANIFEST_PATH.exists():
         log.warning(
             "dbt manifest missing at %s: the entities assets are not loaded. Run "
-            "`python -c 'from aios_assets.entities import ensure_dbt_manifest as e; e()'` "
+            "`python -c 'from aios_assets.dbt_manifest import ensure_dbt_manifest as e; e()'` "
             "(the aios CLI does this before loading definitions).",
             MANIFEST_PATH,
         )

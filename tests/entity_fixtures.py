@@ -23,13 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = ROOT / "dbt_project"
 
 
-
 def create_event_log(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         ensure_tables(con)
     finally:
         con.close()
+
+
+def _record_key(e: dict[str, Any]) -> str:
+    # Mirrors the loader's RECORD_KEY_SQL: chat and transcript turns are scoped by thread.
+    if e["kind"] in ("chat_message", "transcript_turn") and e.get("thread"):
+        return f"{e['thread']}\x1f{e['source_id']}"
+    return e["source_id"]
 
 
 def add_events(path: Path, events: list[dict[str, Any]], *, batch: str = "b1") -> None:
@@ -41,10 +47,11 @@ def add_events(path: Path, events: list[dict[str, Any]], *, batch: str = "b1") -
             payload = e.get("payload")
             body = json.dumps([e["kind"], e.get("text", ""), payload], sort_keys=True)
             content_hash = hashlib.sha256(body.encode()).hexdigest()
+            record_key = _record_key(e)
             version = con.execute(
                 "select coalesce(max(version), 0) + 1 from event_log "
-                "where source = ? and source_id = ?",
-                [e["source"], e["source_id"]],
+                "where source = ? and record_key = ?",
+                [e["source"], record_key],
             ).fetchone()[0]
             event_id = hashlib.sha256(
                 f"{e['source']}\x1f{e['source_id']}\x1f{content_hash}".encode()
@@ -52,13 +59,13 @@ def add_events(path: Path, events: list[dict[str, Any]], *, batch: str = "b1") -
             now = e.get("ingested_at") or datetime.now(UTC)
             con.execute(
                 "insert into event_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "{'emails': [], 'names': [], 'domains': [], 'phones': []}, ?, ?, ?, ?)",
+                "{'emails': [], 'names': [], 'domains': [], 'phones': []}, ?, ?, ?, ?, ?)",
                 [
                     event_id, e["source"], e["source_id"], version, e["kind"],
                     e.get("occurred_at") or now, now, e.get("actor"), e.get("thread"),
                     e.get("subject"), e.get("text", ""),
                     json.dumps(payload) if payload is not None else None,
-                    content_hash, e.get("file"), e.get("line"), batch,
+                    content_hash, e.get("file"), e.get("line"), batch, record_key,
                 ],
             )
     finally:
@@ -113,7 +120,7 @@ def dbt(*args: str, warehouse: Path, home: Path | None = None,
         "--target-path", str(target),
     ]
     env["DBT_LOG_PATH"] = str(warehouse.parent / "dbt_logs")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600,
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False,
                           cwd=str(DBT_PROJECT_DIR))
     if check and proc.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")

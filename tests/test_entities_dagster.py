@@ -9,13 +9,11 @@ from entity_fixtures import add_events, small_business
 
 @pytest.fixture(scope="module")
 def entities():
+    from aios_assets.dbt_manifest import ensure_dbt_manifest
+
+    ensure_dbt_manifest()  # before the import, as the CLI does: the assets see the manifest
     from aios_assets import entities
 
-    entities.ensure_dbt_manifest()
-    if not entities.dbt_project_assets:  # the module was imported before the manifest existed
-        import importlib
-
-        entities = importlib.reload(entities)
     return entities
 
 
@@ -36,10 +34,13 @@ def test_assets_group_lineage_and_checks(entities):
 
 
 def test_manifest_helpers(entities, monkeypatch, tmp_path):
+    from aios_assets import dbt_manifest
+
     assert entities.ensure_dbt_manifest() == entities.MANIFEST_PATH
     assert not entities.manifest_is_stale()
-    monkeypatch.setattr(entities, "MANIFEST_PATH", tmp_path / "missing.json")
+    monkeypatch.setattr(dbt_manifest, "MANIFEST_PATH", tmp_path / "missing.json")
     assert entities.manifest_is_stale()
+    monkeypatch.setattr(entities, "MANIFEST_PATH", tmp_path / "missing.json")
     assert entities._build_assets() == []  # definitions still load without a manifest
 
 
