@@ -7,10 +7,12 @@ fills a token budget with cited evidence.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import threading
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -145,11 +147,6 @@ def _mask(index: SemanticIndex, thread: str | None, entity: str | None,
     return mask
 
 
-def _scaled(values: np.ndarray) -> np.ndarray:
-    top = float(values.max()) if values.size else 0.0
-    return values / top if top > 0 else np.zeros_like(values)
-
-
 def _dense_scaled(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     # Cosines of a small model sit in a narrow band; spread them between the typical unit
     # (median) and the best one so they weigh like the lexical signals.
@@ -161,42 +158,75 @@ def _dense_scaled(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.clip((values - lo) / (hi - lo), 0.0, None)
 
 
-def _top(values: np.ndarray, allowed: np.ndarray | None, n: int) -> np.ndarray:
-    if allowed is not None:
-        sub = values[allowed]
-        n = min(n, sub.size)
-        if n == 0:
-            return np.zeros(0, dtype=np.int64)
-        part = np.argpartition(-sub, n - 1)[:n]
-        return allowed[part]
+def _top_of(values: np.ndarray, n: int) -> np.ndarray:
+    """Positions (into ``values``) of its ``n`` largest entries, unordered."""
     n = min(n, values.size)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    if n == values.size:
+        return np.arange(n)
     return np.argpartition(-values, n - 1)[:n]
 
 
+def _scope(allowed: np.ndarray | None, n: int) -> slice | np.ndarray:
+    """The allowed units as a slice when they are one run (cheap views), else as positions."""
+    if allowed is None:
+        return slice(0, n)
+    if allowed.size and int(allowed[-1]) - int(allowed[0]) + 1 == allowed.size:
+        return slice(int(allowed[0]), int(allowed[-1]) + 1)
+    return allowed
+
+
+def _lexical(index: SemanticIndex, tokens: list[str],
+             scope: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Raw BM25 of units and of contexts, and their maxima inside the scope."""
+    n = index.size
+    if not tokens:
+        zero = np.zeros(n, np.float32)
+        return zero, zero, 0.0, 0.0
+    lex_u = np.asarray(index.lex_unit.get_scores(tokens), dtype=np.float32)
+    lex_c = np.asarray(index.lex_context.get_scores(tokens), dtype=np.float32)
+    return lex_u, lex_c, float(lex_u[scope].max(initial=0.0)), float(lex_c[scope].max(initial=0.0))
+
+
 _pg_lock = threading.Lock()
-_pg_con: Any = None
+
+
+_pg_cons: dict[str, Any] = {}
+
+
+def close_connections() -> None:
+    """Close the cached pgvector connections (tests and benchmarks that switch stores)."""
+    with _pg_lock:
+        for con in _pg_cons.values():
+            with contextlib.suppress(Exception):
+                con.close()
+        _pg_cons.clear()
 
 
 def _ann_positions(index: SemanticIndex, qv: np.ndarray, n: int,
                    mask: np.ndarray | None) -> np.ndarray:
     """Approximate nearest units from pgvector (HNSW, cosine), filtered afterwards."""
-    global _pg_con
     import psycopg
     from pgvector.psycopg import register_vector
 
+    from resources.home import AiosHome
     from resources.postgres import resolve_url
 
+    url = resolve_url(AiosHome.from_env(index.home))  # the store the index was built from
     with _pg_lock:
-        if _pg_con is None or _pg_con.closed:
-            _pg_con = psycopg.connect(resolve_url(), autocommit=True)
-            register_vector(_pg_con)
-            _pg_con.execute("SET hnsw.ef_search = 200")
-            _pg_con.execute("SET hnsw.iterative_scan = relaxed_order")
-        rows = _pg_con.execute(
+        con = _pg_cons.get(url)
+        if con is None or con.closed:
+            con = psycopg.connect(url, autocommit=True)
+            register_vector(con)
+            con.execute("SET hnsw.ef_search = 200")
+            con.execute("SET hnsw.iterative_scan = relaxed_order")
+            _pg_cons[url] = con
+        # With a filter, ask for more: some of the nearest fall outside it.
+        rows = con.execute(
             f"SELECT content_hash FROM aios.embeddings_{index.dim} WHERE model = %s "
-            "ORDER BY embedding <=> %s LIMIT %s", (index.model_id, qv, n * 2),
+            "ORDER BY embedding <=> %s LIMIT %s",
+            (index.model_id, qv, n if mask is None else n * 2),
         ).fetchall()
     found = np.asarray(index.positions_of([r[0] for r in rows]), dtype=np.int64)
     if mask is not None and found.size:
@@ -204,9 +234,45 @@ def _ann_positions(index: SemanticIndex, qv: np.ndarray, n: int,
     return found
 
 
+def neighbour_evidence(index: SemanticIndex, cand: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """The better of the previous and next unit's score (0 when outside the candidates).
+
+    A unit with no neighbour at all (an invoice, a note, a one-off e-mail) stands for itself:
+    otherwise every record outside a conversation would lose this bonus to any chat turn."""
+    order = np.argsort(cand)
+    sorted_cand = cand[order]
+
+    def look(positions: np.ndarray) -> np.ndarray:
+        at = np.clip(np.searchsorted(sorted_cand, positions), 0, max(0, cand.size - 1))
+        found = (positions >= 0) & (sorted_cand[at] == positions) if cand.size else positions < -1
+        return np.where(found, base[order[at]], 0.0)
+
+    prev, nxt = index.prev[cand], index.next[cand]
+    best = np.maximum(look(prev), look(nxt))
+    alone = (prev < 0) & (nxt < 0)
+    return np.where(alone, base, best)
+
+
+class _Laps:
+    """Seconds per stage into ``timings`` (benchmarks/recall_bench.py reads them); no-op if None."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        if self.timings is None:
+            return
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+        self.last = now
+
+
 def score_units(index: SemanticIndex, query: str, *, mask: np.ndarray | None,
-                weights: Weights = DEFAULT_WEIGHTS) -> tuple[np.ndarray, np.ndarray]:
+                weights: Weights = DEFAULT_WEIGHTS,
+                timings: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Candidate unit positions and their fused scores (unsorted)."""
+    lap = _Laps(timings)
     n = index.size
     allowed = None if mask is None else np.flatnonzero(mask)
     if n == 0 or (allowed is not None and allowed.size == 0):
@@ -220,49 +286,52 @@ def score_units(index: SemanticIndex, query: str, *, mask: np.ndarray | None,
     if not content.strip(" ?.!,"):
         content = query
     tokens = tokenize(content)
-    lex_u = np.asarray(index.lex_unit.get_scores(tokens), dtype=np.float32) if tokens else \
-        np.zeros(n, np.float32)
-    lex_c = np.asarray(index.lex_context.get_scores(tokens), dtype=np.float32) if tokens else \
-        np.zeros(n, np.float32)
-    if mask is not None:
-        lex_u = np.where(mask, lex_u, 0)
-        lex_c = np.where(mask, lex_c, 0)
-    lex_u, lex_c = _scaled(lex_u), _scaled(lex_c)
+    scope = _scope(allowed, n)
+    lap("names_and_tokenize")
+    lex_u, lex_c, max_u, max_c = _lexical(index, tokens, scope)
+    wu = weights.unit / max_u if max_u > 0 else 0.0
+    wc = weights.context / max_c if max_c > 0 else 0.0
+    lap("bm25_scores")
     qv = _query_vector(index, content if DENSE_WITHOUT_NAMES else query)
+    lap("query_embedding")
 
-    pool = [_top(weights.unit * lex_u + weights.context * lex_c, allowed, POOL)]
-    dense_all: np.ndarray | None = None
+    pool: list[np.ndarray] = []
+    if max_u > 0 or max_c > 0:
+        lex = wu * lex_u[scope] + wc * lex_c[scope]
+        hit = np.flatnonzero(lex)  # most units share no word with the query
+        top = hit[_top_of(lex[hit], POOL)]
+        pool.append(top + scope.start if isinstance(scope, slice) else scope[top])
+    lap("lexical_top")
+    dense_scope: np.ndarray | None = None
     if qv is not None:
-        scope = allowed if allowed is not None else np.arange(n)
-        if scope.size <= EXACT_MAX:
-            dense_scope = np.asarray(index.vectors[scope], dtype=np.float32) @ qv
-            dense_all = np.full(n, -1.0, dtype=np.float32)
-            dense_all[scope] = dense_scope
-            pool.append(scope[np.argpartition(-dense_scope, min(POOL, scope.size) - 1)[:POOL]])
+        size = allowed.size if allowed is not None else n
+        if size <= EXACT_MAX:
+            dense_scope = index.vectors[scope] @ qv
+            top = _top_of(dense_scope, POOL)
+            pool.append(top + scope.start if isinstance(scope, slice) else scope[top])
+            lap("dense_exact")
         else:  # too many units for an exact pass: ask pgvector's HNSW index
             pool.append(_ann_positions(index, qv, POOL, mask))
+            lap("dense_ann_pgvector")
+    if not pool:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     cand = np.unique(np.concatenate(pool))
     # Neighbours join the pool: the evidence is often the reply to a matching question.
     near = np.concatenate([index.prev[cand], index.next[cand]])
     cand = np.unique(np.concatenate([cand, near[near >= 0]]))
     if mask is not None:
         cand = cand[mask[cand]]
+    lap("candidates_and_neighbours")
 
     if qv is not None:
-        dense_c = (dense_all[cand] if dense_all is not None
-                   else np.asarray(index.vectors[cand], dtype=np.float32) @ qv)
-        reference = dense_all[allowed if allowed is not None else slice(None)] \
-            if dense_all is not None else dense_c
-        dense_c = _dense_scaled(dense_c, reference)
+        dense_c = index.vectors[cand] @ qv
+        dense_c = _dense_scaled(dense_c, dense_scope if dense_scope is not None else dense_c)
     else:
         dense_c = np.zeros(cand.size, dtype=np.float32)
-    base = weights.unit * lex_u[cand] + weights.context * lex_c[cand] + weights.dense * dense_c
+    base = wu * lex_u[cand] + wc * lex_c[cand] + weights.dense * dense_c
+    lap("dense_rescore")
 
-    # Neighbour evidence: the better of the previous and next unit's own score.
-    pos = {int(p): i for i, p in enumerate(cand)}
-    prev_s = np.array([base[pos[p]] if (p := int(index.prev[c])) in pos else 0.0 for c in cand])
-    next_s = np.array([base[pos[q]] if (q := int(index.next[c])) in pos else 0.0 for c in cand])
-    score = base + weights.neighbour * np.maximum(prev_s, next_s)
+    score = base + weights.neighbour * neighbour_evidence(index, cand, base)
 
     if names:
         speakers = index.actors[cand]
@@ -279,6 +348,7 @@ def score_units(index: SemanticIndex, query: str, *, mask: np.ndarray | None,
         if span > 0:
             w = weights.recency_cue if _RECENCY_CUES.search(query) else weights.recency
             score = score + w * (ep - ep.min()) / span
+    lap("fusion")
     return cand, score
 
 
@@ -292,8 +362,11 @@ def recall(
     until: str | date | datetime | None = None,
     home: str | os.PathLike[str] | None = None,
     weights: Weights = DEFAULT_WEIGHTS,
+    timings: dict[str, float] | None = None,
 ) -> list[Hit]:
-    """The ``k`` best pieces of evidence for ``query``, best first, each citing its event."""
+    """The ``k`` best pieces of evidence for ``query``, best first, each citing its event.
+
+    ``timings``, if given, receives seconds per stage (for benchmarks)."""
     if not isinstance(query, str) or not query.strip():
         raise RecallError("the query is empty")
     if k < 1:
@@ -303,8 +376,11 @@ def recall(
     hi = _parse_when(until, "until", end=True)
     if lo is not None and hi is not None and lo > hi:
         raise RecallError("--since is after --until")
+    lap = _Laps(timings)
     mask = _mask(index, thread, entity, lo, hi)
-    cand, score = score_units(index, query, mask=mask, weights=weights)
+    lap("filters")
+    cand, score = score_units(index, query, mask=mask, weights=weights, timings=timings)
+    lap.last = time.perf_counter()
     order = cand[np.argsort(-score, kind="stable")]
     scores = dict(zip(cand.tolist(), score.tolist(), strict=True))
     hits: list[Hit] = []
@@ -322,6 +398,7 @@ def recall(
         ))
         if len(hits) == k:
             break
+    lap("hits")
     return hits
 
 

@@ -27,9 +27,9 @@ For each N it builds, in a temporary AIOS_HOME:
 
 Then it measures (model load and first-use caches excluded by a warm-up): ``recall(k=10)``
 unfiltered, ``thread=``-filtered, and since/until-filtered (60-day and 365-day windows); a
-per-stage breakdown from a step-by-step replica of ``score_units`` (checked equal to it); ANN
-latency of pgvector and DuckDB (top 200) and their recall@10/@200 against exact numpy search;
-and candidate fixes (``prototypes``). Results merge into ``benchmarks/results/recall_latency.json``.
+per-stage breakdown from recall's own clock (``recall(..., timings=...)``); ANN latency of
+pgvector and DuckDB (top 200) and their recall@10/@200 against exact numpy search. Results merge
+into ``benchmarks/results/recall_latency.json``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -395,254 +395,6 @@ def duck_topk(con: Any, q: np.ndarray, k: int) -> np.ndarray:
 
 
 # =============================================================================================
-# staged replica of retrieval.score_units + recall's tail (for the breakdown)
-# =============================================================================================
-
-
-def staged_recall(index: Any, query: str, mask: np.ndarray | None, k: int = 10
-                  ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    """``retrieval.score_units`` step by step with a clock on every step (same arithmetic, as of
-    2026-11-22 05:26; ``replica_equals_score_units`` in the results says if it still is)."""
-    from aios_assets import retrieval as r
-    from aios_assets.memory.index import tokenize
-
-    w = r.DEFAULT_WEIGHTS
-    st: dict[str, float] = {}
-    clock = [time.perf_counter()]
-
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        st[name] = st.get(name, 0.0) + now - clock[0]
-        clock[0] = now
-
-    n = index.size
-    allowed = None if mask is None else np.flatnonzero(mask)
-    lap("mask_flatnonzero")
-    words = re.findall(r"[a-z]+", query.lower())
-    names = {x for x in words if x in index.actor_names}
-    content = re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")('s)?\b", " ", query,
-                     flags=re.IGNORECASE) if names else query
-    if not content.strip(" ?.!,"):
-        content = query
-    tokens = tokenize(content)
-    lap("names_and_tokenize")
-    lex_u = np.asarray(index.lex_unit.get_scores(tokens), dtype=np.float32) if tokens else \
-        np.zeros(n, np.float32)
-    lap("bm25_unit_get_scores")
-    lex_c = np.asarray(index.lex_context.get_scores(tokens), dtype=np.float32) if tokens else \
-        np.zeros(n, np.float32)
-    lap("bm25_context_get_scores")
-    if mask is not None:
-        lex_u = np.where(mask, lex_u, 0)
-        lex_c = np.where(mask, lex_c, 0)
-    lex_u, lex_c = r._scaled(lex_u), r._scaled(lex_c)
-    lap("lex_mask_and_scale")
-    qv = r._query_vector(index, content if r.DENSE_WITHOUT_NAMES else query)
-    lap("query_embedding")
-    pool = [r._top(w.unit * lex_u + w.context * lex_c, allowed, r.POOL)]
-    lap("lex_top200")
-    dense_all = None
-    if qv is not None:
-        scope = allowed if allowed is not None else np.arange(n)
-        if scope.size <= r.EXACT_MAX:
-            block = np.asarray(index.vectors[scope], dtype=np.float32)
-            lap("dense_exact_gather_f16_to_f32")
-            dense_scope = block @ qv
-            lap("dense_exact_matvec")
-            dense_all = np.full(n, -1.0, dtype=np.float32)
-            dense_all[scope] = dense_scope
-            pool.append(scope[np.argpartition(-dense_scope, min(r.POOL, scope.size) - 1)[:r.POOL]])
-            lap("dense_exact_top200")
-        else:
-            if r._pg_con is None:
-                r._ann_positions(index, qv, 1, None)  # opens retrieval's own connection
-            con = r._pg_con
-            rows = con.execute(
-                f"SELECT content_hash FROM aios.embeddings_{index.dim} WHERE model = %s "
-                "ORDER BY embedding <=> %s LIMIT %s", (index.model_id, qv, r.POOL * 2),
-            ).fetchall()
-            lap("dense_ann_pgvector_sql")
-            found = np.asarray(index.positions_of([x[0] for x in rows]), dtype=np.int64)
-            if mask is not None and found.size:
-                found = found[mask[found]]
-            pool.append(found)
-            lap("dense_ann_positions_of")
-    cand = np.unique(np.concatenate(pool))
-    near = np.concatenate([index.prev[cand], index.next[cand]])
-    cand = np.unique(np.concatenate([cand, near[near >= 0]]))
-    if mask is not None:
-        cand = cand[mask[cand]]
-    lap("candidates_and_neighbours")
-    if qv is not None:
-        dense_c = (dense_all[cand] if dense_all is not None
-                   else np.asarray(index.vectors[cand], dtype=np.float32) @ qv)
-        reference = dense_all[allowed if allowed is not None else slice(None)] \
-            if dense_all is not None else dense_c
-        dense_c = r._dense_scaled(dense_c, reference)
-    else:
-        dense_c = np.zeros(cand.size, dtype=np.float32)
-    lap("dense_rescore_and_median")
-    base = w.unit * lex_u[cand] + w.context * lex_c[cand] + w.dense * dense_c
-    pos = {int(p): i for i, p in enumerate(cand)}
-    prev_s = np.array([base[pos[p]] if (p := int(index.prev[c])) in pos else 0.0 for c in cand])
-    next_s = np.array([base[pos[q]] if (q := int(index.next[c])) in pos else 0.0 for c in cand])
-    score = base + w.neighbour * np.maximum(prev_s, next_s)
-    if names:
-        speakers = index.actors[cand]
-        named = np.fromiter((s in names for s in speakers), dtype=bool, count=cand.size)
-        if named.any():
-            score = score + w.speaker * named * score
-        threads = [index.actor_threads[x] for x in names if x in index.actor_threads]
-        if threads:
-            inside = np.isin(index.thread_codes[cand], np.concatenate(threads))
-            score = score + w.speaker_thread * inside * score
-    if index.epoch.size:
-        ep = index.epoch[cand].astype(np.float64)
-        span = float(ep.max() - ep.min())
-        if span > 0:
-            ww = w.recency_cue if r._RECENCY_CUES.search(query) else w.recency
-            score = score + ww * (ep - ep.min()) / span
-    lap("fusion")
-    order = cand[np.argsort(-score, kind="stable")]
-    seen: set[str] = set()
-    taken = 0
-    for p in order.tolist():
-        row = index.meta.row(p, named=True)
-        if row["event_id"] in seen:
-            continue
-        seen.add(row["event_id"])
-        taken += 1
-        if taken == k:
-            break
-    lap("hits_sort_and_rows")
-    st["candidates"] = float(cand.size)
-    return cand, score, st
-
-
-# =============================================================================================
-# prototypes of faster pieces (measured against the current ones, same inputs)
-# =============================================================================================
-
-
-def bm25_scores_fast(bm: Any, tokens: list[str]) -> np.ndarray:
-    """bm25s scores without ``np.add.at``: a term's postings hold each document once, so a plain
-    fancy ``+=`` per term is exact."""
-    ids = bm.get_tokens_ids(tokens)
-    s = bm.scores
-    data, indices, indptr = s["data"], s["indices"], s["indptr"]
-    out = np.zeros(s["num_docs"], dtype=np.float32)
-    for t in ids:
-        a, b = indptr[t], indptr[t + 1]
-        out[indices[a:b]] += data[a:b]
-    return out
-
-
-def bm25_sparse(bm: Any, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Only documents that hold a query term: (doc ids, scores), never an N-long array."""
-    ids = bm.get_tokens_ids(tokens)
-    s = bm.scores
-    data, indices, indptr = s["data"], s["indices"], s["indptr"]
-    if not ids:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    docs = np.concatenate([indices[indptr[t]:indptr[t + 1]] for t in ids])
-    vals = np.concatenate([data[indptr[t]:indptr[t + 1]] for t in ids]).astype(np.float32)
-    u, inv = np.unique(docs, return_inverse=True)
-    return u, np.bincount(inv, weights=vals, minlength=u.size).astype(np.float32)
-
-
-def prototypes(index: Any, queries: list, masks: dict[str, list], reps: int = 1) -> dict:
-    """Time current vs candidate implementations of the hot pieces on the benchmark queries."""
-    from aios_assets import retrieval as r
-    from aios_assets.memory.index import tokenize
-
-    out: dict[str, Any] = {}
-    toks = [tokenize(q.question) for q in queries]
-    n = index.size
-
-    def timed(fn: Callable[[int], Any]) -> dict:
-        times = []
-        for i in range(len(queries)):
-            t = time.perf_counter()
-            fn(i)
-            times.append(time.perf_counter() - t)
-        return pct(times)
-
-    # 1. BM25 scoring (both indexes, as score_units does): bm25s vs fancy += vs sparse.
-    cur = timed(lambda i: (index.lex_unit.get_scores(toks[i]) if toks[i] else None,
-                           index.lex_context.get_scores(toks[i]) if toks[i] else None))
-    fast = timed(lambda i: (bm25_scores_fast(index.lex_unit, toks[i]),
-                            bm25_scores_fast(index.lex_context, toks[i])))
-    sparse = timed(lambda i: (bm25_sparse(index.lex_unit, toks[i]),
-                              bm25_sparse(index.lex_context, toks[i])))
-    ok = all(np.allclose(index.lex_unit.get_scores(t), bm25_scores_fast(index.lex_unit, t),
-                         atol=1e-4) for t in toks[:20] if t)
-    postings = [sum(int(index.lex_context.scores["indptr"][t + 1]
-                        - index.lex_context.scores["indptr"][t])
-                    for t in index.lex_context.get_tokens_ids(tk)) for tk in toks]
-    out["bm25_two_indexes"] = {"bm25s_get_scores_np_add_at": cur,
-                               f"dense_array_fancy_add (same result: {ok})": fast,
-                               "sparse_postings_only": sparse,
-                               "context_postings_per_query_mean": int(np.mean(postings))}
-
-    # 2. Fusion arithmetic over N-long arrays (mask where, scale, weighted sum, argpartition).
-    lex = [index.lex_unit.get_scores(t).astype(np.float32) if t else np.zeros(n, np.float32)
-           for t in toks[:50]]
-
-    def lex_post(i: int) -> None:
-        a = r._scaled(lex[i % 50])
-        b = r._scaled(lex[i % 50])
-        r._top(0.35 * a + 0.2 * b, None, POOL)
-
-    out["lex_scale_and_top200_unfiltered"] = timed(lex_post)
-
-    # 3. Dense exact path over the whole index (what n <= EXACT_MAX pays per query).
-    from aios_assets.retrieval import _query_vector
-    qvs = [_query_vector(index, q.question) for q in queries]
-    scope_n = min(n, r.EXACT_MAX)
-    scope = np.arange(scope_n)
-    cur = timed(lambda i: np.asarray(index.vectors[scope], dtype=np.float32) @ qvs[i])
-    sl = timed(lambda i: np.asarray(index.vectors[:scope_n], dtype=np.float32) @ qvs[i])
-    f32 = np.ascontiguousarray(index.vectors[:scope_n], dtype=np.float32)
-    resident = timed(lambda i: f32 @ qvs[i])
-
-    def blocked(i: int) -> np.ndarray:
-        res = np.empty(scope_n, np.float32)
-        for b in range(0, scope_n, 16384):
-            e = min(scope_n, b + 16384)
-            res[b:e] = index.vectors[b:e].astype(np.float32) @ qvs[i]
-        return res
-
-    blk = timed(blocked)
-    out[f"dense_exact_{scope_n}_rows"] = {
-        "current_fancy_gather_f16_to_f32_then_matvec": cur,
-        "slice_instead_of_arange_gather": sl,
-        "blocked_16k_rows_f16_to_f32": blk,
-        "resident_float32_matrix": resident,
-        "resident_float32_mb": round(f32.nbytes / 2**20, 1),
-    }
-    f32 = None
-
-    # 4. Query embedding alone, with numpy's default OpenBLAS threads and with one.
-    default = blas_threads()
-    out[f"query_embedding_blas_{default}_threads"] = timed(
-        lambda i: _query_vector(index, queries[i].question))
-    blas_threads(1)
-    out["query_embedding_blas_1_thread"] = timed(
-        lambda i: _query_vector(index, queries[i].question))
-    blas_threads(default)
-
-    # 5. Masked selections at this N (the date window mask).
-    wide = masks.get("dates_wide")
-    if wide:
-        out["mask_flatnonzero_and_where_x2_dates_wide"] = timed(
-            lambda i: (np.flatnonzero(wide[i]), np.where(wide[i], lex[i % 50], 0),
-                       np.where(wide[i], lex[i % 50], 0)))
-    return out
-
-
-# =============================================================================================
-# the benchmark of one size
-# =============================================================================================
 
 
 def query_plan(corpus: Corpus, nq: int, seed: int) -> tuple[list, dict[str, list[dict]]]:
@@ -676,7 +428,7 @@ def run_size(n: int, args: argparse.Namespace, embedder: Any, doc: dict) -> None
     home = AiosHome(tmp.resolve()).ensure()
     os.environ["AIOS_HOME"] = str(home.root)
     os.environ.pop("AIOS_POSTGRES_URL", None)
-    retrieval._pg_con = None  # the cached connection would point at the previous size's server
+    retrieval.close_connections()  # a cached connection would point at the previous server
     duck = None
     try:
         log(f"N={n:,}: corpus")
@@ -754,42 +506,31 @@ def run_size(n: int, args: argparse.Namespace, embedder: Any, doc: dict) -> None
         entry["load_average_recall"] = load_avg()
         write(doc)
 
-        # ---- breakdown --------------------------------------------------------------------
+        # ---- breakdown (recall's own stage clock) -------------------------------------------
         from aios_assets.retrieval import _mask, _parse_when
 
-        masks: dict[str, list] = {}
         breakdown: dict[str, Any] = {}
         allowed_sizes: dict[str, float] = {}
         for mode, plan in plans.items():
-            ms = []
-            for f in plan:
-                ms.append(_mask(index, f.get("thread"), None,
-                                _parse_when(f.get("since"), "since"),
-                                _parse_when(f.get("until"), "until", end=True)))
-            masks[mode] = ms
-            allowed_sizes[mode] = float(np.mean([n if m is None else int(m.sum()) for m in ms]))
+            sizes = []
             tot: dict[str, list[float]] = {}
-            for q, m in zip(questions, ms, strict=True):
-                _, _, st = staged_recall(index, q, m)
+            for q, f in zip(questions, plan, strict=True):
+                m = _mask(index, f.get("thread"), None, _parse_when(f.get("since"), "since"),
+                          _parse_when(f.get("until"), "until", end=True))
+                sizes.append(n if m is None else int(m.sum()))
+                st: dict[str, float] = {}
+                retrieval.recall(q, k=10, home=home.root, timings=st, **f)
                 for k_, v in st.items():
                     tot.setdefault(k_, []).append(v)
+            allowed_sizes[mode] = float(np.mean(sizes))
             breakdown[mode] = {
-                k_: ({"mean_ms": round(float(np.mean(v)) * 1000, 2),
-                      "p95_ms": round(float(np.percentile(v, 95)) * 1000, 2)}
-                     if k_ != "candidates" else round(float(np.mean(v)), 1))
+                k_: {"mean_ms": round(float(np.mean(v)) * 1000, 2),
+                     "p95_ms": round(float(np.percentile(v, 95)) * 1000, 2), "calls": len(v)}
                 for k_, v in tot.items()
             }
             breakdown[mode]["sum_of_stage_means_ms"] = round(sum(
                 x["mean_ms"] for x in breakdown[mode].values() if isinstance(x, dict)), 2)
-        # fidelity: the replica gives what score_units gives
-        same = True
-        for q, m in list(zip(questions, masks["thread"], strict=True))[:10] + \
-                list(zip(questions, masks["unfiltered"], strict=True))[:10]:
-            c1, s1 = retrieval.score_units(index, q, mask=m)
-            c2, s2, _ = staged_recall(index, q, m)
-            same &= bool(np.array_equal(c1, c2) and np.allclose(s1, s2))
-        entry["breakdown"] = {"allowed_units_mean": allowed_sizes,
-                              "replica_equals_score_units": same, **breakdown}
+        entry["breakdown"] = {"allowed_units_mean": allowed_sizes, **breakdown}
         log(f"  breakdown unfiltered {breakdown['unfiltered']}")
         # mask cost itself (recall builds it per call)
         mask_t = []
@@ -901,21 +642,13 @@ def run_size(n: int, args: argparse.Namespace, embedder: Any, doc: dict) -> None
         entry["ann"] = ann
         write(doc)
 
-        # ---- prototypes -----------------------------------------------------------------------
-        if not args.skip_prototypes:
-            log("  prototypes")
-            entry["prototypes"] = prototypes(index, qs[:args.prototype_queries], masks)
-            log(f"  {json.dumps(entry['prototypes'])[:1500]}")
         entry["peak_rss_mb"] = rss_mb()
         entry["finished_at"] = datetime.now(UTC).isoformat()
         write(doc)
     finally:
         if duck is not None:
             duck.close()
-        with contextlib.suppress(Exception):
-            if retrieval._pg_con is not None:
-                retrieval._pg_con.close()
-        retrieval._pg_con = None
+        retrieval.close_connections()
         index_mod._cache.clear()
         with contextlib.suppress(Exception):
             stopped = stop_embedded(home)
@@ -925,119 +658,6 @@ def run_size(n: int, args: argparse.Namespace, embedder: Any, doc: dict) -> None
         else:
             shutil.rmtree(tmp, ignore_errors=True)
             log(f"  removed {tmp}")
-
-
-def f16_to_f32_bits(h: np.ndarray) -> np.ndarray:
-    """float16 -> float32 by integer bit moves (normal numbers exact; fp16 subnormals, |x| <
-    6.1e-5, come out as tiny wrong-scale values and zero as 2**-112: harmless for a cosine)."""
-    u = h.view(np.uint16).astype(np.uint32)
-    bits = ((u & 0x8000) << 16) | (((u & 0x7FFF) + 0x1C000) << 13)
-    return bits.view(np.float32)
-
-
-def micro_prototypes(n: int, seed: int = SEED) -> dict:
-    """The hot array steps of score_units at ``n`` units on synthetic arrays (same shapes and
-    sparsity as the 1M run), current code vs a faster variant with the same result."""
-    rng = np.random.default_rng(seed)
-    dim = 384
-    out: dict[str, Any] = {"n": n}
-
-    def timed(fn: Callable[[], Any], reps: int = 30) -> dict:
-        fn()
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return pct(times)
-
-    v16 = rng.standard_normal((n, dim), dtype=np.float32).astype(np.float16) * np.float16(0.05)
-    q = rng.standard_normal(dim).astype(np.float32)
-    q /= np.linalg.norm(q)
-    # the dates_narrow scope at 1M: ~5.8% of the units, in runs of a thread's days
-    starts = np.sort(rng.choice(n // 50, size=n // 50 // 17, replace=False)) * 50
-    scope = np.unique(np.clip((starts[:, None] + np.arange(50)).ravel(), 0, n - 1))
-    v32 = v16.astype(np.float32)
-    ref = np.asarray(v16[scope], dtype=np.float32) @ q
-    bits = f16_to_f32_bits(v16[scope]).reshape(-1, dim) @ q
-    out[f"dense_exact_scope_{scope.size}_rows"] = {
-        "current_f16_gather_astype_f32_matvec": timed(
-            lambda: np.asarray(v16[scope], dtype=np.float32) @ q, 10),
-        "f16_gather_bit_trick_f32_matvec": timed(
-            lambda: f16_to_f32_bits(v16[scope]).reshape(-1, dim) @ q, 10),
-        "bit_trick_max_abs_error": float(np.abs(bits - ref).max()),
-        "resident_f32_gather_matvec": timed(lambda: v32[scope] @ q, 10),
-        "resident_f32_cost_mb": round(v32.nbytes / 2**20, 1),
-    }
-    v32 = None
-    # lexical: N-long dense BM25 arrays with ~8% non-zero (82k context postings at 1M)
-    lex_u = np.zeros(n, np.float32)
-    lex_c = np.zeros(n, np.float32)
-    nz_u = rng.choice(n, size=n // 30, replace=False)
-    nz_c = rng.choice(n, size=n // 12, replace=False)
-    lex_u[nz_u] = rng.random(nz_u.size, dtype=np.float32) * 10
-    lex_c[nz_c] = rng.random(nz_c.size, dtype=np.float32) * 10
-    mask = np.zeros(n, bool)
-    mask[scope] = True
-    allowed = np.flatnonzero(mask)
-    from aios_assets import retrieval as r
-
-    def current_unfiltered() -> np.ndarray:
-        a, b = r._scaled(lex_u), r._scaled(lex_c)
-        return r._top(0.25 * a + 0.35 * b, None, POOL)
-
-    def nonzero_unfiltered() -> np.ndarray:
-        a = lex_u * (1 / lex_u.max())
-        b = lex_c * (1 / lex_c.max())
-        s = 0.25 * a
-        s += 0.35 * b
-        nz = np.flatnonzero(s)
-        return nz[np.argpartition(-s[nz], POOL - 1)[:POOL]]
-
-    def current_filtered() -> np.ndarray:
-        a, b = np.where(mask, lex_u, 0), np.where(mask, lex_c, 0)
-        a, b = r._scaled(a), r._scaled(b)
-        return r._top(0.25 * a + 0.35 * b, allowed, POOL)
-
-    def subset_filtered() -> np.ndarray:
-        a, b = lex_u[allowed], lex_c[allowed]
-        s = 0.25 * a / max(float(a.max()), 1e-9) + 0.35 * b / max(float(b.max()), 1e-9)
-        return allowed[np.argpartition(-s, POOL - 1)[:POOL]]
-
-    same_u = set(current_unfiltered().tolist()) == set(nonzero_unfiltered().tolist())
-    same_f = set(current_filtered().tolist()) == set(subset_filtered().tolist())
-    out["lex_scale_and_top200"] = {
-        "unfiltered_current": timed(current_unfiltered),
-        f"unfiltered_nonzero_only (same set: {same_u})": timed(nonzero_unfiltered),
-        "filtered_current_where_over_n": timed(current_filtered),
-        f"filtered_allowed_subset_only (same set: {same_f})": timed(subset_filtered),
-    }
-    # fusion: neighbour evidence over ~1,700 sorted candidates (a thread's turns are adjacent)
-    cand = np.unique(rng.choice(n, size=1700, replace=False))
-    cand = np.unique(np.concatenate([cand, np.clip(cand + 1, 0, n - 1)]))
-    prev = np.arange(n, dtype=np.int64) - 1
-    nxt = np.arange(n, dtype=np.int64) + 1
-    nxt[-1] = -1
-    base = rng.random(cand.size)
-
-    def fusion_current() -> np.ndarray:
-        pos = {int(p): i for i, p in enumerate(cand)}
-        ps = np.array([base[pos[p]] if (p := int(prev[c])) in pos else 0.0 for c in cand])
-        ns = np.array([base[pos[x]] if (x := int(nxt[c])) in pos else 0.0 for c in cand])
-        return np.maximum(ps, ns)
-
-    def fusion_vectorised() -> np.ndarray:
-        def look(nb: np.ndarray) -> np.ndarray:
-            i = np.clip(np.searchsorted(cand, nb), 0, cand.size - 1)
-            return np.where((nb >= 0) & (cand[i] == nb), base[i], 0.0)
-        return np.maximum(look(prev[cand]), look(nxt[cand]))
-
-    out["fusion_neighbour_evidence"] = {
-        "candidates": int(cand.size), "python_dict_loops_current": timed(fusion_current),
-        f"searchsorted (same: {bool(np.allclose(fusion_current(), fusion_vectorised()))})":
-            timed(fusion_vectorised),
-    }
-    return out
 
 
 def ann_density(args: argparse.Namespace, doc: dict) -> None:
@@ -1138,14 +758,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="chunk: a vector per chunk (default); text: the product's text hash")
     ap.add_argument("--hnsw-timeout", type=int, default=1800, help="seconds")
     ap.add_argument("--skip-duckdb", action="store_true")
-    ap.add_argument("--skip-prototypes", action="store_true")
-    ap.add_argument("--prototype-queries", type=int, default=60)
     ap.add_argument("--keep", action="store_true", help="keep the temporary homes")
     ap.add_argument("--ann-density", action="store_true",
                     help="only the pgvector recall vs synthetic cluster density experiment")
     ap.add_argument("--density-n", type=int, default=100_000)
-    ap.add_argument("--micro", type=int, default=0, metavar="N",
-                    help="only the array-step prototypes at N units (synthetic arrays)")
     args = ap.parse_args(argv)
     args.command = "python -m benchmarks.recall_bench " + " ".join(
         sys.argv[1:] if argv is None else argv)
@@ -1176,13 +792,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.ann_density:
         ann_density(args, doc)
-        return 0
-    if args.micro:
-        log(f"micro prototypes at {args.micro:,}")
-        doc.setdefault("micro_prototypes", {})[str(args.micro)] = {
-            "command": args.command, **micro_prototypes(args.micro)}
-        log(json.dumps(doc["micro_prototypes"][str(args.micro)]))
-        write(doc)
         return 0
     for n in args.sizes:
         run_size(n, args, embedder, doc)

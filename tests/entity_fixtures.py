@@ -166,6 +166,14 @@ def small_business() -> list[dict]:
                                          "issued_at": "2026-03-01", "due_at": "2026-03-31",
                                          "amount": "1200.00", "currency": "EUR",
                                          "status": "sent", "description": "Data strategy audit"}},
+        {"source": "billing", "source_id": "INV-2", "kind": "invoice", "actor": "John Smith",
+         "text": "invoice", "payload": {"invoice_id": "INV-2",
+                                         "customer_email": "john.smith@acme.example",
+                                         "customer_name": "John Smith", "company": "Acme",
+                                         "issued_at": "2026-04-01", "due_at": "2026-04-30",
+                                         "amount": "800.00", "currency": "EUR",
+                                         "status": "sent",
+                                         "description": "Data strategy audit - April 2026"}},
         {"source": "billing", "source_id": "PAY-1", "kind": "payment", "actor": "John Smith",
          "text": "payment", "payload": {"payment_id": "PAY-1", "invoice_id": "INV-1",
                                          "paid_at": "2026-03-20", "amount": "1200.00",
@@ -181,4 +189,7 @@ def small_business() -> list[dict]:
          "text": "notes", "payload": {"project": "Acme audit", "tags": ["acme"]}},
         {"source": "chat", "source_id": "c1", "kind": "chat_message", "thread": "t1",
          "actor": "John Smith <john.smith@acme.example>", "text": "see you"},
+        # a speaker known only by name: joins Ada's entity by the unique-name rule
+        {"source": "chat", "source_id": "c2", "kind": "chat_message", "thread": "t1",
+         "actor": "Ada Lovelace", "text": "thanks both"},
     ]

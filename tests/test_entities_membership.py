@@ -28,7 +28,8 @@ def test_email_equal_records_merge_with_matched_by_email(warehouse):
     assert _entity(warehouse, "newsletter", "S1") == ada
     assert _entity(warehouse, "email", "ada@analytical.example") == ada
     rows = query(warehouse, "select matched_by, score from entity_membership "
-                            "where entity_id = ? and source_id <> 'C1'", [ada])
+                            "where entity_id = ? and source_id <> 'C1' "
+                            "and source_id not like 'name:%'", [ada])
     assert {r[0] for r in rows} == {"email"} and {r[1] for r in rows} == {1.0}
 
 
@@ -52,9 +53,11 @@ def test_marts(warehouse):
     ada = _entity(warehouse, "crm", "C1")
     row = query(warehouse, "select full_name, primary_email, phone, record_count, in_crm, "
                            "is_subscriber from dim_contacts where entity_id = ?", [ada])[0]
-    assert row == ("Ada Lovelace", "ada@analytical.example", "+44 7700 900123", 4, True, True)
+    assert row == ("Ada Lovelace", "ada@analytical.example", "+44 7700 900123", 5, True, True)
+    assert query(warehouse, "select entity_id, matched_by from entity_membership "
+                            "where source_id = 'name:ada lovelace'") == [(ada, "unique_name")]
     inv = query(warehouse, "select customer_entity_id, payment_state, balance, organization_id "
-                           "from fct_invoices")[0]
+                           "from fct_invoices where invoice_id = 'INV-1'")[0]
     assert inv[0] == _entity(warehouse, "crm", "C3") and inv[1] == "paid" and inv[2] == 0
     org = query(warehouse, "select name, domain from dim_organizations where organization_id = ?",
                 [inv[3]])
@@ -65,7 +68,12 @@ def test_marts(warehouse):
         (0.55,)]
     assert {r[0] for r in query(warehouse, "select origin from dim_projects")} == {"note",
                                                                                   "invoice"}
-    assert query(warehouse, "select count(*) from dim_products") == [(1,)]
+    # "Data strategy audit" and "... - April 2026": one product, one engagement with Acme
+    assert query(warehouse, "select name, invoice_count, customer_count, invoiced_amount, "
+                            "paid_amount from dim_products") == [
+        ("Data strategy audit", 2, 1, 2000, 1200)]
+    assert query(warehouse, "select name, invoice_count, meeting_count from dim_projects "
+                            "where origin = 'invoice'") == [("Acme — Data strategy audit", 2, 1)]
 
 
 def test_resolution_is_explained(warehouse):

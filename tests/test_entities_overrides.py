@@ -32,6 +32,9 @@ def test_must_link_and_cannot_link_survive_reruns(tmp_path):
         assert _entity(wh, "crm", "C1")[0] != _entity(wh, "crm", "C2")[0]
         add_events(wh, [contact(f"N{run}", first_name="New", last_name=f"Person{run}",
                                 email=f"new{run}@example.org")], batch=f"b{run + 2}")
+    # N0 arrived after the override run: resolved by the incremental fast path (1 new record)
+    assert query(wh, "select resolution_mode from int_entity_membership "
+                     "where source_id = 'N0'") == [("incremental",)]
     # the ids of both sides of the split still exist, and the must-linked pair keeps one id
     assert query(wh, "select count(distinct entity_id) from entity_membership "
                      "where source = 'crm' and source_id in ('C1', 'C2')") == [(2,)]

@@ -5,11 +5,20 @@ from __future__ import annotations
 import pytest
 from entity_fixtures import add_events, dbt, query, small_business
 
+# An organizer given as a bare address (no "Name <...>"): the macros must parenthesize their
+# argument, else `payload ->> 'organizer' like '%@%'` parses as `payload ->> ('...' like ...)`.
+BARE_ORGANIZER = {
+    "source": "calendar", "source_id": "ev2", "kind": "meeting", "subject": "Call",
+    "actor": "maya@okaforstrategy.example", "text": "",
+    "payload": {"organizer": "maya@okaforstrategy.example", "attendees": [],
+                "start": "2026-03-04T10:00:00+00:00", "end": "2026-03-04T10:30:00+00:00"},
+}
+
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     wh = tmp_path_factory.mktemp("staging") / "warehouse.duckdb"
-    add_events(wh, small_business())
+    add_events(wh, small_business() + [BARE_ORGANIZER])
     dbt("build", "--select", "staging", warehouse=wh)
     return wh
 
@@ -35,15 +44,26 @@ def test_email_participants_are_split_by_role(warehouse):
 
 
 def test_other_sources(warehouse):
-    assert query(warehouse, "select role, email from stg_calendar__attendees order by role") == [
+    assert query(warehouse, "select role, email from stg_calendar__attendees "
+                            "where meeting_id = 'ev1' order by role") == [
         ("attendee", "john.smith@acme.example"), ("organizer", "maya@okaforstrategy.example")]
-    assert query(warehouse, "select invoice_id, amount, currency from stg_billing__invoices")[0][
+    assert query(warehouse, "select invoice_id, amount, currency from stg_billing__invoices "
+                            "order by invoice_id")[0][
         0] == "INV-1"
     assert query(warehouse, "select opens, clicks from stg_newsletter__content_metrics") == [
         (55, 12)]
     assert query(warehouse, "select project from stg_notes__notes") == [("Acme audit",)]
-    assert query(warehouse, "select speaker_email, speaker_name from stg_chat__messages") == [
-        ("john.smith@acme.example", "John Smith")]
+    assert query(warehouse, "select speaker_email, speaker_name from stg_chat__messages "
+                            "order by message_id") == [
+        ("john.smith@acme.example", "John Smith"), (None, "Ada Lovelace")]
+
+
+def test_bare_address_organizer_and_sender(warehouse):
+    assert query(warehouse, "select organizer_email, organizer_name from stg_calendar__meetings "
+                            "where meeting_id = 'ev2'") == [("maya@okaforstrategy.example", None)]
+    # the email participants already had bare addresses (cc); the sender path uses the same macro
+    assert query(warehouse, "select from_email from stg_email__messages where message_id = 'm1@x'"
+                 ) == [("ada@analytical.example",)]
 
 
 def test_latest_version_wins(tmp_path):

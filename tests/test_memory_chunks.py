@@ -73,3 +73,12 @@ def test_same_text_same_hash() -> None:
 def test_tokenize_stems_and_drops_question_words() -> None:
     assert tokenize("When did Maya adopt the puppies?") == ["maya", "adopt", "puppi"]
     assert tokenize("Maya's dog") == ["maya", "dog"]
+
+
+def test_a_mail_keeps_its_subject_but_a_meeting_turn_does_not() -> None:
+    mail = render_parts(kind="email", actor="Dana", subject="Q3 retainer",
+                        text="happy to go ahead at $5,000/month", payload=None)
+    turn = render_parts(kind="transcript_turn", actor="Dana", subject="Juniper Capital check-in",
+                        text="Can we get a first version?", payload=None)
+    assert mail == ["Q3 retainer — happy to go ahead at $5,000/month"]
+    assert turn == ["Can we get a first version?"]  # the meeting's title is not every turn's

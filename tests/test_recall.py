@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pytest
 
 from tests.conftest import run_aios, write_jsonl
@@ -162,3 +163,27 @@ def test_cli_recall_json_and_missing_index(memory_home: Path, tmp_path: Path) ->
     assert len(hits) == 2 and hits[0]["source_id"] == "D2:3"
     table = run_aios("recall", "Lisbon wedding", "--thread", "conv-1", home=memory_home)
     assert table.returncode == 0 and "D3:1" in table.stdout
+
+
+def test_the_operator_is_not_a_speaker_cue_but_the_two_people_of_one_chat_are() -> None:
+    from aios_assets.memory.index import _speaker_cues
+
+    many = np.array(["maya"] * 50 + [f"p{i}" for i in range(50)], dtype=object)
+    assert "maya" not in _speaker_cues(many) and "p3" in _speaker_cues(many)
+    two = np.array(["maya", "leo"] * 10, dtype=object)
+    assert _speaker_cues(two) == {"maya", "leo"}
+
+
+def test_a_record_outside_any_thread_stands_for_its_own_neighbour() -> None:
+    from types import SimpleNamespace
+
+    from aios_assets.retrieval import neighbour_evidence
+
+    # 0-1-2 is a conversation; 3 is an invoice with no neighbour.
+    index = SimpleNamespace(prev=np.array([-1, 0, 1, -1]), next=np.array([1, 2, -1, -1]))
+    cand = np.array([3, 1, 0])
+    base = np.array([0.9, 0.2, 0.7])
+    got = neighbour_evidence(index, cand, base)
+    # the invoice: itself; turn 1: the better of turn 0 (0.7) and turn 2 (not a candidate);
+    # turn 0: turn 1's score.
+    assert got.tolist() == pytest.approx([0.9, 0.7, 0.2])

@@ -200,3 +200,116 @@ def test_one_record_and_no_records():
     one = resolve(_records(BASE[:1]))
     assert one["matched_by"].to_list() == ["self"]
     assert resolve(_records([])).height == 0
+
+
+def test_training_without_dates_of_birth_degrades_to_default_parameters(caplog):
+    """No source has a dob (as in the demo business): the dob EM round finds no pairs, so it is
+    skipped with a logged reason and name parameters come from the packaged default model."""
+    import logging
+
+    from aios_assets.resolution import model as er_model
+    from aios_assets.resolution.resolve import ResolverConfig
+    from aios_assets.resolution.synthetic import generate
+
+    df = pl.DataFrame(generate(150, seed=11)).with_columns(
+        pl.lit("syn").alias("source"), pl.col("unique_id").cast(pl.Utf8).alias("source_id"),
+        pl.lit(None, pl.Utf8).alias("dob"),
+    ).drop("cluster", "unique_id")
+    with caplog.at_level(logging.WARNING, logger="aios_assets.resolution.model"):
+        res = resolve_with_details(df, config=ResolverConfig(min_records_to_train=100))
+    assert res.stats["model"] == "trained"
+    steps = {s["step"]: s for s in res.stats["training"]["steps"]}
+    assert steps["em:dob"]["status"] == "skipped" and steps["em:dob"]["pairs"] == 0
+    assert steps["em:names"]["status"] == "trained"
+    assert res.stats["training"]["untrained_comparisons"] == ["first_name", "surname"]
+    assert "em:dob skipped" in caplog.text
+    default = {c["output_column_name"]: c for c in er_model.default_model()["comparisons"]}
+    got = {c["output_column_name"]: c for c in res.model["comparisons"]}
+    m = [lv.get("m_probability") for lv in got["first_name"]["comparison_levels"]]
+    assert m == [lv.get("m_probability") for lv in default["first_name"]["comparison_levels"]]
+    assert res.membership.height == df.height
+
+
+def test_fallback_prior_when_no_deterministic_pairs():
+    from aios_assets.resolution import model as er_model
+
+    base = er_model.default_model()
+    out = er_model.fallback_to_default(
+        {**base, "probability_two_random_records_match": 0.3},
+        {"untrained_comparisons": [], "prior_from_default": True}, n_records=2 * 41_908 - 1,
+    )
+    expected = base["probability_two_random_records_match"] / 2
+    assert abs(out["probability_two_random_records_match"] - expected) < 1e-12
+
+
+def test_a_name_only_record_joins_the_one_entity_with_that_name():
+    rows = [
+        {"source": "crm", "source_id": "c1", "first_name": "Benjamin", "last_name": "Haddad",
+         "email": "benjamin.haddad@maple.example", "phone": "+44 7700 900001"},
+        {"source": "chat", "source_id": "name:benjamin haddad", "full_name": "Benjamin Haddad"},
+        # two identified namesakes: a name alone cannot say which one is meant
+        {"source": "crm", "source_id": "c2", "first_name": "Nadia", "last_name": "Duarte",
+         "email": "nadia@willow.example", "dob": "1980-01-02"},
+        {"source": "crm", "source_id": "c3", "first_name": "Nadia", "last_name": "Duarte",
+         "email": "nduarte@other.example", "dob": "1991-07-08"},
+        {"source": "chat", "source_id": "name:nadia duarte", "full_name": "Nadia Duarte"},
+    ]
+    res = resolve_with_details(_records(rows))
+    m = res.membership
+    row = _row(m, "chat", "name:benjamin haddad")
+    assert row["entity_id"] == _entity(m, "crm", "c1")
+    assert row["matched_by"] == "unique_name" and 0.5 <= row["score"] < 0.95
+    nadia = _entity(m, "chat", "name:nadia duarte")
+    assert nadia not in {_entity(m, "crm", "c2"), _entity(m, "crm", "c3")}
+    assert res.stats["unique_name_merges"] == 1
+
+
+def test_resolve_update_matches_the_incremental_run_and_reads_only_a_neighbourhood():
+    """The dbt model's fast path: state in DuckDB tables, only new records normalized/scored."""
+    import duckdb
+
+    from aios_assets.resolution.resolve import resolve_update, save_state
+    from aios_assets.resolution.synthetic import generate
+
+    df = pl.DataFrame(generate(600, seed=99)).with_columns(
+        pl.lit("syn").alias("source"), pl.col("unique_id").cast(pl.Utf8).alias("source_id")
+    ).drop("cluster", "unique_id")
+    old = df.head(df.height - 12)
+    first = resolve_with_details(old, return_records=True)
+    con = duckdb.connect()
+    con.register("_m", first.membership.to_arrow())
+    con.execute("create table membership as select * from _m")
+    save_state(con, "state", first.records, replace=True)
+    con.register("_r", df.to_arrow())
+    con.execute("create table recs as select * from _r")
+    upd = resolve_update(con, records_table="recs", membership_table="membership",
+                         state_table="state", previous_model=first.model)
+    assert upd.stats["mode"] == "incremental" and upd.stats["new_or_changed"] == 12
+    assert upd.records.num_rows == 12
+    assert upd.stats["neighbourhood"] < df.height / 2
+    ref = resolve_with_details(df, previous_membership=first.membership,
+                               previous_model=first.model)
+    assert ref.stats["mode"] == "incremental"
+    merged = dict(zip(first.membership["source_id"], first.membership["entity_id"], strict=True))
+    merged.update(zip(upd.membership["source_id"], upd.membership["entity_id"], strict=True))
+    assert merged == dict(zip(ref.membership["source_id"], ref.membership["entity_id"],
+                              strict=True))
+    # persisted, a second update with nothing new changes nothing
+    save_state(con, "state", upd.records, replace=False)
+    con.register("_u", upd.membership.to_arrow())  # what dbt's delete+insert does
+    con.execute("delete from membership m using _u where m.source = _u.source "
+                "and m.source_id = _u.source_id")
+    con.execute("insert into membership by name select * from _u")
+    again = resolve_update(con, records_table="recs", membership_table="membership",
+                           state_table="state", previous_model=first.model)
+    assert again.stats["new_or_changed"] == 0 and again.membership.height == 0
+
+    # too many changes, or a must_link not yet honoured: a full run is needed
+    import pytest
+
+    from aios_assets.resolution.resolve import FullRunNeeded
+    with pytest.raises(FullRunNeeded, match="must_link"):
+        resolve_update(con, records_table="recs", membership_table="membership",
+                       state_table="state", previous_model=first.model,
+                       overrides={"must_link": [["syn:0", "syn:1"]]}
+                       if merged["0"] != merged["1"] else {"must_link": [["syn:0", "syn:2"]]})

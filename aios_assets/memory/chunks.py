@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+THREAD_TURNS = frozenset({"chat_message", "transcript_turn"})  # one event per turn of a thread
 CHUNK_WORDS = 120  # long bodies (mail, notes) are cut into windows of this many words
 CHUNK_OVERLAP = 20
 
@@ -86,7 +87,10 @@ def render_parts(
     if extras:
         body = f"{body} [shares a photo: {'; '.join(extras)}]".strip()
     pieces = split_words(body) if body else [""]
-    lead = f"{subject.strip()} — " if subject and subject.strip() and kind != "chat_message" else ""
+    # A chat or transcript turn carries its thread's title (the meeting's name): repeated on every
+    # turn it would make each of them match the title's words more than the turns that matter.
+    lead = (f"{subject.strip()} — " if subject and subject.strip() and kind not in THREAD_TURNS
+            else "")
     parts = [f"{lead}{piece}".strip() for piece in pieces]
     return [p for p in parts if p] or [kind]
 

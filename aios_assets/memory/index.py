@@ -75,7 +75,7 @@ class SemanticIndex:
     model_id: str
     dim: int
     meta: pl.DataFrame
-    vectors: np.ndarray  # (n, dim) float16, memory-mapped
+    vectors: np.ndarray  # (n, dim) float32, memory-mapped
     lex_unit: object  # bm25s.BM25
     lex_context: object
     thread_codes: np.ndarray
@@ -92,6 +92,11 @@ class SemanticIndex:
     @property
     def size(self) -> int:
         return int(self.meta.height)
+
+    @property
+    def home(self) -> Path:
+        """The AIOS_HOME this generation lives in (``<home>/index/semantic/<generation>``)."""
+        return self.path.parents[len(INDEX_DIR)]
 
     def positions_of(self, content_hashes: list[str]) -> list[int]:
         """Unit positions carrying these content hashes (built on first use: ANN path only)."""
@@ -138,7 +143,9 @@ def build_index(
     _save_bm25(unit_tokens, tmp / "lex_unit")
     _save_bm25(context_tokens, tmp / "lex_context")
     dim = int(vectors.shape[1]) if len(vectors) else 0
-    np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16).reshape(len(chunks), dim))
+    # float32: recall multiplies these directly; float16 halves the file but every query then
+    # pays a slow conversion (about 200 ms per 100k units measured).
+    np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float32).reshape(len(chunks), dim))
     pl.DataFrame(
         {
             "chunk_id": [c.chunk_id for c in chunks],
@@ -231,7 +238,7 @@ def _load(path: Path) -> SemanticIndex:
         model_id=manifest["model_id"],
         dim=manifest["dim"],
         meta=meta,
-        vectors=np.load(path / "vectors.npy", mmap_mode="r"),
+        vectors=_vectors(path / "vectors.npy"),
         lex_unit=bm25s.BM25.load(str(path / "lex_unit"), mmap=True),
         lex_context=bm25s.BM25.load(str(path / "lex_context"), mmap=True),
         thread_codes=codes,
@@ -241,9 +248,33 @@ def _load(path: Path) -> SemanticIndex:
         next=meta["next"].to_numpy().astype(np.int64),
         actors=actors,
         entity_chunks={k: np.asarray(v, dtype=np.int64) for k, v in entity_rows.items()},
-        actor_names=frozenset(a for a in set(actors.tolist()) if len(a) > 1),
+        actor_names=_speaker_cues(actors),
         actor_threads=_actor_threads(actors, codes),
     )
+
+
+# A name that speaks in more than this share of all units, and more than twice a fair share
+# among the speakers (the operator, in a business log), says nothing about which unit is
+# meant: it stays an ordinary query word. In one conversation of two, both stay cues.
+MAX_SPEAKER_SHARE = 0.2
+
+
+def _speaker_cues(actors: np.ndarray) -> frozenset[str]:
+    """First names that, in a query, point at the units that person spoke."""
+    names, counts = np.unique(actors.astype(str), return_counts=True) if actors.size else ([], [])
+    speakers = sum(1 for a in names if len(str(a)) > 1)
+    share = max(MAX_SPEAKER_SHARE, 2 / speakers) if speakers else 1.0
+    limit = share * max(1, actors.size)
+    return frozenset(
+        str(a) for a, c in zip(names, counts, strict=True) if len(str(a)) > 1 and c <= limit
+    )
+
+
+def _vectors(path: Path) -> np.ndarray:
+    vectors = np.load(path, mmap_mode="r")
+    if vectors.dtype != np.float32:  # generations written as float16 before: convert once
+        vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors
 
 
 def _actor_threads(actors: np.ndarray, codes: np.ndarray) -> dict[str, np.ndarray]:

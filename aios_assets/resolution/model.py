@@ -24,6 +24,11 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
+log = logging.getLogger(__name__)
+
+TRAINED_ON = "aios_trained_on_records"  # kept in the model dict next to Splink's settings
+DEFAULT_MODEL_RECORDS = 41_908  # records _train_default makes (20,000 synthetic people, seed 1)
+
 # Blocking keys (see normalize.py). Each rule is an equi-join on one precomputed key.
 BLOCKING_KEYS = (
     ("bk_email", "bk_email"),
@@ -181,23 +186,132 @@ def settings_from_model(
     return settings
 
 
-def train(linker: Linker, *, seed: int) -> None:
-    """Unsupervised training on the linker's own records."""
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("email"), block_on("first_name", "surname", "dob")], recall=0.7
-    )
+# Expectation-maximisation rounds: (name, columns fixed by the blocking rule). A round trains
+# the m-probabilities of every comparison except the ones its blocking rule holds equal.
+EM_ROUNDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("names", ("first_name", "surname")),
+    ("dob", ("dob",)),
+)
+# output_column_name of every comparison in comparisons(), in order
+COMPARISON_COLUMNS = ("first_name", "surname", "dob", "city", "email", "phone", "postcode")
+PRIOR_RULES: tuple[tuple[str, ...], ...] = (("email",), ("first_name", "surname", "dob"))
+# EM on fewer pairs than this learns noise, not the data: such a round is skipped.
+MIN_EM_PAIRS = 50
+
+
+def count_pairs(con: Any, table: str, columns: tuple[str, ...]) -> int:
+    """Record pairs an equi-join blocking rule on ``columns`` generates (NULLs never join)."""
+    cols = ", ".join(columns)
+    not_null = " and ".join(f"{c} is not null" for c in columns)
+    row = con.execute(
+        f"select coalesce(sum(c * (c - 1) // 2), 0) from "
+        f"(select count(*) as c from {table} where {not_null} group by {cols})"
+    ).fetchone()
+    return int(row[0])
+
+
+def train(linker: Linker, *, seed: int, con: Any = None, table: str | None = None,
+          min_em_pairs: int = MIN_EM_PAIRS) -> dict[str, Any]:
+    """Unsupervised training on the linker's own records; returns what was (not) trained.
+
+    Degrades instead of failing: a step whose blocking rule finds no (or too few) record pairs
+    on this data - say, no two records share a date of birth because no source has one - is
+    skipped with a logged reason, and the parameters it would have estimated come from the
+    packaged default model (``fallback_to_default``). With ``con``/``table`` the pairs are
+    counted up front; without them a step is only skipped when Splink refuses it."""
+    report: dict[str, Any] = {"steps": [], "untrained_comparisons": []}
+
+    def note(step: str, status: str, pairs: int | None, reason: str = "") -> None:
+        report["steps"].append({"step": step, "status": status, "pairs": pairs,
+                                "reason": reason})
+        if status != "trained":
+            log.warning("entity resolution training: %s %s (%s)", step, status, reason)
+
+    # prior: how likely two random records match, from rules that are nearly certain
+    prior_pairs = (sum(count_pairs(con, table, cols) for cols in PRIOR_RULES)
+                   if con is not None and table else None)
+    if prior_pairs == 0:
+        note("prior", "skipped", 0, "no record pairs agree on email or on name+dob")
+        report["prior_from_default"] = True
+    else:
+        try:
+            linker.training.estimate_probability_two_random_records_match(
+                [block_on(*cols) for cols in PRIOR_RULES], recall=0.7
+            )
+            note("prior", "trained", prior_pairs)
+        except Exception as exc:  # noqa: BLE001 - Splink's refusal is logged and degraded
+            note("prior", "skipped", prior_pairs, f"splink: {str(exc).splitlines()[0]}")
+            report["prior_from_default"] = True
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("first_name", "surname"), estimate_without_term_frequencies=True
-    )
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("dob"), estimate_without_term_frequencies=True
-    )
+    note("u", "trained", None)
+
+    trained: set[str] = set()
+    all_columns = set(COMPARISON_COLUMNS)
+    for name, fixed in EM_ROUNDS:
+        pairs = count_pairs(con, table, fixed) if con is not None and table else None
+        if pairs is not None and pairs < min_em_pairs:
+            note(f"em:{name}", "skipped", pairs,
+                 f"{pairs} record pairs agree on {'+'.join(fixed)} (< {min_em_pairs})")
+            continue
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*fixed), estimate_without_term_frequencies=True
+            )
+        except Exception as exc:  # noqa: BLE001 - Splink's refusal is logged and degraded
+            note(f"em:{name}", "skipped", pairs, f"splink: {str(exc).splitlines()[0]}")
+            continue
+        trained |= all_columns - set(fixed)
+        note(f"em:{name}", "trained", pairs)
+    report["untrained_comparisons"] = sorted(all_columns - trained)
+    return report
+
+
+def fallback_to_default(model: dict[str, Any], report: dict[str, Any], *,
+                        n_records: int) -> dict[str, Any]:
+    """``model`` with the parameters training could not estimate taken from the default model.
+
+    m-probabilities of every comparison in ``report["untrained_comparisons"]`` are copied level
+    by level; a prior that could not be estimated is the default model's, rescaled to this
+    data size (the expected number of matches per record is what carries over, not the
+    probability per pair)."""
+    default = default_model()
+    out = json.loads(json.dumps(model))
+    untrained = set(report.get("untrained_comparisons", ()))
+    by_name = {c["output_column_name"]: c for c in default["comparisons"]}
+    for comparison in out.get("comparisons", []):
+        name = comparison["output_column_name"]
+        if name not in untrained or name not in by_name:
+            continue
+        levels = {lv.get("label_for_charts"): lv for lv in by_name[name]["comparison_levels"]}
+        for level in comparison["comparison_levels"]:
+            ref = levels.get(level.get("label_for_charts"))
+            if ref is not None and ref.get("m_probability") is not None:
+                level["m_probability"] = ref["m_probability"]
+    if report.get("prior_from_default"):
+        n_default = default.get(TRAINED_ON) or DEFAULT_MODEL_RECORDS
+        prior = default["probability_two_random_records_match"] * (n_default - 1) / max(
+            n_records - 1, 1)
+        out["probability_two_random_records_match"] = min(max(prior, 1e-9), 0.5)
+    return out
 
 
 def default_model() -> dict[str, Any]:
     text = resources.files("aios_assets.resolution").joinpath("default_model.json").read_text()
     return json.loads(text)
+
+
+def default_model_for(n_records: int, *, floor: int = 1000) -> dict[str, Any]:
+    """The packaged default model with its prior rescaled to a population of ``n_records``.
+
+    The prior is a per-pair probability: with about as many duplicates per record as the
+    synthetic training data, it grows as the population shrinks (a CRM of 700 records has 60
+    times fewer pairs than the 42,000 records the default model was trained on). Below
+    ``floor`` records the rescaling stops: a handful of records says nothing about the rate."""
+    model = default_model()
+    prior = model["probability_two_random_records_match"] * (DEFAULT_MODEL_RECORDS - 1) / (
+        max(n_records, floor) - 1)
+    model["probability_two_random_records_match"] = min(prior, 0.5)
+    return model
 
 
 def _train_default(n_people: int = 20_000, seed: int = 1) -> dict[str, Any]:

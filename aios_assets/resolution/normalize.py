@@ -13,8 +13,10 @@ dense integer ``uid`` and the comparison columns Splink uses:
 - ``dob``: ISO ``YYYY-MM-DD`` string (ISO, ``dd/mm/yyyy`` or ``dd.mm.yyyy`` accepted).
 - ``city``, ``postcode`` (upper, no spaces), ``phone`` (last 9 digits).
 - ``record_hash``: hash of the normalized identity fields (a changed record gets a new hash).
-- ``bk_*``: blocking keys; a key value shared by more than ``block_cap`` records is dropped
-  (NULL) so that one placeholder value can never make the candidate set quadratic.
+- ``input_hash``: hash of the raw person columns (``input_hash_sql``).
+- ``k_*``: blocking keys; ``bk_*``: the same keys, NULL where a key value is shared by more than
+  ``block_cap`` records, so that one placeholder value can never make the candidate set
+  quadratic.
 """
 
 from __future__ import annotations
@@ -61,6 +63,22 @@ def setup_lookup_tables(con) -> None:
     con.executemany("insert into _role_mailboxes values (?)", [(r,) for r in ROLE_MAILBOXES])
 
 
+# Uncapped blocking keys (``k_*``, kept in the resolver state so an incremental run can cap
+# keys against the whole population) and the rule each capped key ``bk_*`` is used in.
+KEY_COLUMNS = ("k_email", "k_name", "k_sdob", "k_fdob", "k_dob", "k_user", "k_phone", "k_scity",
+               "k_swap")
+
+
+def input_hash_sql(alias: str = "") -> str:
+    """md5 of a record's raw person columns (all VARCHAR): a changed record gets a new hash.
+
+    The same expression runs over the raw ``int_person_records`` rows in the warehouse, so an
+    incremental run finds new or changed records without normalizing everything again."""
+    prefix = f"{alias}." if alias else ""
+    parts = ", ".join(f"coalesce(cast({prefix}{c} as varchar), '')" for c in PERSON_COLUMNS)
+    return f"md5(concat_ws(chr(31), {parts}))"
+
+
 def normalize_sql(input_table: str, *, block_cap: int) -> str:
     """A SELECT that turns ``input_table`` (all person columns present, VARCHAR) into records."""
     honor = "|".join(HONORIFICS)
@@ -70,6 +88,7 @@ with base as (
     select
         row_number() over (order by source, source_id) - 1 as uid,
         source, source_id, first_seen_at,
+        {input_hash_sql()} as input_hash,
         {_clean_name_sql('first_name')} as fn_raw,
         {_clean_name_sql('last_name')} as ln_raw,
         -- full name: drop an "<address>" part, honorifics and suffixes; "Last, First" flips
@@ -119,7 +138,7 @@ emails2 as (
 ),
 norm as (
     select
-        uid, source, source_id, first_seen_at,
+        uid, source, source_id, first_seen_at, input_hash,
         -- strip an honorific left in a first-name field ("Dr Ada")
         nullif(regexp_replace(fn1, '^({honor})\\s+', ''), '') as first_name,
         nullif(regexp_replace(ln1, '\\s+({suffix})$', ''), '') as surname,
@@ -138,7 +157,7 @@ norm as (
 ),
 final as (
     select
-        n.uid, n.source, n.source_id, n.first_seen_at,
+        n.uid, n.source, n.source_id, n.first_seen_at, n.input_hash,
         n.first_name, n.surname,
         coalesce(k.canonical, n.first_name) as first_name_canon,
         n.email_norm,
@@ -175,7 +194,7 @@ keyed as (
              then surname || '|' || first_name end as k_swap
     from final
 )
-select * exclude (k_email, k_name, k_sdob, k_fdob, k_dob, k_user, k_phone, k_scity, k_swap),
+select *,
     case when count(*) over (partition by k_email) <= {block_cap} then k_email end as bk_email,
     case when count(*) over (partition by k_name) <= {block_cap} then k_name end as bk_name,
     case when count(*) over (partition by k_sdob) <= {block_cap} then k_sdob end as bk_sdob,

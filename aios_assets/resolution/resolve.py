@@ -43,7 +43,13 @@ import polars as pl
 import pyarrow as pa
 
 from . import model as er_model
-from .normalize import PERSON_COLUMNS, normalize_sql, setup_lookup_tables
+from .normalize import (
+    KEY_COLUMNS,
+    PERSON_COLUMNS,
+    input_hash_sql,
+    normalize_sql,
+    setup_lookup_tables,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +67,7 @@ MEMBERSHIP_SCHEMA = {
 }
 
 Key = tuple[str, str]  # (source, source_id)
-_TRAINED_ON = "aios_trained_on_records"  # kept in the model dict next to Splink's settings
+_TRAINED_ON = er_model.TRAINED_ON
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ class ResolverConfig:
     min_records_to_train: int = 1000  # fewer records: use the packaged default model
     retrain_growth: float = 1.5  # a full run retrains once the data grew 1.5x since training
     conflict_guard: bool = True  # refuse merges whose records contradict on first name and dob
+    unique_name_rule: bool = True  # a name-only record joins the one entity with that name...
+    unique_name_min_probability: float = 0.5  # ...if Splink gives the pair at least this
     seed: int = 42
     threads: int | None = None
 
@@ -129,6 +137,23 @@ class Resolution:
     membership: pl.DataFrame
     model: dict[str, Any] | None
     stats: dict[str, Any]
+    # normalized records to persist as resolver state (STATE_COLUMNS): all of them after a
+    # full run with return_records=True, only the new or changed ones after resolve_update
+    records: pa.Table | None = None
+
+
+class FullRunNeeded(Exception):
+    """``resolve_update`` cannot resolve incrementally; the message says why."""
+
+
+# What the resolver keeps per record between runs (``save_state``): the normalized record and
+# its uncapped blocking keys, so an incremental run normalizes only new or changed records.
+STATE_COLUMNS = (
+    "source", "source_id", "first_seen_at", "input_hash", "first_name", "surname",
+    "first_name_canon", "email_norm", "email_is_role", "email", "email_user", "email_domain",
+    "phone", "dob", "city", "postcode", "company", "record_hash", *KEY_COLUMNS,
+)
+TF_COLUMNS = ("first_name", "surname", "city", "email")  # comparisons with term frequencies
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -151,13 +176,9 @@ def _to_arrow(records: Any) -> pa.Table:
         raise TypeError(f"cannot read records of type {type(records).__name__}") from exc
 
 
-def prepare_records(con: duckdb.DuckDBPyConnection, records: Any, *, block_cap: int) -> int:
-    """Normalize ``records`` into the temp table ``_er_records`` on ``con``; returns its size."""
-    table = _to_arrow(records)
-    names = set(table.column_names)
-    if not {"source", "source_id"} <= names:
-        raise ValueError("records need 'source' and 'source_id' columns")
-    con.register("_er_input_arrow", table)
+def _raw_columns_sql(names: Iterable[str]) -> str:
+    """The resolver's raw input columns from a table with columns ``names`` (missing -> NULL)."""
+    names = set(names)
     cols = []
     for col in PERSON_COLUMNS:
         src = col
@@ -171,9 +192,19 @@ def prepare_records(con: duckdb.DuckDBPyConnection, records: Any, *, block_cap: 
         if "first_seen_at" in names
         else "null::timestamptz as first_seen_at"
     )
+    return (f"cast(source as varchar) as source, cast(source_id as varchar) as source_id, "
+            f"{first_seen}, {', '.join(cols)}")
+
+
+def prepare_records(con: duckdb.DuckDBPyConnection, records: Any, *, block_cap: int) -> int:
+    """Normalize ``records`` into the temp table ``_er_records`` on ``con``; returns its size."""
+    table = _to_arrow(records)
+    names = set(table.column_names)
+    if not {"source", "source_id"} <= names:
+        raise ValueError("records need 'source' and 'source_id' columns")
+    con.register("_er_input_arrow", table)
     con.execute(
-        "create or replace temp table _er_input as select cast(source as varchar) as source, "
-        f"cast(source_id as varchar) as source_id, {first_seen}, {', '.join(cols)} "
+        f"create or replace temp table _er_input as select {_raw_columns_sql(names)} "
         "from _er_input_arrow"
     )
     con.unregister("_er_input_arrow")
@@ -188,6 +219,14 @@ def prepare_records(con: duckdb.DuckDBPyConnection, records: Any, *, block_cap: 
         + normalize_sql("_er_input", block_cap=block_cap)
     )
     return con.execute("select count(*) from _er_records").fetchone()[0]
+
+
+# A record that carries a full name and nothing that identifies a person (no email, phone or
+# date of birth): a chat speaker or an email display name without an address.
+_NAME_ONLY_SQL = (
+    "{t}.email is null and {t}.phone is null and {t}.dob is null "
+    "and length({t}.first_name) > 1 and {t}.surname is not null"
+)
 
 
 # --- conflicts (the over-merge guard) ---------------------------------------------------------
@@ -385,7 +424,20 @@ def resolve_with_details(
     config: ResolverConfig | None = None,
     force_full: bool = False,
     retrain: bool = False,
+    return_records: bool = False,
+    prenormalized: bool = False,
+    mode: str | None = None,
+    tf_tables: Mapping[str, pa.Table] | None = None,
+    reserved_ids: Iterable[str] = (),
+    population: int | None = None,
 ) -> Resolution:
+    """``resolve`` with the model and run statistics (and, with ``return_records``, the
+    normalized records to keep as resolver state).
+
+    The remaining keyword arguments serve ``resolve_update``, which calls this on a small
+    neighbourhood of the new records: ``prenormalized`` records (STATE_COLUMNS plus capped
+    ``bk_*`` keys), ``mode="incremental"`` decided by the caller, term-frequency tables of the
+    whole population, entity ids in use elsewhere, and the ``population`` size."""
     cfg = config or ResolverConfig()
     if not isinstance(overrides, Overrides):
         overrides = Overrides.from_mapping(overrides)
@@ -395,7 +447,15 @@ def resolve_with_details(
     if cfg.threads:
         con.execute(f"set threads = {int(cfg.threads)}")
     try:
-        n = prepare_records(con, records, block_cap=cfg.block_cap)
+        if prenormalized:
+            con.register("_er_prenormalized", _to_arrow(records))
+            con.execute(
+                "create or replace temp table _er_records as select row_number() over "
+                "(order by source, source_id) - 1 as uid, * from _er_prenormalized"
+            )
+            n = con.execute("select count(*) from _er_records").fetchone()[0]
+        else:
+            n = prepare_records(con, records, block_cap=cfg.block_cap)
         timings["normalize_s"] = time.perf_counter() - t0
         if n == 0:
             return Resolution(pl.DataFrame(schema=MEMBERSHIP_SCHEMA), previous_model, {"records": 0})
@@ -477,15 +537,17 @@ def resolve_with_details(
 
         # mode ---------------------------------------------------------------------------
         reasons = []
-        if force_full:
+        if mode == "incremental":
+            pass  # the caller (resolve_update) checked the conditions on the whole population
+        elif force_full:
             reasons.append("forced")
-        if not has_prev:
+        if mode != "incremental" and not has_prev:
             reasons.append("no previous membership")
-        if previous_model is None:
+        if mode != "incremental" and previous_model is None:
             reasons.append("no previous model")
-        if n_new > cfg.incremental_max_fraction * n:
+        if mode != "incremental" and n_new > cfg.incremental_max_fraction * n:
             reasons.append(f"{n_new} of {n} records new or changed")
-        if has_prev:
+        if mode != "incremental" and has_prev:
             for a, b in must:
                 if is_new[a] or is_new[b] or prev_ids[a] != prev_ids[b]:
                     reasons.append("a must_link pair is not yet merged")
@@ -507,9 +569,10 @@ def resolve_with_details(
             dataset_display_name="er_records",
         )
         trained = False
+        training: dict[str, Any] | None = None
         model_source = "previous"
         # term frequencies computed from a few hundred records are noise, not evidence
-        use_tf = n >= cfg.min_records_to_train
+        use_tf = (population or n) >= cfg.min_records_to_train
         if incremental:
             model_dict = previous_model
             linker = Linker(
@@ -518,6 +581,12 @@ def resolve_with_details(
                                              term_frequencies=use_tf),
                 log_level=logging.WARNING,
             )
+            if use_tf and tf_tables:
+                # frequencies of the whole population, not of the neighbourhood in hand
+                for col, tbl in tf_tables.items():
+                    linker.table_management.register_term_frequency_lookup(
+                        db_api.register(tbl, table_name=f"__aios_tf_{col}"), col
+                    )
         elif previous_model is not None and not retrain and (
             previous_model.get(_TRAINED_ON, 0) >= cfg.min_records_to_train
             and previous_model.get(_TRAINED_ON, 0) * cfg.retrain_growth >= n
@@ -534,11 +603,21 @@ def resolve_with_details(
             )
         elif n >= cfg.min_records_to_train:
             linker = Linker(sdf, er_model.settings_creator(), log_level=logging.WARNING)
-            _quiet(lambda: er_model.train(linker, seed=cfg.seed))
+            training = _quiet(lambda: er_model.train(linker, seed=cfg.seed, con=con,
+                                                     table="_er_recs"))
             model_dict = {**linker.misc.save_model_to_json(), _TRAINED_ON: n}
+            if training["untrained_comparisons"] or training.get("prior_from_default"):
+                # parameters this data cannot teach come from the packaged default model
+                model_dict = er_model.fallback_to_default(model_dict, training, n_records=n)
+                linker = Linker(
+                    sdf,
+                    er_model.settings_from_model(model_dict, incremental=False,
+                                                 term_frequencies=use_tf),
+                    log_level=logging.WARNING,
+                )
             trained = True
         else:
-            model_dict = er_model.default_model()
+            model_dict = er_model.default_model_for(n)
             model_source = "default"
             linker = Linker(
                 sdf,
@@ -549,17 +628,26 @@ def resolve_with_details(
         timings["model_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         if n > 1:
+            low = min(cfg.match_threshold, cfg.unique_name_min_probability)
             pred = _quiet(lambda: linker.inference.predict(
-                threshold_match_probability=cfg.match_threshold, warning_mode="never"
+                threshold_match_probability=low, warning_mode="never"
             ))
+            # below the match threshold only pairs with a name-only record are kept: they are
+            # the candidates of the unique-name rule
             splink_edges = con.sql(
-                f"select uid_l, uid_r, match_probability from {pred.physical_name} "
-                "order by match_probability desc, uid_l, uid_r"
+                f"""
+                select e.uid_l, e.uid_r, e.match_probability from {pred.physical_name} e
+                join _er_recs l on l.uid = e.uid_l join _er_recs r on r.uid = e.uid_r
+                where e.match_probability >= {cfg.match_threshold}
+                   or ({_NAME_ONLY_SQL.format(t='l')}) or ({_NAME_ONLY_SQL.format(t='r')})
+                order by e.match_probability desc, e.uid_l, e.uid_r
+                """
             ).fetchnumpy()
         else:
             splink_edges = {"uid_l": [], "uid_r": [], "match_probability": []}
         timings["predict_s"] = time.perf_counter() - t2
 
+        weak: list[tuple[int, int, float]] = []  # Splink pairs below the match threshold
         # deterministic email edges ------------------------------------------------------
         t3 = time.perf_counter()
         new_filter = "and (l.is_new or r.is_new)" if incremental else ""
@@ -596,12 +684,14 @@ def resolve_with_details(
             # old records of an incremental run keep their explanation unless they were alone
             return not incremental or is_new[x] or _isna(prev_by[x]) or prev_by[x] == "self"
 
-        def _take(a: int, b: int, how: str, score: float | None, forced: bool = False) -> None:
+        def _take(a: int, b: int, how: str, score: float | None, forced: bool = False) -> bool:
             if uf.try_union(a, b, forced=forced):
                 if a not in explain and _explainable(a):
                     explain[a] = (how, score, b)
                 if b not in explain and _explainable(b):
                     explain[b] = (how, score, a)
+                return True
+            return False
 
         for a, b in must:
             _take(a, b, "override:must_link", 1.0, forced=True)
@@ -612,7 +702,35 @@ def resolve_with_details(
             _tolist(splink_edges["uid_l"]), _tolist(splink_edges["uid_r"]),
             _tolist(splink_edges["match_probability"]),
         ):
-            _take(int(a), int(b), "splink", float(p))
+            if p >= cfg.match_threshold:
+                _take(int(a), int(b), "splink", float(p))
+            else:
+                weak.append((int(a), int(b), float(p)))
+        n_unique_name = 0
+        if weak and cfg.unique_name_rule:
+            # A record with nothing but a full name ("Benjamin Haddad" as a chat speaker) joins
+            # the one entity whose identified records (email, phone or dob) carry that exact
+            # name, when Splink finds the pair plausible. Two identified namesakes: it stays
+            # alone. Name keys above the blocking cap are skipped (too common to be unique).
+            nk = con.execute(
+                f"select uid, bk_name, coalesce({_NAME_ONLY_SQL.format(t='_er_recs')}, false) "
+                "as name_only from _er_recs order by uid"
+            ).fetchnumpy()
+            name_key = [None if _isna(k) else k for k in nk["bk_name"].tolist()]
+            name_only = [bool(x) for x in nk["name_only"].tolist()]
+            identified: dict[str, set[int]] = {}
+            for i in range(n):
+                if name_key[i] is not None and not name_only[i]:
+                    identified.setdefault(name_key[i], set()).add(uf.find(i))
+            for a, b, p in weak:
+                for x, y in ((a, b), (b, a)):
+                    key = name_key[x]
+                    if not name_only[x] or key is None or name_key[y] != key:
+                        continue
+                    roots = identified.get(key, set())
+                    if len(roots) == 1 and uf.find(y) in roots and _take(x, y, "unique_name", p):
+                        n_unique_name += 1
+                    break
         timings["cluster_s"] = time.perf_counter() - t3
 
         # stable ids -----------------------------------------------------------------------
@@ -647,7 +765,7 @@ def resolve_with_details(
                 continue
             entity_of[root] = pid
             taken.add(pid)
-        used = set(id_age) | taken
+        used = set(id_age) | taken | set(reserved_ids)
         for root in sorted(clusters, key=lambda r: min(order_key[i] for i in clusters[r])):
             if root not in entity_of:
                 first = min(clusters[root], key=lambda i: order_key[i])
@@ -704,22 +822,278 @@ def resolve_with_details(
         timings["total_s"] = time.perf_counter() - t0
         by = membership.group_by("matched_by").len().to_dicts()
         stats = {
-            "records": n,
+            "records": population or n,
             "new_or_changed": n_new,
             "mode": mode,
             "full_run_reasons": reasons,
             "model": "trained" if trained else model_source,
+            "training": training,
             "entities": len(clusters),
-            "splink_edges": len(splink_edges["uid_l"]),
+            "splink_edges": len(splink_edges["uid_l"]) - len(weak),
+            "unique_name_merges": n_unique_name,
             "email_edges": len(email_edges),
             "refused_merges": dict(uf.refused),
             "matched_by": {d["matched_by"]: d["len"] for d in by},
             "unknown_override_records": [list(map(list, p)) for p in unknown],
             "timings": {k: round(v, 3) for k, v in timings.items()},
         }
-        return Resolution(membership, model_dict, stats)
+        kept = None
+        if return_records:
+            kept = con.sql(f"select {', '.join(STATE_COLUMNS)} from _er_records").to_arrow_table()
+        return Resolution(membership, model_dict, stats, kept)
     finally:
         con.close()
+
+
+# --- incremental runs against persisted state ------------------------------------------------
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    name = name.split(".")[-1].strip('"')
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_name = ? "
+        "and table_schema = current_schema()", [name]
+    ).fetchone()[0])
+
+
+def save_state(con: duckdb.DuckDBPyConnection, state_table: str, records: pa.Table, *,
+               replace: bool) -> None:
+    """Persist normalized records (STATE_COLUMNS) as resolver state on ``con``.
+
+    ``replace`` (after a full run) rewrites the table; otherwise the given records replace
+    their earlier versions, keyed by (source, source_id)."""
+    con.register("_er_state_arrow", records)
+    try:
+        if replace or not _table_exists(con, state_table):
+            con.execute(f"create or replace table {state_table} as "
+                        "select * from _er_state_arrow")
+        else:
+            con.execute(f"delete from {state_table} s using _er_state_arrow n "
+                        "where s.source = n.source and s.source_id = n.source_id")
+            con.execute(f"insert into {state_table} by name select * from _er_state_arrow")
+    finally:
+        con.unregister("_er_state_arrow")
+
+
+def resolve_update(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    records_table: str,
+    membership_table: str,
+    state_table: str,
+    previous_model: dict[str, Any] | None,
+    overrides: Overrides | Mapping[str, Any] | None = None,
+    config: ResolverConfig | None = None,
+) -> Resolution:
+    """Resolve only what is new, against the membership and state already on ``con``.
+
+    ``records_table`` holds every current person record (raw columns as for ``resolve``);
+    ``membership_table`` the previous membership; ``state_table`` the normalized records of
+    the previous run (``save_state``). New or changed records (by ``input_hash``) are
+    normalized; their blocking keys are capped against the whole population; the records they
+    can be compared with, plus every member of those records' entities (the over-merge guards
+    and the size cap need whole entities), form a small neighbourhood that goes through the
+    same Splink scoring and constrained clustering as a full run, with term frequencies of
+    the whole population. Returns the membership rows that changed (new records, and old
+    records whose entity a new record bridged into an older one) and, in ``records``, the new
+    normalized records for ``save_state``. Raises ``FullRunNeeded`` when an incremental run
+    would not give the full run's answer (no state or model, too many changes, deleted
+    records, an override the previous result does not honour)."""
+    cfg = config or ResolverConfig()
+    if not isinstance(overrides, Overrides):
+        overrides = Overrides.from_mapping(overrides)
+    t0 = time.perf_counter()
+    if previous_model is None:
+        raise FullRunNeeded("no previous model")
+    if not _table_exists(con, state_table) or not _table_exists(con, membership_table):
+        raise FullRunNeeded("no resolver state")
+    state_cols = {r[0] for r in con.execute(f"describe {state_table}").fetchall()}
+    if not set(STATE_COLUMNS) <= state_cols:
+        raise FullRunNeeded("resolver state has an older layout")
+    names = [r[0] for r in con.execute(f"describe {records_table}").fetchall()]
+    con.execute(
+        f"create or replace temp view _er_raw as select *, {input_hash_sql()} as input_hash "
+        f"from (select {_raw_columns_sql(names)} from {records_table})"
+    )
+    n_total = con.execute("select count(*) from _er_raw").fetchone()[0]
+    con.execute(
+        f"create or replace temp table _er_changed as select r.* from _er_raw r "
+        f"left join {state_table} s using (source, source_id) "
+        "where s.input_hash is distinct from r.input_hash"
+    )
+    n_changed = con.execute("select count(*) from _er_changed").fetchone()[0]
+    deleted = con.execute(
+        f"select count(*) from {state_table} s anti join _er_raw r using (source, source_id)"
+    ).fetchone()[0]
+    if deleted:
+        raise FullRunNeeded(f"{deleted} records no longer exist")
+    unstated = con.execute(
+        f"select count(*) from {state_table} s anti join {membership_table} m "
+        "using (source, source_id)"
+    ).fetchone()[0]
+    if unstated:
+        raise FullRunNeeded("resolver state and membership disagree")
+    if n_changed > cfg.incremental_max_fraction * n_total:
+        raise FullRunNeeded(f"{n_changed} of {n_total} records new or changed")
+
+    # overrides must already hold in the previous result (else a full run applies them)
+    refs = {k for pair in overrides.must_link + overrides.cannot_link for k in pair}
+    prev_of: dict[Key, str] = {}
+    changed_keys: set[Key] = set()
+    known: set[Key] = set()
+    if refs:
+        con.register("_er_refs", pa.table({"source": [k[0] for k in refs],
+                                           "source_id": [k[1] for k in refs]}))
+        try:
+            prev_of = {(a, b): e for a, b, e in con.execute(
+                f"select m.source, m.source_id, m.entity_id from {membership_table} m "
+                "semi join _er_refs using (source, source_id)").fetchall()}
+            changed_keys = set(con.execute(
+                "select source, source_id from _er_changed semi join _er_refs "
+                "using (source, source_id)").fetchall())
+            known = set(con.execute(
+                "select source, source_id from _er_raw semi join _er_refs "
+                "using (source, source_id)").fetchall())
+        finally:
+            con.unregister("_er_refs")
+    unknown = [p for p in overrides.must_link + overrides.cannot_link
+               if p[0] not in known or p[1] not in known]
+    for a, b in overrides.must_link:
+        if a not in known or b not in known:
+            continue  # reported, as in a full run
+        if a in changed_keys or b in changed_keys or prev_of.get(a) is None or (
+                prev_of.get(a) != prev_of.get(b)):
+            raise FullRunNeeded("a must_link pair is not yet merged")
+    for a, b in overrides.cannot_link:
+        if prev_of.get(a) is not None and prev_of.get(a) == prev_of.get(b):
+            raise FullRunNeeded("a cannot_link pair shares an entity")
+
+    if n_changed == 0:
+        return Resolution(
+            pl.DataFrame(schema=MEMBERSHIP_SCHEMA), previous_model,
+            {"records": n_total, "new_or_changed": 0, "mode": "incremental",
+             "full_run_reasons": [], "model": "previous",
+             "unknown_override_records": [list(map(list, p)) for p in unknown],
+             "timings": {"total_s": round(time.perf_counter() - t0, 3)}},
+            pa.table({c: [] for c in STATE_COLUMNS}),
+        )
+
+    # normalize the new or changed records only ------------------------------------------
+    priv = duckdb.connect()
+    try:
+        prepare_records(priv, con.sql("select * exclude (input_hash) from _er_changed")
+                        .to_arrow_table(), block_cap=cfg.block_cap)
+        new_norm = priv.sql(
+            f"select {', '.join(STATE_COLUMNS)} from _er_records").to_arrow_table()
+    finally:
+        priv.close()
+    t_norm = time.perf_counter() - t0
+
+    # blocking keys capped against the whole population; the neighbourhood ---------------
+    con.register("_er_new_arrow", new_norm)
+    con.execute("create or replace temp table _er_new as select * from _er_new_arrow")
+    con.unregister("_er_new_arrow")
+    con.execute(
+        f"create or replace temp view _er_old as select s.* from {state_table} s "
+        "anti join _er_new n using (source, source_id)"
+    )
+    partner = {"k_name": "k_swap", "k_swap": "k_name"}  # the swapped-name rule crosses keys
+    capped: dict[str, str] = {}
+    for k in KEY_COLUMNS:
+        vals = f"select {k} as v from _er_new where {k} is not null"
+        if k in partner:
+            vals += f" union select {partner[k]} from _er_new where {partner[k]} is not null"
+        con.execute(
+            f"create or replace temp table _er_cnt_{k} as "
+            f"with vals as ({vals}) "
+            f"select v from (select {k} as v from _er_old semi join vals on {k} = vals.v "
+            f"union all select {k} from _er_new semi join vals on {k} = vals.v) "
+            f"group by v having count(*) <= {int(cfg.block_cap)}"
+        )
+        capped[k] = f"_er_cnt_{k}"
+    near = " union ".join(
+        f"select source, source_id from _er_old semi join {t} on {k} = {t}.v"
+        for k, t in capped.items()
+    )
+    con.execute(
+        f"""
+        create or replace temp table _er_hood_keys as
+        with near as ({near}),
+        ents as (
+            select distinct m.entity_id from {membership_table} m
+            semi join (select source, source_id from near
+                       union select source, source_id from _er_new) x
+            using (source, source_id)
+        )
+        select m.source, m.source_id from {membership_table} m semi join ents using (entity_id)
+        union select source, source_id from near
+        """
+    )
+    bk = ", ".join(
+        f"case when {k} in (select v from {t}) then {k} end as bk_{k[2:]}"
+        for k, t in capped.items()
+    )
+    hood = con.sql(
+        f"""
+        select *, {bk} from (
+            select o.* from _er_old o semi join _er_hood_keys h using (source, source_id)
+            union all by name select * from _er_new
+        )
+        """
+    ).to_arrow_table()
+    prev = con.sql(
+        f"select m.* from {membership_table} m semi join "
+        f"(select source, source_id from _er_hood_keys union select source, source_id "
+        f"from _er_new) h using (source, source_id)"
+    ).to_arrow_table()
+    tf_tables = {}
+    for col in TF_COLUMNS:
+        tf_tables[col] = con.sql(
+            f"""
+            with pop as (select {col} from _er_old union all select {col} from _er_new)
+            select {col}, cast(count(*) as double) /
+                   (select count({col}) from pop) as tf_{col}
+            from pop where {col} in (select {col} from _er_new union
+                                     select {col} from _er_old o semi join _er_hood_keys h
+                                     using (source, source_id))
+            group by {col}
+            """
+        ).to_arrow_table()
+    reserved = [r[0] for r in con.execute(
+        f"select distinct entity_id from {membership_table}").fetchall()]
+    t_hood = time.perf_counter() - t0 - t_norm
+
+    hood_keys = set(zip(hood.column("source").to_pylist(),
+                        hood.column("source_id").to_pylist(), strict=True))
+    local = Overrides(
+        must_link=[p for p in overrides.must_link if p[0] in hood_keys and p[1] in hood_keys],
+        cannot_link=[p for p in overrides.cannot_link
+                     if p[0] in hood_keys and p[1] in hood_keys],
+    )
+    res = resolve_with_details(
+        hood, previous_membership=prev, overrides=local, previous_model=previous_model,
+        config=cfg, prenormalized=True, mode="incremental", tf_tables=tf_tables,
+        reserved_ids=reserved, population=n_total,
+    )
+    # only rows that changed go back (new records; old ones a bridge moved to another id)
+    before = pl.from_arrow(prev).select(
+        "source", "source_id", pl.col("entity_id").alias("_e"),
+        pl.col("matched_by").alias("_b"), pl.col("record_hash").alias("_h"),
+    )
+    joined = res.membership.join(before, on=["source", "source_id"], how="left")
+    changed = joined.filter(
+        pl.col("_e").is_null() | (pl.col("_e") != pl.col("entity_id"))
+        | (pl.col("_b") != pl.col("matched_by")) | (pl.col("_h") != pl.col("record_hash"))
+    ).drop("_e", "_b", "_h")
+    stats = {
+        **res.stats, "records": n_total, "new_or_changed": n_changed,
+        "neighbourhood": hood.num_rows, "rows_changed": changed.height,
+        "entities": None, "unknown_override_records": [list(map(list, p)) for p in unknown],
+    }
+    stats["timings"] = {**res.stats.get("timings", {}), "normalize_new_s": round(t_norm, 3),
+                        "neighbourhood_s": round(t_hood, 3),
+                        "total_s": round(time.perf_counter() - t0, 3)}
+    return Resolution(changed, previous_model, stats, new_norm)
 
 
 def _isna(x: Any) -> bool:

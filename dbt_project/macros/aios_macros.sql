@@ -1,18 +1,20 @@
-{#- The address inside "Name <addr>" (or the whole value when it is a bare address), normalized. -#}
+{#- The address inside "Name <addr>" (or the whole value when it is a bare address), normalized.
+    `expr` is parenthesized: an operator expression such as `payload ->> 'organizer'` binds
+    more loosely than LIKE, so unparenthesized it would be parsed as `payload ->> (... like ...)`. -#}
 {% macro email_of(expr) -%}
 nullif(lower(trim(coalesce(
-    nullif(regexp_extract({{ expr }}, '<([^<>]+@[^<>]+)>', 1), ''),
-    case when {{ expr }} like '%@%' and {{ expr }} not like '%<%'
-         then trim({{ expr }}) end
+    nullif(regexp_extract(({{ expr }}), '<([^<>]+@[^<>]+)>', 1), ''),
+    case when ({{ expr }}) like '%@%' and ({{ expr }}) not like '%<%'
+         then trim(({{ expr }})) end
 ))), '')
 {%- endmacro %}
 
 {#- The display name of "Name <addr>" (NULL for a bare address). -#}
 {% macro display_name_of(expr) -%}
 case
-    when {{ expr }} like '%<%'
-    then nullif(trim(replace(regexp_replace({{ expr }}, '\s*<[^>]*>\s*', '', 'g'), '"', '')), '')
-    when {{ expr }} not like '%@%' then nullif(trim(replace({{ expr }}, '"', '')), '')
+    when ({{ expr }}) like '%<%'
+    then nullif(trim(replace(regexp_replace(({{ expr }}), '\s*<[^>]*>\s*', '', 'g'), '"', '')), '')
+    when ({{ expr }}) not like '%@%' then nullif(trim(replace(({{ expr }}), '"', '')), '')
 end
 {%- endmacro %}
 
@@ -33,7 +35,23 @@ nullif(trim(payload ->> '{{ field }}'), '')
 {#- A company name reduced to a matching key: "ACME, Ltd." and "Acme" -> "acme". -#}
 {% macro company_key(expr) -%}
 nullif(trim(regexp_replace(regexp_replace(regexp_replace(
-    lower(strip_accents({{ expr }})), '[^a-z0-9 ]', ' ', 'g'),
+    lower(strip_accents(({{ expr }}))), '[^a-z0-9 ]', ' ', 'g'),
     '\b(ltd|limited|inc|incorporated|llc|llp|gmbh|plc|group|co|corp|corporation|company|sa|sarl|bv|ag|pty)\b', ' ', 'g'),
     '\s+', ' ', 'g')), '')
+{%- endmacro %}
+
+{#- What an invoice line sells, without its billing period: "Q3 retainer - July 2026" and
+    "Q4 Retainer – October 2026" are both "retainer" (lower case, spacing collapsed). -#}
+{% macro product_name_of(expr) -%}
+nullif(trim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+    trim(({{ expr }})),
+    '\s*[-–—:]\s*((jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{4}|\d{4}-\d{2}(-\d{2})?|q[1-4]\s*\d{4})\s*$', '', 'i'),
+    '^\s*(q[1-4]|h[12])(\s+\d{4})?\s+', '', 'i'),
+    '^\s*(january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{4}\s+', '', 'i'),
+    '\s+', ' ', 'g')), '')
+{%- endmacro %}
+
+{#- The product id of an invoice line description (see product_name_of). -#}
+{% macro product_id_of(expr) -%}
+'prd_' || left(md5(lower({{ product_name_of(expr) }})), 16)
 {%- endmacro %}

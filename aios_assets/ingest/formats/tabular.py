@@ -192,7 +192,7 @@ def load_mapping(path: Path) -> CsvMapping:
         )
     kind = data.get("kind")
     kind = _KIND_ALIASES.get(kind, kind) if isinstance(kind, str) else kind
-    if kind not in CSV_KINDS:
+    if not isinstance(kind, str) or kind not in CSV_KINDS:  # a YAML list is unhashable
         raise InvalidMapping(
             f"{prefix}: 'kind' must be one of {', '.join(CSV_KINDS)}, got {data.get('kind')!r}"
         )

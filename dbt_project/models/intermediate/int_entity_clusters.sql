@@ -13,6 +13,7 @@ clusters as (
         list(distinct source order by source) as source_list,
         count(*) filter (where matched_by = 'email') as matched_by_email,
         count(*) filter (where matched_by = 'splink') as matched_by_splink,
+        count(*) filter (where matched_by = 'unique_name') as matched_by_unique_name,
         count(*) filter (where matched_by = 'override:must_link') as matched_by_override,
         min(score) filter (where matched_by = 'splink') as weakest_splink_score,
         min(first_seen_at) as first_seen_at

@@ -7,6 +7,8 @@ and the tests); this model only feeds it and persists its state:
   that not even ``dbt build --full-refresh`` can renumber entities);
 - the Splink model of the last full run is kept in ``er_model_state`` so that incremental runs
   score new records with the same parameters;
+- the normalized records are kept in ``er_record_state``: an incremental run normalizes and
+  scores only new or changed records, against their neighbourhood (``resolve_update``);
 - operator overrides are read from ``entity_overrides.yaml`` in AIOS_HOME on every run.
 
 Splink runs on a private in-memory DuckDB connection (its scratch tables never touch the
@@ -26,32 +28,55 @@ def model(dbt, session):
     )
     import polars as pl
 
-    from aios_assets.resolution.resolve import Overrides, resolve_with_details
+    from aios_assets.resolution.resolve import (
+        FullRunNeeded,
+        Overrides,
+        resolve_update,
+        resolve_with_details,
+        save_state,
+    )
 
-    overrides_path = dbt.config.get("overrides_path")
-    records = dbt.ref("int_person_records").to_arrow_table()
+    overrides = Overrides.load(dbt.config.get("overrides_path"))
+    records_rel = dbt.ref("int_person_records")
 
-    previous = None
     previous_model = None
-    if dbt.is_incremental:
-        previous = session.sql(f"select * from {dbt.this}").to_arrow_table()
-        has_state = session.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = current_schema() and table_name = 'er_model_state'"
-        ).fetchone()[0]
-        if has_state:
-            row = session.execute(
-                "select model from er_model_state order by trained_at desc limit 1"
-            ).fetchone()
-            previous_model = json.loads(row[0]) if row and row[0] else None
+    if dbt.is_incremental and _table_exists(session, "er_model_state"):
+        row = session.execute(
+            "select model from er_model_state order by trained_at desc limit 1"
+        ).fetchone()
+        previous_model = json.loads(row[0]) if row and row[0] else None
 
+    result = None
+    full_reason = None
+    if dbt.is_incremental:
+        # new records only: normalized and scored against the persisted state, in SQL on the
+        # warehouse; nothing of the other 99% is read into Python
+        records_rel.create_view("_er_person_records", replace=True)
+        try:
+            result = resolve_update(
+                session, records_table="_er_person_records", membership_table=str(dbt.this),
+                state_table=STATE_TABLE, previous_model=previous_model, overrides=overrides,
+            )
+        except FullRunNeeded as exc:
+            full_reason = str(exc)
+    if result is not None:
+        if result.records.num_rows:
+            save_state(session, STATE_TABLE, result.records, replace=False)
+        return _with_stats(result.membership, result.stats, pl).to_arrow()
+
+    previous = session.sql(f"select * from {dbt.this}").to_arrow_table() if (
+        dbt.is_incremental) else None
     result = resolve_with_details(
-        records,
+        records_rel.to_arrow_table(),
         previous_membership=previous,
-        overrides=Overrides.load(overrides_path),
+        overrides=overrides,
         previous_model=previous_model,
+        return_records=True,
     )
     stats = result.stats
+    if full_reason:
+        stats["incremental_refused"] = full_reason
+    save_state(session, STATE_TABLE, result.records, replace=True)
 
     if stats.get("mode") == "full" and result.model is not None:
         session.execute(
@@ -67,11 +92,7 @@ def model(dbt, session):
             "(select max(trained_at) from er_model_state)"
         )
 
-    membership = result.membership.with_columns(
-        pl.lit(stats.get("mode", "full")).alias("resolution_mode"),
-        pl.lit(json.dumps({k: v for k, v in stats.items() if k != "timings"}, default=str))
-        .alias("resolution_stats"),
-    )
+    membership = _with_stats(result.membership, stats, pl)
     if dbt.is_incremental and previous is not None:
         # write back only what changed (new records, new ids, new explanations)
         prev = pl.from_arrow(previous).select(
@@ -91,3 +112,21 @@ def model(dbt, session):
         )
         membership = changed.drop("_prev_entity", "_prev_by", "_prev_score", "_prev_hash")
     return membership.to_arrow()
+
+
+STATE_TABLE = "er_record_state"
+
+
+def _table_exists(session, name):
+    return session.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = current_schema() and table_name = ?", [name]
+    ).fetchone()[0] > 0
+
+
+def _with_stats(membership, stats, pl):
+    return membership.with_columns(
+        pl.lit(stats.get("mode", "full")).alias("resolution_mode"),
+        pl.lit(json.dumps({k: v for k, v in stats.items() if k != "timings"}, default=str))
+        .alias("resolution_stats"),
+    )

@@ -1,6 +1,7 @@
 -- Every person record of every source -> its canonical entity, with the reason.
 -- matched_by: 'self' (its own entity) | 'email' (same normalized address) | 'splink'
--- (probabilistic match, score = match probability) | 'override:must_link' (operator).
+-- (probabilistic match, score = match probability) | 'unique_name' (a name-only record joined
+-- the one entity with that name, score = match probability) | 'override:must_link' (operator).
 with membership as (
     select * from {{ ref('int_entity_membership') }}
 ),

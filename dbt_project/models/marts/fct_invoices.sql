@@ -30,8 +30,8 @@ final as (
         invoices.customer_name,
         invoices.customer_email,
         coalesce(org_by_company.organization_id, contacts.organization_id) as organization_id,
-        'prd_' || left(md5(lower(regexp_replace(trim(invoices.description), '\s+', ' ', 'g'))), 16)
-            as product_id,
+        case when invoices.description is not null
+             then {{ product_id_of('invoices.description') }} end as product_id,
         invoices.description,
         invoices.issued_at,
         invoices.due_at,
