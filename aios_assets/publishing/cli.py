@@ -1,0 +1,179 @@
+"""``aios proposals / approve / reject / publish`` (registered on the main ``aios`` app)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from resources.home import activate_home
+
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def proposals(
+    status: Annotated[str | None, typer.Option(
+        help="Only this status: pending | approved | rejected | published | failed_gate "
+             "(also autonomous, shadow, publishing, refused, failed, in_doubt, expired).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    limit: Annotated[int, typer.Option(help="Rows to show in the table (0: all).")] = 100,
+) -> None:
+    """List the agents' action proposals with their status and failing gates."""
+    from aios_assets.publishing.assets import _outbox
+    from aios_assets.publishing.decisions import all_decisions, latest_decisions
+    from aios_assets.publishing.policy import PolicyError, load_policy
+    from aios_assets.publishing.publish import STATUSES, proposals_overview
+    from resources.postgres import PostgresStore, PostgresUnavailable
+    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+
+    home = activate_home()
+    if status is not None and status not in STATUSES:
+        _fail(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    try:
+        policy = load_policy(home)
+        store = PostgresStore()
+        decisions = latest_decisions(all_decisions(store))
+        con = DuckDBWarehouse().read()
+    except (PolicyError, PostgresUnavailable, WarehouseMissing, WarehouseBusy) as exc:
+        _fail(str(exc))
+    try:
+        rows = proposals_overview(con, policy, decisions=decisions,
+                                  outbox=_outbox(store, required=False))
+    finally:
+        con.close()
+    if status is not None:
+        rows = [r for r in rows if r["status"] == status]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        return
+    table = Table("id", "status", "agent", "action", "what", "why not / decision")
+    shown = rows if limit == 0 else rows[:limit]
+    for r in shown:
+        note = "; ".join(f"{g['gate']}: {g['reason']}" for g in r["failed_gates"])
+        if r["decision_reason"]:
+            note = note or r["decision_reason"]
+        table.add_row(r["proposal_id"], r["status"], r["agent"], r["action_type"],
+                      _cut(r["summary"], 60), _cut(note, 80))
+    out.print(table)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no proposals")
+
+
+def _cut(text: Any, n: int) -> str:
+    s = "" if text is None else str(text)
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def _decide(ids: list[str], decision: str, reason: str | None) -> None:
+    from aios_assets.publishing.approvals import decide
+    from aios_assets.publishing.decisions import DecisionError
+    from resources.postgres import PostgresStore, PostgresUnavailable
+    from resources.warehouse import DuckDBWarehouse
+
+    activate_home()
+    try:
+        report = decide(ids, decision, reason, via="cli", warehouse=DuckDBWarehouse(),
+                        store=PostgresStore())
+    except (DecisionError, PostgresUnavailable) as exc:
+        _fail(str(exc))
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if report.note:
+        console.print(f"[yellow]note:[/] {report.note}", highlight=False)
+    for d in report.decisions:
+        out.print(f"{d.decision} {d.proposal_id}", highlight=False)
+    if decision == "approved":
+        console.print("approvals_sensor publishes them (or run `aios publish` now)")
+
+
+def approve(ids: Annotated[list[str], typer.Argument(help="Proposal ids (or unique prefixes).")],
+            reason: Annotated[str | None, typer.Option(help="Why (optional).")] = None) -> None:
+    """Approve proposals: they publish once every gate passes."""
+    _decide(ids, "approved", reason)
+
+
+def reject(ids: Annotated[list[str], typer.Argument(help="Proposal ids (or unique prefixes).")],
+           reason: Annotated[str, typer.Option(help="Why (the planner learns from it).")]) -> None:
+    """Reject proposals (recorded as a policy trace with the reason)."""
+    _decide(ids, "rejected", reason)
+
+
+def publish(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Gate and publish now (runs publish_job in-process; the UI shows the run)."""
+    import dagster as dg
+
+    from aios_assets.dbt_manifest import ensure_dbt_manifest
+
+    activate_home()
+    ensure_dbt_manifest()
+    from aios_assets.definitions import defs
+
+    result = defs.resolve_job_def("publish_job").execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        instance=dg.DagsterInstance.get(), raise_on_error=False)
+    summary: dict[str, Any] = {"run_id": result.run_id, "success": result.success}
+    checks: list[dict[str, Any]] = []
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_MATERIALIZATION":
+            mat = e.event_specific_data.materialization  # type: ignore[union-attr]
+            meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+            summary[mat.asset_key.to_user_string()] = {
+                k: meta[k] for k in ("open_proposals", "passing_proposals", "failing_proposals",
+                                     "expired_now", "enqueued", "delivered", "outbox_results",
+                                     "reconciled", "reconciled_results",
+                                     "shadow_would_send", "waiting_for_approval",
+                                     "held_back_by_gates") if k in meta}
+        elif e.event_type_value == "ASSET_CHECK_EVALUATION":
+            ev = e.event_specific_data  # type: ignore[assignment]
+            if not ev.passed:
+                checks.append({"check": ev.check_name, "severity": ev.severity.value})
+    summary["failed_checks"] = checks
+    errors = [_root_message(e.event_specific_data.error)  # type: ignore[union-attr]
+              for e in result.all_events
+              if e.is_step_failure and e.event_specific_data is not None][:3]
+    summary["errors"] = errors
+    if as_json:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+    else:
+        gates = summary.get("proposal_gate_results", {})
+        pub = summary.get("published_actions", {})
+        console.print(
+            f"gated {gates.get('open_proposals', 0)} open proposal(s): "
+            f"{gates.get('passing_proposals', 0)} pass, {gates.get('failing_proposals', 0)} "
+            f"held back; enqueued {pub.get('enqueued', 0)}, delivered "
+            f"{pub.get('delivered', 0)}, shadow {pub.get('shadow_would_send', 0)}, waiting for "
+            f"approval {pub.get('waiting_for_approval', 0)}"
+            + (f", reconciled {pub['reconciled']}" if pub.get("reconciled") else "")
+            + f"; run {result.run_id[:8]}")
+        for c in checks:
+            console.print(f"  check {c['check']} failed ({c['severity']})", highlight=False)
+    if not result.success:
+        _fail(f"publish_job failed: {'; '.join(errors) or 'see the run in the UI'}")
+
+
+def _root_message(error: Any) -> str:
+    """The innermost cause of a step error (Dagster wraps the user's exception)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(getattr(error, "message", error)).strip()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the ``aios`` app."""
+    app.command("proposals")(proposals)
+    app.command("approve")(approve)
+    app.command("reject")(reject)
+    app.command("publish")(publish)

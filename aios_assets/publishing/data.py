@@ -1,0 +1,201 @@
+"""What the gates and publishing read: proposals, the contact directory, opt-outs, the outbox,
+the agents' allowed capabilities. Thin I/O around the pure functions in :mod:`gates`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from aios_assets.publishing.gates import Directory, SentRecord, fingerprint, normalize_proposal
+
+PROPOSALS_TABLE = "action_proposals"
+GATE_RESULTS_TABLE = "proposal_gate_results"
+OPT_OUT_KEYS = ("do_not_contact", "opt_out", "opted_out", "unsubscribe", "unsubscribed")
+# Until agent manifests exist (or when they cannot be read), what each agent may use.
+FALLBACK_CAPABILITIES: dict[str, set[str]] = {
+    "triage": {"email", "none"},
+    "followup": {"email", "none"},
+    "billing": {"email", "none"},
+    "content": {"http", "webhook", "none"},
+    "brief": {"webhook", "email", "none"},
+}
+
+GATE_RESULTS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {GATE_RESULTS_TABLE} (
+    proposal_id VARCHAR NOT NULL,
+    gate VARCHAR NOT NULL,
+    passed BOOLEAN NOT NULL,
+    reason VARCHAR,
+    evaluated_at TIMESTAMPTZ NOT NULL,
+    run_id VARCHAR,
+    PRIMARY KEY (proposal_id, gate)
+);
+"""
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+        "AND table_schema = current_schema()", [name]).fetchone()
+    return bool(row and row[0])
+
+
+def load_proposals(con: duckdb.DuckDBPyConnection,
+                   ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every proposal (or those ids), oldest first, payload parsed; [] before any exists."""
+    if not has_table(con, PROPOSALS_TABLE):
+        return []
+    where, params = "TRUE", []
+    if ids is not None:
+        where, params = "proposal_id IN (SELECT unnest(?))", [list(ids)]
+    cur = con.execute(f"SELECT * FROM {PROPOSALS_TABLE} WHERE {where} "
+                      "ORDER BY created_at, proposal_id", params)
+    cols = [d[0] for d in cur.description]
+    return [normalize_proposal(dict(zip(cols, r, strict=True))) for r in cur.fetchall()]
+
+
+def load_directory(con: duckdb.DuckDBPyConnection) -> Directory:
+    """Canonical e-mail addresses from ``dim_contacts`` and ``entity_membership``."""
+    email_to_entity: dict[str, str] = {}
+    entities: set[str] = set()
+    available = False
+    if has_table(con, "dim_contacts"):
+        available = True
+        for entity_id, emails, primary in con.execute(
+                "SELECT entity_id, emails, primary_email FROM dim_contacts").fetchall():
+            entities.add(entity_id)
+            for e in [*(emails or []), primary]:
+                if e:
+                    email_to_entity.setdefault(str(e).strip().lower(), entity_id)
+    if has_table(con, "entity_membership"):
+        available = True
+        for entity_id, email in con.execute(
+                "SELECT entity_id, email FROM entity_membership").fetchall():
+            entities.add(entity_id)
+            if email:
+                email_to_entity.setdefault(str(email).strip().lower(), entity_id)
+    return Directory(email_to_entity=email_to_entity, entities=frozenset(entities),
+                     available=available)
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value) if value is not None else True
+
+
+def load_opt_outs(con: duckdb.DuckDBPyConnection, policy_opted_out: Sequence[str] = ()) -> \
+        frozenset[str]:
+    """Addresses and entity ids never to contact: the policy's list and the operator's
+    ``preference`` events with ``key`` do_not_contact / opt_out (latest version wins)."""
+    out = {s.lower() for s in policy_opted_out}
+    if has_table(con, "events_current"):
+        for (payload,) in con.execute(
+                "SELECT payload FROM events_current WHERE source = 'operator' "
+                "AND kind = 'preference' AND payload IS NOT NULL").fetchall():
+            p = json.loads(payload) if isinstance(payload, str) else payload
+            if not isinstance(p, Mapping) or str(p.get("key", "")).lower() not in OPT_OUT_KEYS:
+                continue
+            if not _truthy(p.get("value", True)):
+                continue
+            for k in ("entity_id", "email"):
+                if p.get(k):
+                    out.add(str(p[k]).strip().lower())
+    return frozenset(out)
+
+
+def sent_records(outbox: Any | None, proposals: Sequence[Mapping[str, Any]] = ()) -> \
+        list[SentRecord]:
+    """The outbox's rows as :class:`SentRecord` (with costs from the proposals they came from)."""
+    if outbox is None:
+        return []
+    cost = {p["proposal_id"]: float(p.get("estimated_cost_usd") or 0.0) for p in proposals}
+    out = []
+    for row in outbox.rows():
+        payload = getattr(row, "payload", None) or {}
+        if isinstance(payload, str):
+            payload = json.loads(payload)
+        at = (getattr(row, "created_at", None) or getattr(row, "enqueued_at", None)
+              or getattr(row, "updated_at", None))
+        action_type = getattr(row, "action_type", "") or ""
+        pid = getattr(row, "proposal_id", None)
+        out.append(SentRecord(
+            idempotency_key=row.idempotency_key, proposal_id=pid, action_type=action_type,
+            fingerprint=fingerprint(action_type, payload), status=str(row.status),
+            at=at if isinstance(at, datetime) else None,
+            cost_usd=max(float(getattr(row, "cost_usd", 0.0) or 0.0),
+                         cost.get(pid or "", 0.0))))
+    return out
+
+
+def allowed_capabilities() -> dict[str, set[str]]:
+    """agent -> capabilities it may use, from the current agent manifests."""
+    try:
+        from aios_assets.agents.manifests import load_manifests
+
+        manifests = load_manifests()
+    except (ImportError, ValueError, OSError):
+        return {k: set(v) for k, v in FALLBACK_CAPABILITIES.items()}
+    if not manifests:
+        return {k: set(v) for k, v in FALLBACK_CAPABILITIES.items()}
+    return {agent: {*slot["current"].capabilities, "none"} for agent, slot in manifests.items()}
+
+
+def write_gate_results(con: duckdb.DuckDBPyConnection, results: Sequence[Any], *,
+                       evaluated_at: datetime, run_id: str | None) -> None:
+    """Replace the results of the proposals evaluated now; keep older ones for the others."""
+    con.execute(GATE_RESULTS_DDL)
+    ids = sorted({r.proposal_id for r in results})
+    con.execute("BEGIN")
+    try:
+        if ids:
+            con.execute(f"DELETE FROM {GATE_RESULTS_TABLE} WHERE proposal_id IN "
+                        "(SELECT unnest(?))", [ids])
+            con.executemany(
+                f"INSERT INTO {GATE_RESULTS_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                [[r.proposal_id, r.gate, r.passed, r.reason or None, evaluated_at, run_id]
+                 for r in results])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def load_gate_results(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, bool, str]]]:
+    """proposal_id -> [(gate, passed, reason)]."""
+    if not has_table(con, GATE_RESULTS_TABLE):
+        return {}
+    out: dict[str, list[tuple[str, bool, str]]] = {}
+    for pid, gate, passed, reason in con.execute(
+            f"SELECT proposal_id, gate, passed, reason FROM {GATE_RESULTS_TABLE} "
+            "ORDER BY proposal_id, gate").fetchall():
+        out.setdefault(pid, []).append((gate, passed, reason or ""))
+    return out
+
+
+def proposals_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """For the demo's summary: live proposals per agent, canary ones, and the latest gate
+    verdicts (proposals passing every gate, held back, failures per gate). None before any
+    agent ran."""
+    if not has_table(con, PROPOSALS_TABLE):
+        return None
+    by_agent = dict(con.execute(
+        f"SELECT agent, count(*) FROM {PROPOSALS_TABLE} WHERE mode = 'live' GROUP BY 1 "
+        "ORDER BY 1").fetchall())
+    other = con.execute(f"SELECT count(*) FROM {PROPOSALS_TABLE} WHERE mode <> 'live'"
+                        ).fetchone()[0]
+    out: dict[str, Any] = {"by_agent": by_agent, "not_live": int(other), "gated": False}
+    if has_table(con, GATE_RESULTS_TABLE):
+        passing, failing = con.execute(
+            f"""SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT ok)
+            FROM (SELECT proposal_id, bool_and(passed) AS ok FROM {GATE_RESULTS_TABLE}
+                  GROUP BY 1)""").fetchone()
+        per_gate = dict(con.execute(
+            f"SELECT gate, count(*) FROM {GATE_RESULTS_TABLE} WHERE NOT passed GROUP BY 1 "
+            "ORDER BY 2 DESC, 1").fetchall())
+        out.update(gated=True, passing=int(passing), failing=int(failing), per_gate=per_gate)
+    return out

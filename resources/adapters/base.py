@@ -1,0 +1,485 @@
+"""The base of every capability adapter: one place for how AIOS calls the outside world.
+
+A :class:`CapabilityAdapter` is a ``dg.ConfigurableResource`` that performs one kind of side
+effect (email, webhook, HTTP API) for an outbox action. :meth:`CapabilityAdapter.send` wraps the
+concrete adapter's single attempt (:meth:`CapabilityAdapter._attempt`) with:
+
+* a timeout per attempt (``timeout_s``, applied by the concrete adapter's client);
+* retries by tenacity with exponential backoff and jitter, honouring the server's Retry-After
+  (capped by ``retry_after_cap_s``), bounded by ``max_attempts`` and ``max_elapsed_s``;
+* a token-bucket rate limit (``rate_per_s``, ``rate_burst``) shared by the calls of one instance;
+* a circuit breaker: ``breaker_threshold`` consecutive transient failures open it; while open,
+  calls fail fast with :class:`CircuitOpen` (never reaching the service); after
+  ``breaker_reset_s`` it half-opens and lets one trial call through, which closes it again on
+  success or re-opens it on failure;
+* normalized errors: :class:`AdapterRetryable` (nothing happened, try later),
+  :class:`AdapterPermanent` (refused for good, do not retry), :class:`AdapterUnknown` (the effect
+  may or may not have happened: a timeout or dropped connection after the request was sent);
+* the action's idempotency key on every attempt (the concrete adapter puts it on the wire);
+* one row per attempt in ``aios.adapter_calls`` (adapter, capability, key, outcome, error class,
+  status code, cost, latency) - never payloads, addresses, tokens or passwords.
+
+Retrying an :class:`AdapterUnknown` inside :meth:`send` happens only when
+``resend_is_safe()`` - the service deduplicates by idempotency key - otherwise the error goes
+up so the outbox marks the action ``in_doubt`` for :meth:`reconcile`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import dagster as dg
+import psycopg
+import tenacity
+from pydantic import Field, PrivateAttr
+
+from resources.home import AiosHome
+from resources.postgres import apply_ddl, resolve_url
+
+if TYPE_CHECKING:
+    from resources.outbox import OutboxAction
+
+logger = logging.getLogger("aios.adapters")
+
+ADAPTER_CALLS_DDL = """
+CREATE TABLE IF NOT EXISTS aios.adapter_calls (
+    call_id uuid PRIMARY KEY,
+    called_at timestamptz NOT NULL,
+    adapter text NOT NULL,
+    capability text NOT NULL,
+    operation text NOT NULL,
+    idempotency_key text,
+    proposal_id text,
+    agent text,
+    run_id text,
+    attempt integer NOT NULL,
+    outcome text NOT NULL,
+    error_class text,
+    status_code integer,
+    retry_after_s double precision,
+    external_id text,
+    cost_usd double precision NOT NULL,
+    latency_ms integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS adapter_calls_called_at ON aios.adapter_calls (called_at);
+CREATE INDEX IF NOT EXISTS adapter_calls_key ON aios.adapter_calls (idempotency_key);
+"""
+
+CALL_COLUMNS = (
+    "call_id", "called_at", "adapter", "capability", "operation", "idempotency_key",
+    "proposal_id", "agent", "run_id", "attempt", "outcome", "error_class", "status_code",
+    "retry_after_s", "external_id", "cost_usd", "latency_ms",
+)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class AdapterError(RuntimeError):
+    """Base of the normalized adapter errors. Messages never carry secrets or payloads."""
+
+    outcome: ClassVar[str] = "error"
+
+    def __init__(self, message: str, *, error_class: str | None = None,
+                 status_code: int | None = None, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.error_class = error_class or type(self).__name__
+        self.status_code = status_code
+        self.retry_after_s = retry_after_s
+
+
+class AdapterRetryable(AdapterError):
+    """Nothing happened (or the service asked us to come back): safe to try again later."""
+
+    outcome = "retryable"
+
+
+class AdapterPermanent(AdapterError):
+    """The service (or the adapter, for bad input) refused the action for good."""
+
+    outcome = "permanent"
+
+
+class AdapterUnknown(AdapterError):
+    """The request may have taken effect: it was sent but no answer came back."""
+
+    outcome = "unknown"
+
+
+class CircuitOpen(AdapterRetryable):
+    """The breaker is open: the call was not attempted. ``retry_after_s`` = rest of cool-down."""
+
+    outcome = "circuit_open"
+
+
+class AdapterNotConfigured(AdapterPermanent):
+    """A required setting (host, URL) is missing; names the environment variable to set."""
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """What a successful delivery returns: the service's id for it, its cost, attempts used."""
+
+    external_id: str | None
+    cost_usd: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """One successful attempt of a concrete adapter."""
+
+    external_id: str | None
+    status_code: int | None = None
+
+
+# --- pure helpers ---------------------------------------------------------------------------
+
+
+def idempotency_key(*parts: object) -> str:
+    """A stable key from parts (sha256 hex, 32 chars): the same parts give the same key."""
+    raw = "\x1f".join(str(p) for p in parts)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def parse_retry_after(raw: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent/bad."""
+    if raw is None or not str(raw).strip():
+        return None
+    raw = str(raw).strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class TokenBucket:
+    """A thread-safe token bucket: ``rate`` tokens per second, at most ``burst`` stored."""
+
+    def __init__(self, rate: float, burst: int, clock=time.monotonic) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a token bucket needs rate > 0 and burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Take a token; return how long the caller must wait before using it (0 if none)."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            self._tokens -= 1.0
+            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+
+class CircuitBreaker:
+    """Closed -> open after ``threshold`` consecutive failures -> half-open after ``reset_s``.
+
+    In half-open state exactly one trial call is let through; its success closes the breaker,
+    its failure opens it again for another ``reset_s``.
+    """
+
+    def __init__(self, threshold: int, reset_s: float, clock=time.monotonic) -> None:
+        if threshold < 1 or reset_s < 0:
+            raise ValueError("a breaker needs threshold >= 1 and reset_s >= 0")
+        self.threshold = threshold
+        self.reset_s = reset_s
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial_out = False
+        self._lock = threading.Lock()
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._state()
+
+    def _state(self) -> str:
+        if self._opened_at is None:
+            return "closed"
+        if self._clock() - self._opened_at >= self.reset_s:
+            return "half_open"
+        return "open"
+
+    def before_call(self) -> None:
+        """Raise :class:`CircuitOpen` unless a call may go through now."""
+        with self._lock:
+            state = self._state()
+            if state == "closed":
+                return
+            if state == "half_open" and not self._trial_out:
+                self._trial_out = True
+                return
+            rest = max(0.0, self.reset_s - (self._clock() - (self._opened_at or 0.0)))
+            raise CircuitOpen(f"circuit open for {rest:.2f}s more", retry_after_s=rest or None)
+
+    def success(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._trial_out = False
+
+    def failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._trial_out or self._failures >= self.threshold:
+                self._opened_at = self._clock()
+            self._trial_out = False
+
+    def neutral(self) -> None:
+        """A call that says nothing about the service's health (bad input): free the trial."""
+        with self._lock:
+            self._trial_out = False
+
+
+_SCHEMA_READY: set[str] = set()
+
+
+def ensure_adapter_schema(url: str) -> None:
+    """Create ``aios.adapter_calls`` once per database (idempotent)."""
+    if url not in _SCHEMA_READY:
+        apply_ddl(url, "adapter_calls_v1", ADAPTER_CALLS_DDL)
+        _SCHEMA_READY.add(url)
+
+
+# --- the base resource -----------------------------------------------------------------------
+
+
+class CapabilityAdapter(dg.ConfigurableResource):
+    """Base of the capability adapters (see the module docstring for what it adds).
+
+    Subclasses set ``capability`` and implement :meth:`_attempt` (one try, raising the
+    normalized errors) and optionally :meth:`lookup` (ask the service whether the action with
+    this idempotency key already took effect). Calls are recorded in ``postgres_url`` or
+    ``$AIOS_POSTGRES_URL`` or the embedded server under ``home`` / ``$AIOS_HOME``.
+    """
+
+    capability: ClassVar[str] = "none"
+
+    timeout_s: float = 10.0
+    max_attempts: int = 4
+    max_elapsed_s: float = 60.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 8.0
+    retry_after_cap_s: float = 30.0
+    rate_per_s: float | None = None
+    rate_burst: int = 5
+    breaker_threshold: int = 5
+    breaker_reset_s: float = 30.0
+    cost_per_call_usd: float = 0.0
+    reconcile_resend: bool = True
+    record_calls: bool = True
+    postgres_url: str | None = Field(default=None, repr=False)
+    home: str | None = None
+
+    _breaker: CircuitBreaker | None = PrivateAttr(default=None)
+    _bucket: TokenBucket | None = PrivateAttr(default=None)
+    _state_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    # --- to override ---------------------------------------------------------------------------
+    def _attempt(self, action: OutboxAction) -> AttemptResult:
+        """One try at the effect; raise AdapterRetryable / AdapterPermanent / AdapterUnknown."""
+        raise NotImplementedError
+
+    def supports_lookup(self) -> bool:
+        """Whether :meth:`lookup` can ask the service about an idempotency key."""
+        return False
+
+    def lookup(self, action: OutboxAction) -> AttemptResult | None:
+        """The earlier effect of this action's key, or None if the service has none."""
+        raise NotImplementedError(f"{type(self).__name__} cannot look actions up")
+
+    def resend_is_safe(self) -> bool:
+        """True when the service deduplicates by idempotency key (so resending is harmless)."""
+        return False
+
+    def describe(self) -> str:
+        """Where this adapter sends, for messages (no credentials)."""
+        return type(self).__name__
+
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def breaker(self) -> CircuitBreaker:
+        with self._state_lock:
+            if self._breaker is None:
+                self._breaker = CircuitBreaker(self.breaker_threshold, self.breaker_reset_s)
+            return self._breaker
+
+    def _bucket_or_none(self) -> TokenBucket | None:
+        if not self.rate_per_s:
+            return None
+        with self._state_lock:
+            if self._bucket is None:
+                self._bucket = TokenBucket(self.rate_per_s, self.rate_burst)
+            return self._bucket
+
+    # --- public API ----------------------------------------------------------------------------
+    def send(self, action: OutboxAction) -> DeliveryReceipt:
+        """Deliver ``action`` (retries, rate limit, breaker); raise the normalized errors."""
+        calls: list[dict[str, Any]] = []
+        try:
+            result, attempts = self._with_retries(action, calls, "send", self._attempt)
+        finally:
+            self._record(calls)
+        cost = self.cost_per_call_usd * sum(1 for c in calls if c["outcome"] != "circuit_open")
+        return DeliveryReceipt(result.external_id, cost, attempts)
+
+    def reconcile(self, action: OutboxAction) -> DeliveryReceipt | None:
+        """Settle an action whose outcome is unknown.
+
+        With lookup: the earlier effect if the service has one, else a resend with the same
+        key. Without lookup: a resend with the same key if ``reconcile_resend`` (safe when the
+        service dedupes; for services that do not, at-least-once), else None (leave it in
+        doubt for the operator).
+        """
+        if self.supports_lookup():
+            calls: list[dict[str, Any]] = []
+            try:
+                found, _ = self._with_retries(
+                    action, calls, "lookup", self.lookup, allow_unknown_retry=True)
+            finally:
+                self._record(calls)
+            if found is not None:
+                return DeliveryReceipt(found.external_id, 0.0, 0)
+        elif not self.reconcile_resend:
+            return None
+        return self.send(action)
+
+    # --- internals ---------------------------------------------------------------------------
+    def _retry_wait(self) -> Any:
+        backoff = tenacity.wait_exponential_jitter(
+            initial=self.backoff_initial_s, max=self.backoff_max_s, jitter=self.backoff_initial_s)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            asked = getattr(exc, "retry_after_s", None)
+            if asked is not None:
+                return min(float(asked), self.retry_after_cap_s)
+            return backoff(state)
+
+        return wait
+
+    def _with_retries(self, action: OutboxAction, calls: list[dict[str, Any]], operation: str,
+                      fn: Any, *, allow_unknown_retry: bool | None = None) -> tuple[Any, int]:
+        retry_unknown = self.resend_is_safe() if allow_unknown_retry is None \
+            else allow_unknown_retry
+
+        def should_retry(exc: BaseException) -> bool:
+            if isinstance(exc, CircuitOpen):
+                return False  # fail fast: the outbox reschedules after the cool-down
+            if isinstance(exc, AdapterRetryable):
+                return True
+            return isinstance(exc, AdapterUnknown) and retry_unknown
+
+        attempt_no = 0
+
+        def one() -> Any:
+            nonlocal attempt_no
+            attempt_no += 1
+            return self._one_attempt(action, calls, operation, fn, attempt_no)
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(should_retry),
+            stop=(tenacity.stop_after_attempt(max(1, self.max_attempts))
+                  | tenacity.stop_after_delay(self.max_elapsed_s)),
+            wait=self._retry_wait(),
+            reraise=True,
+        )
+        result = retrying(one)
+        return result, attempt_no
+
+    def _one_attempt(self, action: OutboxAction, calls: list[dict[str, Any]], operation: str,
+                     fn: Any, attempt_no: int) -> Any:
+        started = time.monotonic()
+        row: dict[str, Any] = {
+            "call_id": uuid.uuid4(), "called_at": datetime.now(UTC),
+            "adapter": type(self).__name__, "capability": self.capability,
+            "operation": operation, "idempotency_key": action.idempotency_key,
+            "proposal_id": action.proposal_id, "agent": action.agent, "run_id": action.run_id,
+            "attempt": attempt_no, "outcome": "ok", "error_class": None, "status_code": None,
+            "retry_after_s": None, "external_id": None,
+            "cost_usd": 0.0 if operation == "lookup" else self.cost_per_call_usd,
+            "latency_ms": 0,
+        }
+        try:
+            self.breaker.before_call()
+            bucket = self._bucket_or_none()
+            delay = bucket.reserve() if bucket else 0.0
+            if delay > 0:
+                time.sleep(delay)  # the local rate limit: wait for our token
+            result = fn(action)
+        except AdapterError as exc:
+            if isinstance(exc, CircuitOpen):
+                row["cost_usd"] = 0.0
+            elif isinstance(exc, AdapterRetryable | AdapterUnknown):
+                self.breaker.failure()
+            else:
+                self.breaker.neutral()
+            row.update(outcome=exc.outcome, error_class=exc.error_class,
+                       status_code=exc.status_code, retry_after_s=exc.retry_after_s)
+            logger.info("%s %s %s attempt %d: %s (%s)", self.describe(), operation,
+                        action.idempotency_key, attempt_no, exc.outcome, exc.error_class)
+            raise
+        except Exception as exc:
+            # A bug or an unexpected library error: we cannot tell whether the effect happened.
+            self.breaker.failure()
+            row.update(outcome="unknown", error_class=type(exc).__name__)
+            raise AdapterUnknown(f"{self.describe()}: unexpected {type(exc).__name__}",
+                                 error_class=type(exc).__name__) from exc
+        finally:
+            row["latency_ms"] = int((time.monotonic() - started) * 1000)
+            calls.append(row)
+        self.breaker.success()
+        if result is not None:
+            row["external_id"] = result.external_id
+            row["status_code"] = result.status_code
+        return result
+
+    def ledger_url(self) -> str:
+        url = self.postgres_url or resolve_url(AiosHome.from_env(self.home))
+        ensure_adapter_schema(url)
+        return url
+
+    @contextmanager
+    def _connect(self) -> Iterator[psycopg.Connection]:
+        con = psycopg.connect(self.ledger_url(), autocommit=True, connect_timeout=10)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _record(self, calls: list[dict[str, Any]]) -> None:
+        if not self.record_calls or not calls:
+            return
+        cols = ", ".join(CALL_COLUMNS)
+        vals = ", ".join(f"%({c})s" for c in CALL_COLUMNS)
+        try:
+            with self._connect() as con, con.cursor() as cur:
+                cur.executemany(f"INSERT INTO aios.adapter_calls ({cols}) VALUES ({vals})", calls)
+        except (psycopg.Error, OSError, RuntimeError) as exc:
+            # The effect already happened (or not); failing here would misreport it. The
+            # outbox row remains the record of truth; the audit gap is logged.
+            logger.warning("could not record %d adapter call(s): %s", len(calls),
+                           type(exc).__name__)
