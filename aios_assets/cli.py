@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from aios_assets.agents.cli import intent_app
 from resources.home import AiosHome, activate_home
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 pg_app = typer.Typer(help="The embedded Postgres server (or AIOS_POSTGRES_URL).")
 app.add_typer(pg_app, name="pg")
+app.add_typer(intent_app, name="intent")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -105,6 +107,10 @@ def demo(
     console.print(f"[1/2] generating the demo business (seed {seed}, {days} days, scale {scale})")
     summary = _generate(demo_dir, seed=seed, days=days, scale=scale)
     console.print(f"      {summary.events:,} events in {len(summary.files)} files → {demo_dir}")
+    from aios_assets.publishing.policy import write_demo_policy
+
+    if write_demo_policy(home):
+        console.print(f"      wrote the demo operator's policy → {home.root / 'policy.yaml'}")
     console.print("[2/2] ingesting and updating memory and entities")
     paths = [demo_dir / s for s in DEMO_SOURCES if (demo_dir / s).exists()]
     _run_ingest(paths, source=None, mapping=None, materialize=True, as_json=False)
@@ -127,17 +133,32 @@ def _print_summary(home: AiosHome, started: float, expected_events: int | None =
             "SELECT count(DISTINCT entity_id) FROM entity_membership", "entity_membership", None
         )
         proposals = scalar(
-            "SELECT count(*) FROM action_proposals WHERE status = 'pending_approval'",
+            # action_proposals has no status column (approvals live beside it): live, unexpired.
+            "SELECT count(*) FROM action_proposals WHERE mode = 'live' AND expires_at > now()",
             "action_proposals",
             None,
         )
-        cost = scalar("SELECT coalesce(sum(cost_usd), 0) FROM cost_ledger", "cost_ledger", 0.0)
+        from aios_assets.costs import llm_spend_usd
+        from aios_assets.publishing.data import proposals_summary
+
+        cost = llm_spend_usd(con)
+        agents = proposals_summary(con)
     table = Table(title="AIOS demo", show_header=False)
     table.add_row("events ingested", f"{events:,}")
     table.add_row("quarantined", f"{quarantined:,}")
     table.add_row("entities", "not built" if entities is None else f"{entities:,}")
     table.add_row("proposals waiting", "none (no agents yet)" if proposals is None
                   else f"{proposals:,}")
+    if agents is not None:
+        table.add_row("proposals by agent", ", ".join(
+            f"{a} {n}" for a, n in agents["by_agent"].items()) + f" (+{agents['not_live']} "
+            "canary/shadow)")
+        if agents["gated"]:
+            table.add_row("gates", f"{agents['passing']} pass every gate, {agents['failing']} "
+                          "held back" + (" (" + ", ".join(
+                              f"{g} {n}" for g, n in agents["per_gate"].items()) + ")"
+                              if agents["per_gate"] else "")
+                          + "; see `aios proposals`")
     table.add_row("LLM cost", f"${float(cost):.4f} (offline tier)")
     table.add_row("wall time", f"{time.monotonic() - started:.1f}s")
     table.add_row("warehouse", str(home.warehouse))
@@ -437,6 +458,17 @@ def ui(
         str(dagster),
         [str(dagster), "dev", "-w", str(workspace), "-h", host, "-p", str(port)],
     )
+
+
+# --- proposals, approvals, publishing (aios_assets/publishing/cli.py) ------------------------
+
+from aios_assets.publishing.cli import register as register_publishing  # noqa: E402
+
+register_publishing(app)
+
+from aios_assets.audit_cli import register as register_audit  # noqa: E402
+
+register_audit(app)
 
 
 def main() -> None:

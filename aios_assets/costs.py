@@ -1,9 +1,17 @@
-"""The cost ledger: every LLM call of ``aios.llm_calls`` (Postgres) mirrored into DuckDB.
+"""The cost ledger: every LLM call of ``aios.llm_calls`` and every capability-adapter call of
+``aios.adapter_calls`` (Postgres) mirrored into DuckDB, told apart by ``kind`` (``llm`` |
+``adapter``).
 
 Incremental: each materialization copies only the calls whose ``call_id`` the warehouse does
-not have yet (re-reading a one-hour window before the newest copied call, so rows committed
-late by concurrent runs are not missed). ``cost_by_day_agent_model`` is the spend view
+not have yet (re-reading a one-hour window before the newest copied call of that kind, so rows
+committed late by concurrent runs are not missed). ``cost_by_day_agent_model`` is the spend view
 analysts query: ``aios sql "select * from cost_by_day_agent_model"``.
+
+Adapter rows map onto the LLM columns: ``task`` = operation (send / lookup), ``tier`` =
+capability (email / webhook / http), ``model`` = adapter class (``SmtpAdapter``,
+``WebhookAdapter``, ``HttpApiAdapter``), ``attempts`` = the attempt number, tokens 0,
+``prompt_hash`` empty; cost, latency, outcome and error class as recorded. No payloads,
+addresses or idempotency keys.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -40,10 +48,13 @@ CREATE TABLE IF NOT EXISTS cost_ledger (
     error_class VARCHAR,
     reason VARCHAR,
     attempts INTEGER NOT NULL,
-    latency_ms INTEGER NOT NULL
+    latency_ms INTEGER NOT NULL,
+    kind VARCHAR NOT NULL DEFAULT 'llm'   -- llm | adapter
 );
+-- Ledgers made before adapter calls were mirrored: every row there is an LLM call.
+ALTER TABLE cost_ledger ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'llm';
 CREATE OR REPLACE VIEW cost_by_day_agent_model AS
-SELECT CAST(called_at AS DATE) AS day, agent, model, tier,
+SELECT CAST(called_at AS DATE) AS day, agent, model, tier, kind,
        count(*) AS calls,
        count(*) FILTER (WHERE cache_hit) AS cache_hits,
        count(*) FILTER (WHERE degraded) AS degraded,
@@ -67,7 +78,7 @@ _SCHEMA = pa.schema([
 
 
 def fetch_calls(pg_url: str, since: datetime | None) -> pa.Table:
-    """Ledger rows from Postgres at or after ``since`` (all when None), ``called_at`` as naive UTC."""
+    """LLM ledger rows at or after ``since`` (all when None), ``called_at`` as naive UTC."""
     cols = ", ".join("call_id::text" if c == "call_id" else c for c in LEDGER_COLUMNS)
     sql = f"SELECT {cols} FROM aios.llm_calls"
     params: tuple[Any, ...] = ()
@@ -76,6 +87,37 @@ def fetch_calls(pg_url: str, since: datetime | None) -> pa.Table:
         params = (since.replace(tzinfo=UTC),)
     with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as con:
         rows = con.execute(sql + " ORDER BY called_at", params).fetchall()
+    return _as_table(rows)
+
+
+# aios.adapter_calls columns as cost_ledger columns (same order as LEDGER_COLUMNS).
+_ADAPTER_AS_LEDGER = {
+    "call_id": "call_id::text", "called_at": "called_at", "run_id": "run_id",
+    "asset": "NULL::text", "agent": "coalesce(agent, 'unknown')", "task": "operation",
+    "tier": "capability", "model": "adapter", "prompt_hash": "''", "prompt_tokens": "0",
+    "completion_tokens": "0", "cost_usd": "cost_usd", "cache_hit": "false",
+    "degraded": "false", "outcome": "outcome", "error_class": "error_class",
+    "reason": "NULL::text", "attempts": "attempt", "latency_ms": "latency_ms",
+}
+
+
+def fetch_adapter_calls(pg_url: str, since: datetime | None) -> pa.Table:
+    """``aios.adapter_calls`` rows at or after ``since`` as ledger rows (none before the first
+    adapter call created the table)."""
+    cols = ", ".join(f"{_ADAPTER_AS_LEDGER[c]} AS {c}" for c in LEDGER_COLUMNS)
+    sql = f"SELECT {cols} FROM aios.adapter_calls"
+    params: tuple[Any, ...] = ()
+    if since is not None:
+        sql += " WHERE called_at >= %s"
+        params = (since.replace(tzinfo=UTC),)
+    with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as con:
+        if con.execute("SELECT to_regclass('aios.adapter_calls')").fetchone()[0] is None:
+            return _SCHEMA.empty_table()
+        rows = con.execute(sql + " ORDER BY called_at", params).fetchall()
+    return _as_table(rows)
+
+
+def _as_table(rows: list[tuple[Any, ...]]) -> pa.Table:
     data: dict[str, list[Any]] = {c: [] for c in LEDGER_COLUMNS}
     for row in rows:
         for col, value in zip(LEDGER_COLUMNS, row, strict=True):
@@ -85,25 +127,41 @@ def fetch_calls(pg_url: str, since: datetime | None) -> pa.Table:
     return pa.table(data, schema=_SCHEMA)
 
 
-def mirror_calls(con: duckdb.DuckDBPyConnection, pg_url: str) -> int:
-    """Copy the calls DuckDB lacks into ``cost_ledger``; returns how many were new."""
-    con.execute(COST_LEDGER_DDL)
-    newest = con.execute("SELECT max(called_at) FROM cost_ledger").fetchone()[0]
-    batch = fetch_calls(pg_url, newest - LOOKBACK if newest is not None else None)
+def _insert_new(con: duckdb.DuckDBPyConnection, batch: pa.Table, kind: str) -> int:
     if batch.num_rows == 0:
         return 0
-    con.register("llm_calls_batch", batch)
+    con.register("calls_batch", batch)
     try:
         before = con.execute("SELECT count(*) FROM cost_ledger").fetchone()[0]
         cols = ", ".join(LEDGER_COLUMNS)
         con.execute(
-            f"""INSERT INTO cost_ledger ({cols})
-                SELECT {cols} FROM llm_calls_batch b
-                WHERE NOT EXISTS (SELECT 1 FROM cost_ledger c WHERE c.call_id = b.call_id)""")
+            f"""INSERT INTO cost_ledger ({cols}, kind)
+                SELECT {cols}, ? FROM calls_batch b
+                WHERE NOT EXISTS (SELECT 1 FROM cost_ledger c WHERE c.call_id = b.call_id)""",
+            [kind])
         after = con.execute("SELECT count(*) FROM cost_ledger").fetchone()[0]
     finally:
-        con.unregister("llm_calls_batch")
+        con.unregister("calls_batch")
     return int(after - before)
+
+
+def _since(con: duckdb.DuckDBPyConnection, kind: str) -> datetime | None:
+    newest = con.execute("SELECT max(called_at) FROM cost_ledger WHERE kind = ?",
+                         [kind]).fetchone()[0]
+    return newest - LOOKBACK if newest is not None else None
+
+
+def mirror_adapter_calls(con: duckdb.DuckDBPyConnection, pg_url: str) -> int:
+    """Copy the adapter calls DuckDB lacks into ``cost_ledger`` (kind ``adapter``)."""
+    con.execute(COST_LEDGER_DDL)
+    return _insert_new(con, fetch_adapter_calls(pg_url, _since(con, "adapter")), "adapter")
+
+
+def mirror_calls(con: duckdb.DuckDBPyConnection, pg_url: str) -> int:
+    """Copy the LLM calls DuckDB lacks into ``cost_ledger`` (kind ``llm``); returns how many
+    were new."""
+    con.execute(COST_LEDGER_DDL)
+    return _insert_new(con, fetch_calls(pg_url, _since(con, "llm")), "llm")
 
 
 def spend_by_agent_markdown(rows: list[tuple[str, float, float, int]]) -> str:
@@ -121,8 +179,10 @@ def spend_by_agent_markdown(rows: list[tuple[str, float, float, int]]) -> str:
     kinds={"duckdb", "postgres"},
     description=(
         "Every LLM call (offline tier, cache hits and failures included) with its run, asset, "
-        "agent, task, tier, model, tokens, cost and latency; mirrored incrementally from "
-        "Postgres aios.llm_calls. View cost_by_day_agent_model sums spend per day/agent/model."
+        "agent, task, tier, model, tokens, cost and latency, and every capability-adapter call "
+        "(SMTP, webhook, HTTP API: kind 'adapter', cost and latency per attempt); mirrored "
+        "incrementally from Postgres aios.llm_calls and aios.adapter_calls. View "
+        "cost_by_day_agent_model sums spend per day/agent/model/kind."
     ),
 )
 def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
@@ -130,7 +190,11 @@ def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
     pg_url = llm.ledger_url()
     today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
     with warehouse.connect() as con:
-        new_rows = mirror_calls(con, pg_url)
+        new_llm = mirror_calls(con, pg_url)
+        new_adapter = mirror_adapter_calls(con, pg_url)
+        new_rows = new_llm + new_adapter
+        by_kind = dict(con.execute(
+            "SELECT kind, round(sum(cost_usd), 6) FROM cost_ledger GROUP BY kind").fetchall())
         total, spend_today = con.execute(
             "SELECT count(*), coalesce(sum(cost_usd) FILTER (WHERE called_at >= ?), 0) "
             "FROM cost_ledger", [today]).fetchone()
@@ -139,11 +203,27 @@ def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
                       sum(cost_usd), count(*)
                FROM cost_ledger GROUP BY agent ORDER BY 3 DESC, 1 LIMIT 50""",
             [today]).fetchall()
-    context.log.info(f"cost_ledger: {new_rows} new call(s), {total} in all")
+    context.log.info(f"cost_ledger: {new_llm} new LLM and {new_adapter} new adapter call(s), "
+                     f"{total} in all")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": int(total),
         "rows": int(total),
         "new_rows": new_rows,
+        "new_adapter_rows": new_adapter,
+        "spend_by_kind_usd": dg.MetadataValue.json(by_kind),
         "spend_today_usd": round(float(spend_today), 6),
         "spend_by_agent": dg.MetadataValue.md(spend_by_agent_markdown(by_agent)),
     })
+
+
+def llm_spend_usd(con: duckdb.DuckDBPyConnection) -> float:
+    """Total LLM spend in the warehouse's ledger (0 before the ledger exists); adapter calls
+    are not LLM cost."""
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'cost_ledger'"
+    ).fetchall()}
+    if not cols:
+        return 0.0
+    where = " WHERE kind = 'llm'" if "kind" in cols else ""
+    return float(con.execute(f"SELECT coalesce(sum(cost_usd), 0) FROM cost_ledger{where}")
+                 .fetchone()[0])

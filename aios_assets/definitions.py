@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from aios_assets.agents.assets import AGENT_ASSETS, AGENT_CHECKS, agents_job
+from aios_assets.agents.schedules import AGENT_JOBS, AGENT_SCHEDULES
 from aios_assets.costs import cost_ledger
 from aios_assets.entities import dbt_project_assets, dbt_resource
 from aios_assets.ingest.assets import (
@@ -23,10 +25,24 @@ from aios_assets.memory.policy import POLICY_ASSETS, POLICY_CHECKS
 from aios_assets.memory.semantic import SEMANTIC_ASSETS
 from aios_assets.memory.summaries import SUMMARY_ASSETS, SUMMARY_CHECKS, summaries_job
 from aios_assets.memory.working import WORKING_ASSETS, WORKING_CHECKS
+from aios_assets.operations import (
+    FRESHNESS_CHECKS,
+    automation_condition_sensor,
+    freshness_checks_sensor,
+    with_automation,
+)
+from aios_assets.publishing.assets import (
+    PUBLISHED_ASSET,
+    PUBLISHING_ASSETS,
+    PUBLISHING_JOBS,
+    PUBLISHING_SCHEDULES,
+)
 from resources.embeddings import EmbeddingsResource
 from resources.llm import LLMResource
 from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse
+from sensors.approvals import approvals_sensor
+from sensors.failures import run_failure_sensor
 from sensors.inbox import inbox_sensor
 
 MEMORY_ASSETS = [
@@ -36,12 +52,16 @@ MEMORY_ASSETS = [
 MEMORY_CHECKS = [
     *EPISODIC_CHECKS, *WORKING_CHECKS, *FACTS_CHECKS, *POLICY_CHECKS, *SUMMARY_CHECKS,
 ]
+# Episodes and working memory follow their inputs (eager); see aios_assets/operations.py.
+MEMORY_ASSETS = with_automation(MEMORY_ASSETS)
 
 ingest_and_update_job = dg.define_asset_job(
     "ingest_and_update_job",
     # Curation archives on its own weekly schedule, never as a side effect of an ingest.
     selection=dg.AssetSelection.assets("event_log", "quarantine").downstream()
-    - dg.AssetSelection.assets(*[a.key for a in CURATION_ASSETS]),
+    - dg.AssetSelection.assets(*[a.key for a in CURATION_ASSETS])
+    # Publishing has its own job (publish_job: approvals_sensor, `aios publish`).
+    - dg.AssetSelection.assets(PUBLISHED_ASSET),
     description="Ingest files, then update everything downstream (entities, memory).",
 )
 
@@ -64,11 +84,17 @@ memory_curation_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[ingest_files, *dbt_project_assets, *MEMORY_ASSETS, *CURATION_ASSETS, cost_ledger],
-    asset_checks=[event_ids_unique, event_versions_contiguous, *MEMORY_CHECKS],
-    jobs=[ingest_job, ingest_and_update_job, summaries_job, curation_job],
-    schedules=[summaries_nightly_schedule, memory_curation_schedule],
-    sensors=[inbox_sensor],
+    assets=[ingest_files, *dbt_project_assets, *MEMORY_ASSETS, *CURATION_ASSETS,
+            *with_automation([cost_ledger]),
+            *PUBLISHING_ASSETS, *AGENT_ASSETS],
+    asset_checks=[event_ids_unique, event_versions_contiguous, *MEMORY_CHECKS, *AGENT_CHECKS,
+                  *FRESHNESS_CHECKS],
+    jobs=[ingest_job, ingest_and_update_job, summaries_job, curation_job, *PUBLISHING_JOBS,
+          agents_job, *AGENT_JOBS],
+    schedules=[summaries_nightly_schedule, memory_curation_schedule, *PUBLISHING_SCHEDULES,
+               *AGENT_SCHEDULES],
+    sensors=[inbox_sensor, approvals_sensor, run_failure_sensor, freshness_checks_sensor,
+             automation_condition_sensor],
     resources={
         "warehouse": DuckDBWarehouse(),
         "postgres": PostgresStore(),

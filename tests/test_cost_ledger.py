@@ -138,3 +138,68 @@ def test_calls_from_an_asset_carry_run_and_asset(aios_home: Path, ledger_db: str
     with DuckDBWarehouse().read() as con:
         rows = con.execute("SELECT run_id, asset, agent, tier FROM cost_ledger").fetchall()
     assert rows == [(result.run_id, "summarize_notes", "memory", "offline")] * 2
+
+
+OLD_LEDGER_DDL = """CREATE TABLE cost_ledger (
+    call_id VARCHAR PRIMARY KEY, called_at TIMESTAMP NOT NULL, run_id VARCHAR, asset VARCHAR,
+    agent VARCHAR NOT NULL, task VARCHAR NOT NULL, tier VARCHAR NOT NULL, model VARCHAR NOT NULL,
+    prompt_hash VARCHAR NOT NULL, prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL, cost_usd DOUBLE NOT NULL, cache_hit BOOLEAN NOT NULL,
+    degraded BOOLEAN NOT NULL, outcome VARCHAR NOT NULL, error_class VARCHAR, reason VARCHAR,
+    attempts INTEGER NOT NULL, latency_ms INTEGER NOT NULL)"""
+
+
+def test_adapter_calls_join_the_ledger_as_kind_adapter(aios_home: Path, ledger_db: str) -> None:
+    from resources.adapters import AdapterRetryable, SmtpAdapter
+    from resources.outbox import OutboxAction
+    from tests.smtp_sink import SmtpSink, free_port
+
+    # A ledger from before adapter calls were mirrored: it gains `kind`, its rows are LLM calls.
+    with DuckDBWarehouse().connect() as con:
+        con.execute(OLD_LEDGER_DDL)
+        con.execute("INSERT INTO cost_ledger VALUES ('old-1', '2026-01-01 10:00', NULL, NULL, "
+                    "'memory', 'summarize', 'cheap', 'cheap-m', 'h', 5, 5, 0.25, false, false, "
+                    "'ok', NULL, NULL, 1, 40)")
+    LLMResource().complete(agent="memory", task="summarize",
+                           prompt=summarize_prompt(["Dana will pay $400 on May 2."]))
+    action = OutboxAction("ledger-key-1", "p-1", "send_email", "email",
+                          {"to": "dana@acme.io", "subject": "Invoice", "body": "Hi Dana"},
+                          "billing", "run-9")
+    with SmtpSink() as sink:
+        SmtpAdapter(host="127.0.0.1", port=sink.port, postgres_url=ledger_db,
+                    cost_per_call_usd=0.002).send(action)
+    with pytest.raises(AdapterRetryable):  # nothing listens: two refused attempts, both logged
+        SmtpAdapter(host="127.0.0.1", port=free_port(), postgres_url=ledger_db, max_attempts=2,
+                    backoff_initial_s=0.01, backoff_max_s=0.02, timeout_s=1).send(
+            OutboxAction("ledger-key-2", "p-2", "send_email", "email",
+                         {"to": "dana@acme.io", "subject": "Again", "body": "Hi"}, "billing"))
+    with psycopg.connect(ledger_db) as con:
+        pg_adapter = con.execute("SELECT call_id::text, outcome, cost_usd, latency_ms "
+                                 "FROM aios.adapter_calls ORDER BY call_id").fetchall()
+    assert [r[1] for r in sorted(pg_adapter, key=lambda r: r[1])] == ["ok", "retryable",
+                                                                      "retryable"]
+
+    first = materialize_ledger(LLMResource())
+    assert first["new_adapter_rows"] == 3 and first["new_rows"] == 4
+    assert first["rows"] == 5
+    with DuckDBWarehouse().read() as con:
+        kinds = dict(con.execute("SELECT kind, count(*) FROM cost_ledger GROUP BY 1").fetchall())
+        duck_adapter = con.execute(
+            "SELECT call_id, outcome, cost_usd, latency_ms FROM cost_ledger "
+            "WHERE kind = 'adapter' ORDER BY call_id").fetchall()
+        labels = con.execute(
+            "SELECT DISTINCT agent, task, tier, model, run_id FROM cost_ledger "
+            "WHERE kind = 'adapter' AND outcome = 'ok'").fetchall()
+        view = con.execute(
+            "SELECT kind, model, tier, calls, errors, cost_usd FROM cost_by_day_agent_model "
+            "WHERE kind = 'adapter' ORDER BY ALL").fetchall()
+        dump = repr(con.execute("SELECT * FROM cost_ledger").fetchall())
+    assert kinds == {"llm": 2, "adapter": 3}
+    assert duck_adapter == pg_adapter  # cost and latency exactly as recorded
+    assert labels == [("billing", "send", "email", "SmtpAdapter", "run-9")]
+    assert view == [("adapter", "SmtpAdapter", "email", 3, 2, pytest.approx(0.002))]
+    assert "dana@acme.io" not in dump and "ledger-key-1" not in dump
+    assert first["spend_by_kind_usd"]["adapter"] == pytest.approx(0.002)
+
+    second = materialize_ledger(LLMResource())
+    assert (second["new_rows"], second["new_adapter_rows"], second["rows"]) == (0, 0, 5)

@@ -1,0 +1,410 @@
+"""``aios audit ID`` / ``aios audit export`` / ``aios cost`` / ``aios replay`` (registered on the
+main ``aios`` app by :func:`register`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from typer.core import TyperGroup
+
+from resources.home import activate_home
+
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+class _DefaultShow(TyperGroup):
+    """``aios audit X`` means ``aios audit show X`` unless X is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+audit_app = typer.Typer(cls=_DefaultShow, no_args_is_help=True,
+                        help="What the system did about a proposal, entity or run, and why.")
+
+
+def _sources() -> tuple[Any, str | None, Any]:
+    """(read connection, Postgres URL or None, Dagster instance or None)."""
+    from resources.postgres import PostgresStore, PostgresUnavailable
+    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+
+    activate_home()
+    try:
+        con = DuckDBWarehouse().read()
+    except (WarehouseMissing, WarehouseBusy) as exc:
+        _fail(str(exc))
+    try:
+        pg_url: str | None = PostgresStore().resolved_url()
+    except PostgresUnavailable as exc:
+        console.print(f"[yellow]warning:[/] {exc}; decisions, deliveries and LLM calls are "
+                      "left out", highlight=False)
+        pg_url = None
+    instance = None
+    try:
+        import dagster as dg
+
+        instance = dg.DagsterInstance.get()
+    except Exception:  # noqa: BLE001 - no instance: audit the warehouse and Postgres only
+        instance = None
+    return con, pg_url, instance
+
+
+def _money(x: Any) -> str:
+    return f"${float(x or 0):.6f}"
+
+
+def _cut(text: Any, n: int) -> str:
+    s = "" if text is None else " ".join(str(text).split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _table(title: str, cols: list[str], rows: list[list[Any]], empty: str = "none") -> Any:
+    if not rows:
+        return f"[bold]{title}[/]: {empty}"
+    t = Table(*cols, title=title, title_justify="left", expand=False)
+    for r in rows:
+        t.add_row(*["" if v is None else str(v) for v in r])
+    return t
+
+
+def render_proposal(r: dict[str, Any]) -> Group:
+    p, m, c = r["proposal"], r["manifest"], r["cost"]
+    head = (f"[bold]{p['proposal_id']}[/] {p['action_type']} by [bold]{p['agent']}[/] "
+            f"{m['version']}" + (f" (template {m['template_version']}, {m['channel']})"
+                                 if m.get("template_version") else "")
+            + f"\ntarget: {p['target_entity_id'] or '-'} {p.get('target_name') or ''}"
+            f"   intent: {p['intent_id'] or '-'}   plan: {p['plan_id'] or '-'}"
+            f"   run: {p['run_id'] or '-'}   mode: {p['mode']}"
+            f"\ncreated {p['created_at']}  expires {p['expires_at']}  confidence "
+            f"{p['confidence']}" + ("  [yellow]untrusted input[/]" if p["untrusted_input"]
+                                    else "")
+            + f"\n[bold]why:[/] {p['rationale']}"
+            + f"\n[bold]what:[/] {_cut(json.dumps(p['payload'], ensure_ascii=False), 300)}"
+            + f"\n[bold]fate:[/] {r['fate']}")
+    parts: list[Any] = [Panel(head, title="proposal", expand=False)]
+    parts.append(_table("evidence", ["event", "kind", "when", "line"], [
+        [e["event_id"][:16], e.get("kind", "[red]missing[/]"), e.get("occurred_at", ""),
+         _cut(e.get("line"), 80)] for e in r["evidence"]]))
+    parts.append(_table("LLM calls (its run, its agent)",
+                        ["model", "task", "prompt hash", "tokens", "cost", "cache", "outcome"], [
+        [x["model"], x["task"], x["prompt_hash"][:12], x["prompt_tokens"] + x["completion_tokens"],
+         _money(x["cost_usd"]), "hit" if x["cache_hit"] else "", x["outcome"]]
+        for x in r["llm_calls"]]))
+    parts.append(_table("gates", ["gate", "passed", "reason", "evaluated"], [
+        [g["gate"], "yes" if g["passed"] else "[red]NO[/]", _cut(g["reason"], 70),
+         g["evaluated_at"]] for g in r["gates"]], empty="not gated yet"))
+    parts.append(_table("decisions", ["decision", "by", "via", "reason", "when"], [
+        [d["decision"], d["decided_by"], d["via"], _cut(d["reason"], 60), d["decided_at"]]
+        for d in r["decisions"]]))
+    parts.append(_table("execution (outbox)", ["status", "attempts", "external id", "delivered",
+                                               "error"], [
+        [o["status"], o["attempts"], o["external_id"], o["delivered_at"],
+         _cut(o["error_class"] or o["last_error"], 50)] for o in r["outbox"]],
+        empty="never enqueued"))
+    parts.append(_table("adapter calls", ["adapter", "attempt", "outcome", "status", "cost",
+                                          "ms"], [
+        [a["adapter"], a["attempt"], a["outcome"], a["status_code"], _money(a["cost_usd"]),
+         a["latency_ms"]] for a in r["adapter_calls"]]))
+    parts.append(f"[bold]cost:[/] {_money(c['total_usd'])} — {c['why']}")
+    return Group(*parts)
+
+
+def render_entity(r: dict[str, Any]) -> Group:
+    c = r["contact"] or {}
+    i = r["interactions"]
+    head = (f"[bold]{r['entity_id']}[/] {c.get('full_name') or ''} "
+            f"<{c.get('primary_email') or '-'}>"
+            f"\n{len(r['records'])} record(s); {i['count']} interaction(s) "
+            f"({i['first']} → {i['last']}); proposals: "
+            + (", ".join(f"{n} {f}" for f, n in sorted(r["fates"].items())) or "none")
+            + f"\n[bold]cost:[/] {_money(r['cost']['total_usd'])} — {r['cost']['why']}")
+    return Group(
+        Panel(head, title="entity", expand=False),
+        _table("records", ["source", "source id", "kind", "matched by"], [
+            [x.get("source"), x.get("source_id"), x.get("record_kind"), x.get("matched_by")]
+            for x in r["records"][:20]]),
+        _table("recent interactions", ["when", "type", "role", "subject"], [
+            [x["occurred_at"], x["interaction_type"], x["role"], _cut(x["subject"], 60)]
+            for x in i["recent"]]),
+        _table("proposals", ["id", "agent", "action", "what", "fate", "decision / gates"], [
+            [x["proposal_id"][:12], f"{x['agent']} {x['manifest_version']}", x["action_type"],
+             _cut(x["summary"], 40), x["fate"],
+             _cut(f"{x['decision']} by {x['decided_by']}: {x['decision_reason'] or ''}"
+                  if x["decision"] else "; ".join(x["failed_gates"]), 60)]
+            for x in r["proposals"]]))
+
+
+def render_run(r: dict[str, Any]) -> Group:
+    d = r["dagster"] or {}
+    head = (f"[bold]{r['run_id']}[/] " + (f"job {d.get('job')} {d.get('status')} "
+                                          f"{d.get('start')} → {d.get('end')}" if d else
+                                          "(not in this Dagster instance)")
+            + f"\nassets: {', '.join(d.get('assets_materialized', [])) or '-'}"
+            + f"\n[bold]cost:[/] {_money(r['cost']['total_usd'])} (LLM "
+            f"{_money(r['cost']['llm_usd'])}, adapters {_money(r['cost']['adapter_usd'])})")
+    return Group(
+        Panel(head, title="run", expand=False),
+        _table("agent runs", ["agent", "mode", "version", "as of", "outcome", "proposals"], [
+            [x["agent"], x["mode"], x["manifest_version"], x["as_of"], x["outcome"],
+             x["proposals"]] for x in r["agent_runs"]]),
+        _table("proposals made", ["id", "agent", "action", "target", "rationale"], [
+            [x["proposal_id"][:12], x["agent"], x["action_type"], x["target_entity_id"],
+             _cut(x["rationale"], 60)] for x in r["proposals"][:50]]),
+        _table("gates evaluated", ["gate", "evaluated", "failed"], [
+            [g["gate"], g["evaluated"], g["failed"]] for g in r["gates"]]),
+        _table("LLM", ["agent", "model", "calls", "cache hits", "tokens", "cost"], [
+            [x["agent"], x["model"], x["calls"], x["cache_hits"], x["tokens"],
+             _money(x["cost_usd"])] for x in r["llm"]]),
+        _table("deliveries", ["proposal", "action", "status", "attempts"], [
+            [x["proposal_id"][:12], x["action_type"], x["status"], x["attempts"]]
+            for x in r["outbox"]]),
+        _table("adapter calls", ["adapter", "proposal", "attempt", "outcome", "cost"], [
+            [x["adapter"], (x["proposal_id"] or "")[:12], x["attempt"], x["outcome"],
+             _money(x["cost_usd"])] for x in r["adapter_calls"]]))
+
+
+@audit_app.command("show")
+def show(
+    target: Annotated[str, typer.Argument(help="A proposal id (or 6+ character prefix), a "
+                                               "Dagster run id (or prefix), an entity id, an "
+                                               "e-mail address or a name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    kind: Annotated[str | None, typer.Option(help="Only look for: proposal | run | entity."
+                                             )] = None,
+) -> None:
+    """What the system did here and why, in one screen."""
+    from aios_assets.audit import AmbiguousTarget, AuditError, audit
+
+    con, pg_url, instance = _sources()
+    try:
+        report = audit(con, target, pg_url=pg_url, instance=instance, kind=kind)
+    except AmbiguousTarget as exc:
+        for s in exc.suggestions[:15]:
+            console.print(f"  {s.kind:<8} {s.id}  {s.label}", highlight=False)
+        _fail(str(exc))
+    except AuditError as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    if as_json:
+        sys.stdout.write(json.dumps(report, default=str) + "\n")
+        return
+    render = {"proposal": render_proposal, "entity": render_entity, "run": render_run}
+    out.print(render[report["kind"]](report))
+
+
+def _window(since: str | None, until: str | None) -> tuple[Any, Any]:
+    from aios_assets.audit import parse_when
+
+    try:
+        lo, hi = parse_when(since), parse_when(until, end=True)
+    except ValueError as exc:
+        _fail(str(exc))
+    if lo and hi and hi < lo:
+        _fail(f"--until {until} is before --since {since}")
+    return lo, hi
+
+
+@audit_app.command("export")
+def export(
+    out_file: Annotated[Path, typer.Option("--out", help="File to write: .jsonl or .parquet.")],
+    since: Annotated[str | None, typer.Option(help="From (ISO date/time, UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Until (ISO date/time; a date: its end).")
+                     ] = None,
+    entity: Annotated[str | None, typer.Option(help="Only the trail about this entity (id, "
+                                                    "e-mail or name).")] = None,
+) -> None:
+    """Write the full audit trail of a period (or an entity) to a file, credentials redacted."""
+    from aios_assets.audit import AmbiguousTarget, AuditError, export_trail, resolve_target
+
+    lo, hi = _window(since, until)
+    con, pg_url, _ = _sources()
+    try:
+        entity_id = None
+        if entity:
+            try:
+                entity_id = resolve_target(con, entity, kind="entity").id
+            except AmbiguousTarget as exc:
+                for s in exc.suggestions[:15]:
+                    console.print(f"  {s.id}  {s.label}", highlight=False)
+                _fail(str(exc))
+            except AuditError as exc:
+                _fail(str(exc))
+        try:
+            counts = export_trail(con, out_file, since=lo, until=hi, entity_id=entity_id,
+                                  pg_url=pg_url)
+        except ValueError as exc:
+            _fail(str(exc))
+    finally:
+        con.close()
+    total = sum(counts.values())
+    console.print(f"wrote {total} record(s) to {out_file}: "
+                  + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none"))
+
+
+def cost(
+    by: Annotated[str, typer.Option(help="day | agent | intent | entity | model")] = "day",
+    since: Annotated[str | None, typer.Option(help="From (ISO date).")] = None,
+    until: Annotated[str | None, typer.Option(help="Until (ISO date).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    refresh: Annotated[bool, typer.Option(help="Mirror new calls from Postgres first "
+                                               "(takes the warehouse lock briefly).")] = True,
+) -> None:
+    """Spend per day, agent, intent, entity or model, with budgets against spend."""
+    from aios_assets.agents.intents import IntentsFileError, ensure_default_intents, load_intents
+    from aios_assets.audit import (
+        COST_DIMENSIONS,
+        AuditError,
+        budget_status,
+        budgets,
+        cost_rows,
+        intent_spend_per_run,
+        refresh_cost_views,
+    )
+    from resources.llm import LLMResource
+    from resources.postgres import PostgresStore, PostgresUnavailable
+    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+
+    if by not in COST_DIMENSIONS:
+        _fail(f"--by must be one of {', '.join(COST_DIMENSIONS)}, not {by!r}")
+    lo, hi = _window(since, until)
+    home = activate_home()
+    try:
+        intents = load_intents(ensure_default_intents(home))
+    except IntentsFileError as exc:
+        _fail(str(exc))
+    try:
+        plan = budgets(LLMResource(), intents)
+    except ValueError as exc:
+        _fail(str(exc))
+    if refresh:
+        try:
+            pg_url: str | None = PostgresStore().resolved_url()
+        except PostgresUnavailable as exc:
+            console.print(f"[yellow]warning:[/] {exc}; showing the last mirrored calls",
+                          highlight=False)
+            pg_url = None
+        try:
+            with DuckDBWarehouse(lock_timeout_s=20).connect() as con:
+                refresh_cost_views(con, pg_url, plan)
+        except WarehouseBusy as exc:
+            console.print(f"[yellow]warning:[/] {exc}; showing the last mirrored calls",
+                          highlight=False)
+    try:
+        con = DuckDBWarehouse().read()
+    except (WarehouseMissing, WarehouseBusy) as exc:
+        _fail(str(exc))
+    try:
+        rows = cost_rows(con, by, since=lo, until=hi)
+        status = budget_status(con)
+        per_run = intent_spend_per_run(con)
+    except (AuditError, ValueError) as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    for s in status:
+        if s["scope"] == "intent":
+            s["max_spent_per_run_usd"] = round(per_run.get(s["name"], 0.0), 6)
+    if as_json:
+        sys.stdout.write(json.dumps({"by": by, "rows": rows, "budgets": status},
+                                    default=str) + "\n")
+        return
+    cols = list(rows[0].keys()) if rows else [by, "cost_usd"]
+    t = Table(*cols, title=f"spend by {by}", title_justify="left")
+    for r in rows:
+        t.add_row(*["" if r[c] is None else str(r[c]) for c in cols])
+    out.print(t if rows else f"no spend recorded{' in that window' if lo or hi else ''}")
+    if status:
+        b = Table("scope", "name", "period", "budget", "spent", "source",
+                  title="budgets (LLM paid calls today, UTC; intents per run)",
+                  title_justify="left")
+        for s in status:
+            spent = (s.get("max_spent_per_run_usd") if s["scope"] == "intent"
+                     else s["spent_today_usd"])
+            budget = (_money(s["budget_usd"]) if s["budget_usd"] is not None
+                      else f"{s['budget_tokens']:,} tokens")
+            b.add_row(s["scope"], s["name"], s["period"], budget, _money(spent), s["source"])
+        out.print(b)
+    else:
+        console.print("no budgets set (LLM resource / $AIOS_LLM_DAILY_BUDGET_USD, "
+                      "intents' budget_usd_per_run)")
+
+
+def replay_cmd(
+    agent: Annotated[str, typer.Option(help="Agent to replay (triage, followup, billing, "
+                                            "content, brief).")],
+    since: Annotated[str, typer.Option(help="Window start (ISO date/time, UTC).")],
+    until: Annotated[str | None, typer.Option(help="Window end (default: now).")] = None,
+    manifest_version: Annotated[str | None, typer.Option(
+        help="Replay this manifest version (default: the current one).")] = None,
+    save: Annotated[bool, typer.Option(help="Keep the replayed proposals in "
+                                            "replay_proposals.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Re-run an agent over a past window in shadow (cached LLM answers) and show what differs
+    from what happened."""
+    from datetime import UTC, datetime
+
+    from aios_assets.replay import ReplayError, ReplayLLM, find_manifest, replay, save_replay
+    from resources.llm import LLMResource
+
+    lo, hi = _window(since, until)
+    hi = hi or datetime.now(UTC)
+    con, pg_url, _ = _sources()
+    try:
+        manifest = find_manifest(agent, manifest_version)
+        result = replay(con, agent, lo, hi, manifest=manifest,
+                        llm=ReplayLLM.from_resource(LLMResource(), pg_url))
+    except ReplayError as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    if save:
+        from resources.warehouse import DuckDBWarehouse
+
+        with DuckDBWarehouse(lock_timeout_s=60).connect() as wcon:
+            save_replay(wcon, result)
+    s = result.summary()
+    if as_json:
+        sys.stdout.write(json.dumps(s, default=str) + "\n")
+        return
+    out.print(f"[bold]replay {s['replay_id']}[/] {agent} {s['manifest_version']} (template "
+              f"{s['template_version']}) over {len(s['runs'])} run(s) {s['since']} → "
+              f"{s['until']}: then {s['then']}, now {s['now']}: {s['same']} same, "
+              f"{len(s['changed'])} changed, {len(s['added'])} added, {len(s['removed'])} "
+              f"removed, {s['earlier']} proposed before the window; LLM answers "
+              + (", ".join(f"{n} {k}" for k, n in sorted(s["llm_answers"].items())) or "none"),
+              highlight=False)
+    rows = ([["changed: " + ", ".join(c["fields"]), c["proposal_id"][:12], c["action_type"],
+              c["target_entity_id"], _cut(c["what"], 50)] for c in s["changed"]]
+            + [["added", a["proposal_id"][:12], a["action_type"], a["target_entity_id"],
+                _cut(a["what"], 50)] for a in s["added"]]
+            + [["removed", a["proposal_id"][:12], a["action_type"], a["target_entity_id"],
+                _cut(a["what"], 50)] for a in s["removed"]])
+    if rows:
+        out.print(_table("differences", ["diff", "id", "action", "target", "what"], rows))
+    else:
+        out.print("no difference: the replay reproduces what happened")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``audit``, ``cost`` and ``replay`` to the ``aios`` app."""
+    app.add_typer(audit_app, name="audit")
+    app.command("cost")(cost)
+    app.command("replay")(replay_cmd)

@@ -1,0 +1,273 @@
+"""``make bench``: run the benchmarks at modest sizes and write the report.
+
+Each benchmark runs as its own subprocess (its output goes to ``benchmarks/results/logs/``) with
+a time limit; a failed or timed-out step is reported as such and the rest still run. Then the
+headline figures are read from the steps' JSON results and written to
+``benchmarks/results/report.json`` and ``benchmarks/results/REPORT.md`` (figure, value, target,
+met?). Sizes are chosen so the whole run fits in 30 minutes on the 2-core machine; the machine's
+load average at the start and end is recorded, since other work on it skews every timing.
+
+Usage: ``python -m benchmarks.run [--only ingest definitions ...] [--skip recall_bench ...]
+[--ingest-events N] [--report-only]`` (``--report-only`` rebuilds the report from the results
+already on disk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+LOGS = RESULTS / "logs"
+PY = sys.executable
+
+DEFINITIONS_PROBE = (
+    "import time; t = time.perf_counter(); "
+    "from aios_assets.definitions import defs; defs.get_repository_def(); "
+    "print(round(time.perf_counter() - t, 3))"
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    argv: list[str]
+    timeout_s: int
+    result: str  # JSON file under benchmarks/results the step writes
+
+
+STEPS = [
+    Step("ingest", [PY, "-m", "benchmarks.ingest_bench", "--events", "100000", "--rounds", "3"],
+         600, "ingest.json"),
+    Step("definitions", [PY, "-m", "benchmarks.run", "--definitions-probe"], 300,
+         "definitions.json"),
+    Step("er_bench", [PY, "-m", "benchmarks.er_bench", "--quick"], 900, "er.json"),
+    Step("recall_eval", [PY, "-m", "benchmarks.recall_eval", "--devset", "chats", "--split",
+                         "dev"], 900, "recall_quality.json"),
+    Step("recall_bench", [PY, "-m", "benchmarks.recall_bench", "--sizes", "100000",
+                          "--skip-duckdb"], 1200, "recall_latency.json"),
+    Step("facts_bench", [PY, "-m", "benchmarks.facts_bench"], 600, "facts.json"),
+]
+
+
+def definitions_probe(rounds: int = 3) -> dict[str, Any]:
+    """Median wall time of importing the Definitions and building the repository, in fresh
+    interpreters (what the UI, the daemon and every ``aios`` run pay)."""
+    from aios_assets.dbt_manifest import ensure_dbt_manifest
+
+    ensure_dbt_manifest()  # a stale manifest would add a dbt parse to the first round
+    times = []
+    for _ in range(rounds):
+        proc = subprocess.run([PY, "-c", DEFINITIONS_PROBE], cwd=ROOT, capture_output=True,
+                              text=True, timeout=300, check=True)
+        times.append(float(proc.stdout.strip().splitlines()[-1]))
+    out = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+           "rounds": rounds, "seconds_all": times, "seconds_median": statistics.median(times),
+           "loadavg": [round(x, 2) for x in os.getloadavg()]}
+    (RESULTS / "definitions.json").write_text(json.dumps(out, indent=2) + "\n")
+    print(f"definitions load: median {out['seconds_median']}s over {rounds} fresh interpreters")
+    return out
+
+
+def run_step(step: Step) -> dict[str, Any]:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{step.name}.log"
+    started = time.monotonic()
+    status = "ok"
+    with log.open("w") as fh:
+        fh.write(f"$ {' '.join(step.argv)}\n")
+        fh.flush()
+        try:
+            proc = subprocess.run(step.argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
+                                  timeout=step.timeout_s)
+            status = "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
+        except subprocess.TimeoutExpired:
+            status = f"timed out after {step.timeout_s}s"
+    took = round(time.monotonic() - started, 1)
+    print(f"[bench] {step.name}: {status} in {took}s (log: {log.relative_to(ROOT)})", flush=True)
+    return {"status": status, "seconds": took, "command": " ".join(step.argv[1:]),
+            "log": str(log.relative_to(ROOT))}
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / name
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _get(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+Figure = dict[str, Any]
+
+
+def _fig(figure: str, value: Any, unit: str = "", target: str = "—",
+         met: Callable[[Any], bool] | None = None, source: str = "") -> Figure:
+    ok = None if value is None or met is None else bool(met(value))
+    path = RESULTS / source
+    when = (datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M")
+            if source and path.exists() else None)
+    return {"figure": figure, "value": value, "unit": unit, "target": target, "met": ok,
+            "source": source, "source_written": when}
+
+
+def figures() -> list[Figure]:
+    out: list[Figure] = []
+    ing = _load("ingest.json")
+    n = f"{_get(ing, 'events') or 0:,}"
+    out += [
+        _fig(f"Ingest JSONL into the event log (loader, {n} events)",
+             _get(ing, "loader", "events_per_s"), "events/s", "≥ 20,000", lambda v: v >= 20_000,
+             "ingest.json"),
+        _fig(f"Re-ingest of the unchanged {n}-event file", _get(ing, "loader",
+             "reingest_unchanged_s"), "s", source="ingest.json"),
+        _fig("Ingest of a 1% new-events file / full ingest",
+             _get(ing, "loader", "new_1pct_file_ratio"), "ratio", "≤ 0.10",
+             lambda v: v <= 0.10, "ingest.json"),
+        _fig("Re-export with 1% edited records / full ingest",
+             _get(ing, "loader", "reexport_1pct_edited_ratio"), "ratio", source="ingest.json"),
+        _fig("`aios ingest` fixed cost (10-event file)", _get(ing, "cli", "fixed_cost_s"), "s",
+             source="ingest.json"),
+        _fig(f"`aios ingest` {n} events end to end", _get(ing, "cli", "events_per_s_end_to_end"),
+             "events/s", source="ingest.json"),
+    ]
+    defs = _load("definitions.json")
+    out.append(_fig("Definitions load (fresh interpreter, median)",
+                    _get(defs, "seconds_median"), "s", source="definitions.json"))
+    er = _load("er.json")
+    for name, q in (_get(er, "quality") or {}).items():
+        f1, base = _get(q, "aios", "f1"), _get(q, "standard_splink", "f1")
+        out.append(_fig(f"ER F1 on {name}", None if f1 is None else round(f1, 4), "",
+                        source="er.json"))
+        if f1 is not None and base:
+            out.append(_fig(f"ER F1 ratio vs standard Splink on {name}", round(f1 / base, 3),
+                            "ratio", "≥ 1.0", lambda v: v >= 1.0, "er.json"))
+    rq = _get(_load("recall_quality.json"), "runs", "chats/dev")
+    for scope in ("no_filter", "thread"):
+        ours, bm25 = _get(rq, "aios", scope, "recall@10"), _get(rq, "bm25", scope, "recall@10")
+        out.append(_fig(f"Recall@10 chats/dev ({scope})", ours, "", source="recall_quality.json"))
+        if ours is not None and bm25:
+            out.append(_fig(f"Recall@10 ratio vs BM25 chats/dev ({scope})",
+                            round(ours / bm25, 3), "ratio", "≥ 1.0", lambda v: v >= 1.0,
+                            "recall_quality.json"))
+    lat = _get(_load("recall_latency.json"), "sizes", "100000")
+    out += [
+        _fig("Recall p50 at 100k chunks (unfiltered)",
+             _get(lat, "recall_latency", "unfiltered", "p50_ms"), "ms",
+             source="recall_latency.json"),
+        _fig("Recall p95 at 100k chunks (unfiltered)",
+             _get(lat, "recall_latency", "unfiltered", "p95_ms"), "ms", "≤ 50 (at 1M)",
+             lambda v: v <= 50, "recall_latency.json"),
+        _fig("pgvector HNSW p95 at 100k", _get(lat, "ann", "pgvector_hnsw_limit200", "p95_ms"),
+             "ms", "≤ 50", lambda v: v <= 50, "recall_latency.json"),
+        _fig("pgvector HNSW recall@10 vs exact at 100k",
+             _get(lat, "ann", "pgvector_hnsw_limit200", "recall_at_10"), "",
+             source="recall_latency.json"),
+    ]
+    facts = _load("facts.json")
+    out.append(_fig("Entity facts recall (in-scope ground truth)",
+                    _get(facts, "recall", "recall"), "", source="facts.json"))
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def write_report(steps: dict[str, Any], load: dict[str, Any], elapsed_s: float | None) -> None:
+    figs = figures()
+    report = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+              "command": "make bench (python -m benchmarks.run)",
+              "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                          "platform": platform.platform(), **load},
+              "elapsed_s": elapsed_s, "steps": steps, "figures": figs}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    mark = {True: "yes", False: "**no**", None: "—"}
+    lines = [
+        "# AIOS benchmark report",
+        "",
+        f"Generated {report['generated_at']} by `make bench` on {os.cpu_count()} CPUs "
+        f"(load average at start {load.get('loadavg_start')}, at end {load.get('loadavg_end')}"
+        "; the machine is shared, so timings are noisy: medians from one run).",
+        "",
+        "| figure | value | unit | target | met? | from (written, UTC) |",
+        "|---|---|---|---|---|---|",
+        *[f"| {f['figure']} | {_cell(f['value'])} | {f['unit']} | {f['target']} | "
+          f"{mark[f['met']]} | {f['source']} ({f['source_written'] or 'missing'}) |"
+          for f in figs],
+        "",
+        "| step | status | seconds | command |",
+        "|---|---|---|---|",
+        *[f"| {name} | {s['status']} | {s['seconds']} | `{s['command']}` |"
+          for name, s in steps.items()],
+        "",
+        "Raw results: the JSON files beside this report; step logs under `logs/`.",
+        "",
+    ]
+    (RESULTS / "REPORT.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    names = [s.name for s in STEPS]
+    ap.add_argument("--only", nargs="+", choices=names, help="run just these steps")
+    ap.add_argument("--skip", nargs="+", choices=names, default=[], help="skip these steps")
+    ap.add_argument("--report-only", action="store_true", help="rebuild the report only")
+    ap.add_argument("--ingest-events", type=int, default=100_000,
+                    help="events in the ingest benchmark's file")
+    ap.add_argument("--definitions-probe", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.definitions_probe:
+        definitions_probe()
+        return 0
+    previous = _get(_load("report.json"), "steps") or {}
+    load = {"loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    started = time.monotonic()
+    steps: dict[str, Any] = dict(previous)
+    if not args.report_only:
+        for step in STEPS:
+            if (args.only and step.name not in args.only) or step.name in args.skip:
+                continue
+            if step.name == "ingest":
+                argv = [a if a != "100000" else str(args.ingest_events) for a in step.argv]
+                step = Step(step.name, argv, step.timeout_s, step.result)
+            steps[step.name] = run_step(step)
+    load["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    elapsed = None if args.report_only else round(time.monotonic() - started, 1)
+    write_report(steps, load, elapsed)
+    failed = [n for n, s in steps.items() if s["status"] != "ok"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
