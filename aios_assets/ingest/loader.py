@@ -1,8 +1,9 @@
 """Load parsed files into the event log, exactly once per record version.
 
-Per file: parse in streaming chunks into a staging table, then in ONE transaction insert the
-events whose ``event_id`` is new (numbering versions per (source, source_id)), the quarantine
-rows, and the file's row in ``ingested_files``. A crash mid-file therefore leaves nothing of it
+Per file, in ONE transaction: parse in streaming chunks (in a worker thread for big files, so
+parsing overlaps DuckDB's inserts) and insert each chunk's events whose ``event_id`` is new
+(numbering versions per record), then the quarantine rows and the file's row in
+``ingested_files``. A crash mid-file therefore leaves nothing of it
 behind, and running the same file again adds nothing.
 """
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +23,12 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from aios_assets.ingest import parallel
 from aios_assets.ingest.events import Event, Rejection, extract_entity_refs, make_event_id
 from aios_assets.ingest.parsers import detect_format, iter_records
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 10_000
+PREFETCH_MIN_BYTES = 1 << 20  # parse in a worker thread only where the overlap pays
 RAW_CHARS = 2_000
 
 DDL = """
@@ -246,9 +251,15 @@ def _event_row(event: Event, seq: int) -> dict:
 
 
 def _chunks(records: Iterator[Event | Rejection], size: int):
+    """(event rows as an Arrow table or None, rejection rows) per ``size`` records."""
     events: list[dict] = []
     rejections: list[dict] = []
     seq = 0
+
+    def flush():
+        table = pa.Table.from_pylist(events, schema=_STAGE_SCHEMA) if events else None
+        return table, rejections, len(events)
+
     for record in records:
         if isinstance(record, Event):
             events.append(_event_row(record, seq))
@@ -265,10 +276,58 @@ def _chunks(records: Iterator[Event | Rejection], size: int):
                 }
             )
         if len(events) + len(rejections) >= size:
-            yield events, rejections
+            yield flush()
             events, rejections = [], []
     if events or rejections:
-        yield events, rejections
+        yield flush()
+
+
+_DONE = object()
+
+
+def _prefetched(chunks: Iterator, depth: int = 2) -> Iterator:
+    """Run ``chunks`` in a worker thread, ``depth`` ahead of the consumer.
+
+    Parsing is Python (it holds the GIL) while DuckDB releases the GIL as it inserts, so the
+    insert of one chunk overlaps the parsing of the next. An error on either side stops both:
+    the worker's error is raised here, and a consumer that stops makes the worker quit."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(exc)
+        finally:
+            if isinstance(chunks, Generator):
+                chunks.close()  # runs its clean-up (parser workers, temporary files) now
+
+    worker = threading.Thread(target=work, name="aios-ingest-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def ingest_file(
@@ -306,28 +365,35 @@ def ingest_file(
         records = iter_records(path, source=source, mapping=mapping, display_name=name)
 
     now = now or datetime.now(UTC)
+    workers = parallel.ingest_workers()
+    if fmt == "jsonl" and size >= parallel.PARALLEL_MIN_BYTES and workers > 1:
+        chunks = _prefetched(parallel.jsonl_chunks(path, name, source, size, workers))
+    else:
+        chunks = _chunks(iter(records), CHUNK_ROWS)
+        if size > PREFETCH_MIN_BYTES:
+            chunks = _prefetched(chunks)
     con.execute("BEGIN TRANSACTION")
     try:
-        staged_any = False
+        staged = False
         quar_tables: list[pa.Table] = []
-        for events, rejections in _chunks(iter(records), CHUNK_ROWS):
-            report.events_read += len(events)
+        for table, rejections, n_events in chunks:
+            report.events_read += n_events
             report.rejected += len(rejections)
             report.reasons.extend(r["reason"] for r in rejections[: max(0, 5 - len(report.reasons))])
-            if events:
-                con.register("_chunk", pa.Table.from_pylist(events, schema=_STAGE_SCHEMA))
-                if staged_any:
-                    con.execute("INSERT INTO _stage SELECT * FROM _chunk")
-                else:
-                    con.execute("CREATE TEMP TABLE _stage AS SELECT * FROM _chunk")
-                    staged_any = True
+            if table is not None:
+                con.register("_chunk", table)
+                # Stage the whole file, then insert once: checking a chunk against the log
+                # reads the whole log, so per-chunk inserts would grow with its size.
+                con.execute("INSERT INTO _stage SELECT * FROM _chunk" if staged
+                            else "CREATE TEMP TABLE _stage AS SELECT * FROM _chunk")
                 con.unregister("_chunk")
+                staged = True
             if rejections:
                 quar_tables.append(pa.Table.from_pylist(rejections, schema=_QUAR_SCHEMA))
             if progress:
                 progress(name, report.events_read + report.rejected)
 
-        if staged_any:
+        if staged:
             report.events_new = _insert_new_events(con, batch_id=batch_id, now=now)
             con.execute("DROP TABLE _stage")
         for quar in quar_tables:
@@ -356,13 +422,15 @@ def ingest_file(
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        if isinstance(chunks, Generator):
+            chunks.close()  # stops the parse thread when the insert failed
     return report
 
 
 def _insert_new_events(con: duckdb.DuckDBPyConnection, *, batch_id: str, now: datetime) -> int:
     """Insert staged events not yet in the log; number versions after the existing ones."""
-    before = con.execute("SELECT count(*) FROM event_log").fetchone()[0]
-    con.execute(
+    inserted = con.execute(
         """
         INSERT INTO event_log
         WITH fresh AS (
@@ -388,8 +456,8 @@ def _insert_new_events(con: duckdb.DuckDBPyConnection, *, batch_id: str, now: da
         ORDER BY f.seq
         """.format(key=RECORD_KEY_SQL.format(t="")),
         [now, now, batch_id],
-    )
-    return con.execute("SELECT count(*) FROM event_log").fetchone()[0] - before
+    ).fetchone()
+    return int(inserted[0]) if inserted else 0
 
 
 def ingest_paths(

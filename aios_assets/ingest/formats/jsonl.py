@@ -132,7 +132,9 @@ def record_to_event(obj: dict[str, Any], file: str, line: int) -> Event | str:
     )
 
 
-def parse_jsonl(f: BinaryIO, ctx: Ctx) -> Iterator[Event | Rejection]:
+def parse_jsonl(f: BinaryIO, ctx: Ctx, *, file_start: bool = True) -> Iterator[Event | Rejection]:
+    """Events and rejections of a JSONL stream; ``file_start=False`` for a slice of a file that
+    does not begin at its first byte (no byte-order mark allowed there)."""
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     file = ctx.file
@@ -140,7 +142,7 @@ def parse_jsonl(f: BinaryIO, ctx: Ctx) -> Iterator[Event | Rejection]:
         if size > MAX_RECORD_BYTES and line_too_large(line, size):
             yield ctx.reject(lineno, too_large(size), line)
             continue
-        if lineno == 1 and line.startswith(BOM):
+        if lineno == 1 and file_start and line.startswith(BOM):
             line = line[3:]
         data = line.strip()
         if not data:
