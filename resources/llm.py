@@ -13,6 +13,11 @@ Routing of :meth:`LLMResource.complete`:
 * transient failures (429 honouring Retry-After, 500/502/503/504, timeouts, resets) are retried
   by tenacity with exponential backoff and jitter (the openai client's own retries are off);
   when they persist the call degrades to the offline tier with ``degraded=True`` and a warning;
+* the endpoint sits behind the capability adapters' circuit breaker and token-bucket rate
+  limit (:class:`~resources.adapters.base.CircuitBreaker`, ``TokenBucket``: the same code):
+  ``breaker_threshold`` consecutive transient failures open it, and while it is open calls
+  degrade at once without reaching the endpoint; after ``breaker_reset_s`` one trial call
+  goes through and closes it again on success;
   permanent ones (400/401/403/404/...) raise :class:`LLMPermanentError` (never with the key);
 * a cache in Postgres (``aios.llm_cache``, keyed by :func:`prompt_hash`, TTL ``cache_ttl_s``)
   answers repeats for free;
@@ -33,6 +38,7 @@ import logging
 import math
 import os
 import re
+import threading
 import time
 import uuid
 from collections import Counter
@@ -48,6 +54,7 @@ import psycopg
 import tenacity
 from pydantic import Field, PrivateAttr
 
+from resources.adapters.base import CircuitBreaker, CircuitOpen, TokenBucket
 from resources.home import AiosHome
 from resources.offline_llm import OFFLINE_TASKS, UnknownOfflineTask, offline_handler
 from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url
@@ -412,6 +419,11 @@ class LLMResource(dg.ConfigurableResource):
     backoff_max_s: float = 8.0
     retry_after_cap_s: float = 30.0
     cache_ttl_s: float = 7 * 24 * 3600.0
+    # The adapters' breaker and rate limiter (resources/adapters/base.py), per instance.
+    rate_per_s: float | None = None
+    rate_burst: int = 5
+    breaker_threshold: int = 5
+    breaker_reset_s: float = 30.0
     daily_budget_usd: float | None = None
     agent_daily_budget_usd: dict[str, float] = Field(default_factory=dict)
     daily_budget_tokens: int | None = None
@@ -424,6 +436,25 @@ class LLMResource(dg.ConfigurableResource):
 
     _client: openai.OpenAI | None = PrivateAttr(default=None)
     _client_for: tuple[str, str] | None = PrivateAttr(default=None)
+    _breaker: CircuitBreaker | None = PrivateAttr(default=None)
+    _bucket: TokenBucket | None = PrivateAttr(default=None)
+    _state_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The endpoint's circuit breaker (shared by both tiers: one endpoint)."""
+        with self._state_lock:
+            if self._breaker is None:
+                self._breaker = CircuitBreaker(self.breaker_threshold, self.breaker_reset_s)
+            return self._breaker
+
+    def _rate_bucket(self) -> TokenBucket | None:
+        if not self.rate_per_s:
+            return None
+        with self._state_lock:
+            if self._bucket is None:
+                self._bucket = TokenBucket(self.rate_per_s, self.rate_burst)
+            return self._bucket
 
     # --- configuration ------------------------------------------------------------------------
     def endpoint(self) -> str | None:
@@ -591,23 +622,45 @@ class LLMResource(dg.ConfigurableResource):
                  f"LLM call to {model} failed ({error_label(exc) if exc else '?'}), "
                  f"retry {state.attempt_number}/{self.max_retries} in {wait:.2f}s")
 
+        breaker, bucket = self.breaker, self._rate_bucket()
+        called = 0
+
+        def attempt() -> Any:
+            nonlocal called
+            breaker.before_call()  # CircuitOpen: the endpoint is not called at all
+            delay = bucket.reserve() if bucket is not None else 0.0
+            if delay > 0:
+                time.sleep(delay)  # the local rate limit: wait for our token
+            called += 1
+            try:
+                response = client.chat.completions.create(
+                    model=model, messages=messages, max_tokens=req.max_tokens)
+            except openai.OpenAIError as exc:
+                # transient failures count against the endpoint; a bad request does not
+                if is_retryable(exc):
+                    breaker.failure()
+                else:
+                    breaker.neutral()
+                raise
+            breaker.success()
+            return response
+
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(is_retryable),
+            retry=tenacity.retry_if_exception(is_retryable),  # CircuitOpen: no retry
             stop=tenacity.stop_after_attempt(max(0, self.max_retries) + 1),
             wait=retry_wait(self.backoff_initial_s, self.backoff_max_s, self.retry_after_cap_s),
             before_sleep=before_sleep,
             reraise=True,
         )
         try:
-            response = retrying(
-                client.chat.completions.create,
-                model=model, messages=messages, max_tokens=req.max_tokens)
+            response = retrying(attempt)
+        except CircuitOpen as exc:
+            raise _EndpointDown(exc, called) from None
         except openai.OpenAIError as exc:
-            attempts = int(retrying.statistics.get("attempt_number", 1))
             if is_retryable(exc):
-                raise _EndpointDown(exc, attempts) from None
+                raise _EndpointDown(exc, called) from None
             raise
-        return response, int(retrying.statistics.get("attempt_number", 1))
+        return response, called
 
     def _paid(self, con: psycopg.Connection, req: _Request, tier: Tier,
               ) -> LLMResult | _Fallback:
@@ -637,12 +690,13 @@ class LLMResource(dg.ConfigurableResource):
             response, attempts = self._call_endpoint(req, model)
         except _EndpointDown as down:
             label = error_label(down.last)
+            why = (f"LLM endpoint circuit open after repeated failures ({down.last}); "
+                   f"not called" if isinstance(down.last, CircuitOpen) and not down.attempts
+                   else f"LLM endpoint unavailable after {down.attempts} attempt(s) ({label})")
             self._record(con, req, tier=tier, model=model, phash=phash, outcome="error",
-                         error_class=type(down.last).__name__, reason=label,
+                         error_class=type(down.last).__name__, reason=why[:300],
                          attempts=down.attempts, started=started)
-            return _Fallback(
-                f"LLM endpoint unavailable after {down.attempts} attempt(s) ({label})",
-                "endpoint")
+            return _Fallback(why, "endpoint")
         except openai.OpenAIError as exc:
             error = permanent_error(exc, model, self._key())
         if error is not None:  # raised outside the except block: no chained key-bearing error

@@ -51,6 +51,9 @@ logger = logging.getLogger("aios.outbox")
 
 STATUSES = ("pending", "claimed", "delivered", "failed_permanent", "refused", "in_doubt")
 NO_CAPABILITY = "none"
+# What to set so that default_adapters() has an adapter for a capability (for messages).
+ADAPTER_ENV = {"email": "AIOS_SMTP_HOST", "webhook": "AIOS_WEBHOOK_URL",
+               "http": "AIOS_API_BASE_URL"}
 
 OUTBOX_DDL = """
 CREATE TABLE IF NOT EXISTS aios.outbox (
@@ -327,7 +330,9 @@ class Outbox:
                        WHERE idempotency_key = %s""", (key,))
                 return row, OutboxResult(key, "delivered", attempts=row["attempts"] + 1)
             if capability not in adapters:
-                why = f"no adapter configured for capability {capability!r}"
+                hint = ADAPTER_ENV.get(capability)
+                why = (f"no adapter configured for capability {capability!r}"
+                       + (f" (set {hint})" if hint else ""))
                 cur.execute(
                     """UPDATE aios.outbox SET error_class = 'NoAdapter', last_error = %s,
                            updated_at = now() WHERE idempotency_key = %s""", (why, key))

@@ -201,8 +201,57 @@ def build_business(home: Path, events: list[dict[str, Any]] | None = None) -> Pa
     return wh.path
 
 
-def add_more(home: Path, events: list[dict[str, Any]], batch: str = "b2") -> None:
+def add_more(home: Path, events: list[dict[str, Any]], batch: str = "b2",
+             people: list[dict] = PEOPLE) -> None:
     wh = DuckDBWarehouse(home=str(home))
     with wh.write_session():
         add_events(wh.path, events, batch=batch)
-        build_marts(wh.path)
+        build_marts(wh.path, people)
+
+
+# --- the prompt-injection corpus (tests/corpus/injection) ------------------------------------
+
+INJECTION_DIR = Path(__file__).resolve().parent / "corpus" / "injection"
+# Senders of the corpus that are nobody the operator knows. Entity resolution makes every mail
+# participant a contact, so they are canonical (in dim_contacts) but new: never in the CRM,
+# never customers, never written to.
+CORPUS_STRANGERS = [
+    {"entity_id": f"ent_x{i}", "full_name": name, "first_name": name.split()[0],
+     "email": email, "in_crm": False, "is_customer": False}
+    for i, (name, email) in enumerate([
+        ("Maya Okafor", "maya.okafor@okafor-mail.example"),
+        ("AIOS System", "noreply@aios-updates.example"),
+        ("IT Helpdesk", "it-support@okafor-helpdesk.example"),
+        ("Jordan Fields", "jordan@growth-hacks.example"),
+        ("Customer Care", "care@refund-desk.example"),
+        ("Site Visitor", "visitor@chat-widget.example"),
+        ("Guest Speaker", "guest@meeting-bomb.example"),
+    ])
+]
+
+
+def parsed_events(paths: list[Path]) -> list[dict[str, Any]]:
+    """Inbound files through the real parsers (``iter_records``), as event dicts for
+    :func:`add_more`; a record the parsers reject fails loudly (the corpus must be valid)."""
+    from aios_assets.ingest.events import Event
+    from aios_assets.ingest.parsers import iter_records
+
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        for r in iter_records(path):
+            if not isinstance(r, Event):
+                raise AssertionError(f"{path.name}: rejected by the parser: {r.reason}")
+            out.append({"source": r.source, "source_id": r.source_id, "kind": r.kind,
+                        "occurred_at": r.occurred_at, "actor": r.actor, "thread": r.thread,
+                        "subject": r.subject, "text": r.text, "payload": r.payload,
+                        "file": r.file, "line": r.line})
+    return out
+
+
+def injection_corpus() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(events of every corpus file, the corpus index with each attack's markers)."""
+    import json
+
+    index = json.loads((INJECTION_DIR / "index.json").read_text())["items"]
+    files = sorted({INJECTION_DIR / item["file"] for item in index})
+    return parsed_events(files), index

@@ -23,7 +23,8 @@ CONTACTS = [
 def proposal(basis: str, *, agent: str = "followup", action_type: str = "send_email",
              target: str | None = "ent_ada", payload: dict[str, Any] | None = None,
              untrusted: bool = False, mode: str = "live", cost: float = 0.0,
-             now: datetime = NOW, ttl: timedelta = timedelta(days=3)) -> dict[str, Any]:
+             now: datetime = NOW, ttl: timedelta = timedelta(days=3),
+             intent: str | None = None) -> dict[str, Any]:
     """A proposal made by the AGENTS contract code, as the dict the gates read."""
     if payload is None:
         payload = {"to": "ada@acme.io", "subject": "Checking in",
@@ -32,7 +33,7 @@ def proposal(basis: str, *, agent: str = "followup", action_type: str = "send_em
                       target_entity_id=target, basis=basis, payload=payload,
                       rationale="test", evidence_event_ids=["e1"], confidence=0.8,
                       estimated_cost_usd=cost, mode=mode, untrusted_input=untrusted, now=now,
-                      ttl=ttl)
+                      ttl=ttl, intent_id=intent)
     return asdict(p)
 
 

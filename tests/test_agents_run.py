@@ -105,3 +105,39 @@ def test_canary_runs_beside_current_and_is_compared(business):
     assert diff.same == 0 and len(diff.changed) == 1 and "subject" in diff.changed[0][2]
     assert diff.overlap == 1.0 and diff.new_action_types == ()
     assert "1.1.0 (canary)" in diff.markdown()
+
+
+@pytest.mark.parametrize("agent, target", [("billing", ADA), ("followup", LEO)])
+def test_operator_rejection_lowers_the_next_proposal(business, pg_url, monkeypatch, agent,
+                                                     target):
+    """`aios reject` -> decision event in the log -> policy_traces -> the agent's next run
+    proposes to the same entity with lower confidence and says why."""
+    import uuid
+
+    from aios_assets.agents.proposals import merge_proposals
+    from aios_assets.memory.policy import build_policy_traces
+    from aios_assets.publishing.approvals import decide
+    from resources.postgres import PostgresStore
+
+    name = "reject_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    store = PostgresStore(url=psycopg.conninfo.make_conninfo(pg_url, dbname=name))
+    monkeypatch.setenv("AIOS_HOME", str(business))
+    wh = DuckDBWarehouse(home=str(business))
+    [before] = _run(business, agent).proposals
+    assert before.target_entity_id == target["entity_id"]
+    with wh.connect() as con:
+        merge_proposals(con, [before])
+    report = decide([before.proposal_id], "rejected", "too pushy for now", via="cli",
+                    warehouse=wh, store=store)
+    assert report.logged == 1 and report.note is None
+    with wh.connect() as con:
+        build_policy_traces(con)
+        traces = con.execute("SELECT decision, agent, entity_id, reason FROM policy_traces"
+                             ).fetchall()
+    assert traces == [("rejected", agent, target["entity_id"], "too pushy for now")]
+    [after] = _run(business, agent).proposals
+    assert after.target_entity_id == target["entity_id"]
+    assert round(before.confidence - after.confidence, 4) == 0.3
+    assert "rejected" in after.rationale and "too pushy for now" in after.rationale

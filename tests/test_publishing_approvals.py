@@ -197,3 +197,31 @@ def test_approval_job_and_sensor(world, aios_home):
     record_decisions(store, [world["bad"]], "rejected", "tone", via="test")
     request, cursor = plan_publish_run(all_decisions(store), ctx.cursor)
     assert request is None and int(cursor) > decisions[0].seq
+
+
+def test_no_adapter_shows_waiting_for_adapter_with_the_reason(world, aios_home, monkeypatch):
+    """Approved, gated, enqueued, but no SMTP configured: not a bare "publishing" but
+    waiting_for_adapter, saying what to set; once it is set, the next publish delivers it."""
+    from aios_assets.cli import app
+
+    for var in ("AIOS_SMTP_HOST", "AIOS_WEBHOOK_URL", "AIOS_API_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    ok = world["ok"]["proposal_id"]
+    assert aios("approve", ok).exit_code == 0
+    res = CliRunner().invoke(app, ["publish", "--json"])
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    pub = summary["published_actions"]
+    assert pub["enqueued"] == 2 and pub["waiting_for_adapter"] == 1  # + the internal note
+    why = "no adapter configured for capability 'email' (set AIOS_SMTP_HOST)"
+    assert pub["waiting_for_adapter_reasons"] == [why]
+    listed = {r["proposal_id"]: r for r in json.loads(aios("proposals", "--json").stdout)}
+    assert (listed[ok]["status"], listed[ok]["status_reason"]) == ("waiting_for_adapter", why)
+    monkeypatch.setenv("COLUMNS", "250")  # rich: wide enough for the whole reason
+    table = aios("proposals", "--status", "waiting_for_adapter", "--limit", "0")
+    assert table.exit_code == 0 and ok in table.stdout and "AIOS_SMTP_HOST" in table.stdout
+    text = aios("publish")
+    assert "waiting for an adapter: " + why in text.stderr
+    with SmtpSink() as sink:
+        cli_publish(monkeypatch, sink)
+        assert [m.key for m in sink.received] == [world["ok"]["idempotency_key"]]
+    assert statuses()[ok] == "published"

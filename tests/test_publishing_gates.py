@@ -22,6 +22,7 @@ from aios_assets.publishing.gates import (
     gate_policy,
     gate_recipients,
     gate_secrets,
+    has_card_number,
     iban_valid,
     luhn_valid,
     secret_values_from_env,
@@ -89,6 +90,39 @@ def test_personal_data():
     own = parse_policy(DEFAULT_POLICY_YAML.replace(
         "allowed_ibans: []", "allowed_ibans: ['DE89 3704 0044 0532 0130 00']"))
     assert gate_personal_data(email(bad["IBAN"]), ctx(policy=own)).passed
+
+
+def test_message_ids_are_not_card_numbers_but_real_cards_are():
+    """Regression: demo Message-IDs start with a timestamp that passes Luhn (20260828122354)
+    and were reported as payment card numbers."""
+    stamp = "20260828122354"
+    assert luhn_valid(stamp)  # what made the old detector fire
+    mid = f"<{stamp}.8f3a1c@mail.example>"
+    reply = proposal("reply", payload={"to": "ada@acme.io", "subject": "Re: dashboard",
+                                       "body": "Hi Ada, Tuesday works.", "in_reply_to": mid})
+    v = gate_personal_data(reply, ctx())
+    assert v.passed, v.reason
+    # the same id quoted in the body is still not a card (no issuer uses prefix 20)
+    quoted = email(f"Re your message {mid} and ticket {stamp}: fixed.", basis="q")
+    assert gate_personal_data(quoted, ctx()).passed
+    # nor are header fields scanned for placeholders ("[ID]" in References, ...)
+    refs = proposal("refs", payload={"to": "ada@acme.io", "subject": "Re: x", "body": "Thanks",
+                                     "in_reply_to": "<[TICKET]@x>"})
+    assert gate_placeholders(refs, ctx()).passed
+    # a real-looking test card is still caught, grouped or not, in any content field
+    for body in ("Card 4111 1111 1111 1111, exp 12/29", "pay with 4111111111111111",
+                 "ref 20 4111-1111-1111-1111", "Amex 3782 822463 10005"):
+        v = gate_personal_data(email(body, basis=body), ctx())
+        assert not v.passed and "payment card number" in v.reason, body
+    v = gate_personal_data(proposal("subj", payload={"to": "ada@acme.io", "body": "hi",
+                                                     "subject": "card 4111 1111 1111 1111"}),
+                           ctx())
+    assert not v.passed
+    # Luhn-valid numbers without a card issuer prefix or with phone-like grouping are not
+    assert luhn_valid("1234567890123452") and luhn_valid("4155550134223")
+    assert not has_card_number("Order 1234 5678 9012 3452")  # no issuer prefix 12
+    assert not has_card_number("call +1 415 555 0134 223")  # Visa-like digits, phone grouping
+    assert not has_card_number("4111 1111 1111 1112")  # bad check digit
 
 
 def test_recipients_are_canonical():

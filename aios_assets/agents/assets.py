@@ -332,6 +332,9 @@ def _execute_agent(context: dg.AssetExecutionContext, agent: str, config: AgentR
                                     plan_id=plan.plan_id, run_id=context.run_id,
                                     context=context)
     except Exception as exc:
+        if step.status in DONE_STEP:  # a forced rerun of a settled step: the plan stays as is
+            raise dg.Failure(description=f"{manifest.label} (forced rerun; plan step already "
+                                         f"{step.status}): {type(exc).__name__}: {exc}") from exc
         retryable = bool(getattr(exc, "retryable", True))
         failed, decision = fail_step(running, agent, now, f"{type(exc).__name__}: {exc}",
                                      retryable=retryable, base_s=config.retry_base_s)
@@ -349,9 +352,11 @@ def _execute_agent(context: dg.AssetExecutionContext, agent: str, config: AgentR
                         {"error": str(exc)[:300]})
         return dg.MaterializeResult(metadata={**meta, "outcome": decision.action,
                                               "error": decision.reason, "proposals": 0})
+    budget = run.budget_stats()
     with warehouse.connect() as con:
         n = replace_agent_outputs(con, agent, "live", output.proposals)
-        _record_run(con, context.run_id, manifest, "live", as_of, "ok", n, output.stats)
+        _record_run(con, context.run_id, manifest, "live", as_of, "ok", n,
+                    {**output.stats, **budget})
     if step.status not in DONE_STEP:
         store.save(finish_step(running, agent, datetime.now(UTC),
                                outputs=[p.proposal_id for p in output.proposals],
@@ -365,6 +370,7 @@ def _execute_agent(context: dg.AssetExecutionContext, agent: str, config: AgentR
         "by_action_type": dg.MetadataValue.json(by_type),
         "untrusted_input": sum(p.untrusted_input for p in output.proposals),
         "stats": dg.MetadataValue.json(output.stats),
+        **({"budget": dg.MetadataValue.json(budget)} if budget else {}),
         **usage_metadata(run.llm_results),
         "preview": dg.MetadataValue.md(output.preview_md[:6000] or "(nothing)"),
     })
@@ -463,14 +469,27 @@ def agent_canary(context: dg.AssetExecutionContext, config: AgentRunConfig,
     description=(
         "Every agent's proposals (live, and canary/shadow ones marked by `mode`), merged by "
         "proposal_id into `action_proposals`: a rerun adds no duplicates and a proposal never "
-        "changes once written. The gates and the operator's approvals read this table."),
+        "changes once written. An agent's staged outputs that fail its `<agent>_outputs_valid` "
+        "rules are withheld (metadata `withheld`). The gates and the operator's approvals read "
+        "this table."),
 )
 def action_proposals(context: dg.AssetExecutionContext,
                      warehouse: DuckDBWarehouse) -> dg.MaterializeResult:
+    manifests = load_manifests()
     with warehouse.connect() as con:
         ensure_tables(con)
         staged = read_proposals(con, AGENT_OUTPUTS_TABLE)
-        new = merge_proposals(con, staged)
+        # Only agent runs whose outputs pass <agent>_outputs_valid are merged: a run whose
+        # check failed stays staged (for inspection) but never leaks in through another job.
+        withheld: dict[str, list[str]] = {}
+        for agent in sorted({p.agent for p in staged if p.mode == "live"}):
+            slot = manifests.get(agent)
+            problems = (staged_output_problems(con, agent, slot["current"])[1] if slot
+                        else [f"{agent}: no current manifest"])
+            if problems:
+                withheld[agent] = problems
+        merged = [p for p in staged if not (p.mode == "live" and p.agent in withheld)]
+        new = merge_proposals(con, merged)
         total = con.execute(f"SELECT count(*) FROM {PROPOSALS_TABLE}").fetchone()[0]
         by = con.execute(
             f"""SELECT agent, mode, action_type, count(*) FROM {PROPOSALS_TABLE}
@@ -482,8 +501,14 @@ def action_proposals(context: dg.AssetExecutionContext,
                    round(confidence, 2), rationale
             FROM {PROPOSALS_TABLE} ORDER BY created_at DESC, proposal_id LIMIT 15""").fetchall()
     context.log.info(f"action_proposals: {new} new of {len(staged)} staged, {total} in all")
+    for agent, problems in withheld.items():
+        context.log.warning(f"action_proposals: withheld agent {agent}'s outputs, they fail "
+                            f"{agent}_outputs_valid: {'; '.join(problems[:3])}")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": total, "new_proposals": new, "staged": len(staged),
+        "withheld": dg.MetadataValue.json({a: len(p) for a, p in withheld.items()}),
+        "withheld_problems": dg.MetadataValue.md("\n".join(
+            f"- {a}: {p}" for a, ps in withheld.items() for p in ps[:10]) or "none"),
         "by_agent": dg.MetadataValue.md(markdown_table(["agent", "mode", "action", "count"], by)),
         "preview": dg.MetadataValue.md(markdown_table(
             ["agent", "version", "mode", "action", "target", "subject", "conf", "rationale"],
@@ -494,24 +519,32 @@ def action_proposals(context: dg.AssetExecutionContext,
 # --- behaviour checks ------------------------------------------------------------------------
 
 
+def staged_output_problems(con: duckdb.DuckDBPyConnection, agent: str,
+                           manifest: AgentManifest) -> tuple[list[Proposal], list[str]]:
+    """The agent's live rows in ``agent_outputs`` and what is wrong with them
+    (:func:`output_problems`: rationale, evidence in the log, allowed action types, manifest
+    version, canonical recipients). Shared by the check and the merge."""
+    if not has_relation(con, AGENT_OUTPUTS_TABLE):
+        return [], []
+    props = read_proposals(con, AGENT_OUTPUTS_TABLE, "agent = ? AND mode = 'live'", [agent])
+    ids = sorted({e for p in props for e in p.evidence_event_ids})
+    known = {r[0] for r in con.execute(
+        "SELECT event_id FROM event_log WHERE event_id IN (SELECT unnest(?))",
+        [ids]).fetchall()} if ids else set()
+    targets = sorted({p.target_entity_id for p in props if p.target_entity_id})
+    emails: dict[str, set[str]] = {}
+    if targets and has_relation(con, "dim_contacts"):
+        for eid, primary, others in con.execute(
+                "SELECT entity_id, primary_email, emails FROM dim_contacts "
+                "WHERE entity_id IN (SELECT unnest(?))", [targets]).fetchall():
+            emails[eid] = {e.lower() for e in [primary, *(others or [])] if e}
+    return props, output_problems(props, manifest, known, emails)
+
+
 def _check_outputs(warehouse: DuckDBWarehouse, agent: str) -> dg.AssetCheckResult:
     manifest = load_manifests()[agent]["current"]
     with warehouse.read() as con:
-        if not has_relation(con, AGENT_OUTPUTS_TABLE):
-            return dg.AssetCheckResult(passed=True, metadata={"proposals": 0})
-        props = read_proposals(con, AGENT_OUTPUTS_TABLE, "agent = ? AND mode = 'live'", [agent])
-        ids = sorted({e for p in props for e in p.evidence_event_ids})
-        known = {r[0] for r in con.execute(
-            "SELECT event_id FROM event_log WHERE event_id IN (SELECT unnest(?))",
-            [ids]).fetchall()} if ids else set()
-        targets = sorted({p.target_entity_id for p in props if p.target_entity_id})
-        emails: dict[str, set[str]] = {}
-        if targets and has_relation(con, "dim_contacts"):
-            for eid, primary, others in con.execute(
-                    "SELECT entity_id, primary_email, emails FROM dim_contacts "
-                    "WHERE entity_id IN (SELECT unnest(?))", [targets]).fetchall():
-                emails[eid] = {e.lower() for e in [primary, *(others or [])] if e}
-    problems = output_problems(props, manifest, known, emails)
+        props, problems = staged_output_problems(con, agent, manifest)
     return dg.AssetCheckResult(
         passed=not problems,
         metadata={"proposals": len(props), "problems": len(problems),

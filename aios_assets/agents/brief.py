@@ -15,7 +15,7 @@ import duckdb
 from aios_assets.agents.billing import money, overdue_invoices
 from aios_assets.agents.marts import require
 from aios_assets.agents.proposals import AGENT_OUTPUTS_TABLE
-from aios_assets.agents.runtime import AgentOutput, AgentRun, keep_best
+from aios_assets.agents.runtime import AgentOutput, AgentRun, injection_signals, keep_best
 from aios_assets.memory._shared import SQL_EMAIL_OF, has_relation
 
 
@@ -42,7 +42,11 @@ def run_brief(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
             ORDER BY occurred_at DESC, event_id""", [since, run.as_of]).fetchall()
     kinds = Counter(e[1] for e in events)
     paid = sum(float(e[4] or 0) for e in events if e[1] == "payment")
-    subjects = [e[2] for e in events if e[1] == "email" and e[2]][:3]
+    mail_subjects = [e[2] for e in events if e[1] == "email" and e[2]]
+    # Inbound subjects are untrusted: those carrying instructions aimed at an assistant are
+    # counted, never copied into the brief (triage warns about them separately).
+    withheld = sum(1 for s in mail_subjects if injection_signals(s))
+    subjects = [s for s in mail_subjects if not injection_signals(s)][:3]
     lines = [f"# Daily brief — {run.as_of:%A %d %B %Y}", "", "## What happened"]
     if events:
         lines.append("- " + ", ".join(f"{n} {k.replace('_', ' ')}(s)"
@@ -50,6 +54,8 @@ def run_brief(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         if paid:
             lines.append(f"- payments received: {paid:,.2f}")
         lines += [f"- mail: \"{s}\"" for s in subjects]
+        if withheld:
+            lines.append(f"- {withheld} mail subject(s) withheld: suspected prompt injection")
     else:
         lines.append("- nothing new in the last day")
     daily_ids: list[str] = []
@@ -57,9 +63,12 @@ def run_brief(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         row = con.execute(
             "SELECT text, source_event_ids FROM summaries WHERE level = 'daily' "
             "AND period_start <= ? ORDER BY period_start DESC LIMIT 1", [run.as_of]).fetchone()
-        if row:
-            lines.append(f"- summary: {' '.join(str(row[0]).split())[:400]}")
+        summary = " ".join(str(row[0]).split())[:400] if row else ""
+        if summary and not injection_signals(summary):
+            lines.append(f"- summary: {summary}")
             daily_ids = list(row[1] or [])[:10]
+        elif summary:
+            lines.append("- summary withheld: it quotes a suspected prompt injection")
     lines += ["", "## What waits"]
     if has_relation(con, AGENT_OUTPUTS_TABLE):
         waiting = con.execute(
@@ -86,6 +95,6 @@ def run_brief(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         rationale=f"Daily brief for {run.as_of:%Y-%m-%d}: {len(events)} event(s) in the last "
                   "day, waiting work and costs.",
         evidence=evidence, confidence=0.9,
-        untrusted_input=bool(subjects))
+        untrusted_input=bool(subjects) or bool(daily_ids))  # both quote inbound text
     return AgentOutput(keep_best([proposal], run), text,
                        {"events": len(events), "emails": kinds.get("email", 0)})

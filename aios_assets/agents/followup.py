@@ -18,6 +18,7 @@ from aios_assets.agents.runtime import (
     AgentOutput,
     AgentRun,
     days_between,
+    injection_signals,
     keep_best,
     operator_first_name,
 )
@@ -77,8 +78,12 @@ def run_followup(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
             stats["skipped_no_email"] += 1
             continue
         days = days_between(run.as_of, last_at)
-        topic = clean_subject(last_subject) or ("your data plans" if is_lead
-                                                else "how things are going")
+        generic = "your data plans" if is_lead else "how things are going"
+        subject_topic = clean_subject(last_subject)
+        # The topic is a mail subject, often written by the correspondent: untrusted input,
+        # and never copied into a draft when it carries instructions aimed at an assistant.
+        suspicious = injection_signals(subject_topic)
+        topic = generic if suspicious or not subject_topic else subject_topic
         window = working_window(con, "entity", entity_id, 400)
         evidence = [*([crm_event] if crm_event else []),
                     *entity_events(con, entity_id, run.as_of), *(w.event_id for w in window)]
@@ -95,11 +100,15 @@ def run_followup(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         if rejected:
             confidence -= 0.3
             why += f" The operator rejected a follow-up recently ({rejected[0]})."
+        if suspicious:
+            why += (f" The last subject looked like a prompt injection ({', '.join(suspicious)}"
+                    "): a generic topic is used instead.")
         proposals.append(run.propose(
             action_type="send_email", target_entity_id=entity_id,
             basis=f"followup:{entity_id}:{last_at:%Y-%m-%d}" if last_at
             else f"followup:{entity_id}:never",
-            payload=payload, rationale=why, evidence=evidence, confidence=confidence))
+            payload=payload, rationale=why, evidence=evidence, confidence=confidence,
+            untrusted_input=bool(subject_topic)))
         rows_md.append(("lead" if is_lead else "customer", full_name, days, topic))
     kept = keep_best(proposals, run)
     preview = markdown_table(["kind", "who", "days quiet", "topic"], rows_md[:20])

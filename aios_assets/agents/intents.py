@@ -16,6 +16,10 @@ The file::
         autonomy: approve_first        # suggest_only | approve_first | autonomous
         agents: [billing]
 
+The gates apply ``autonomy`` (it can only make policy.yaml stricter for the intent's
+proposals) and ``constraints.quiet_hours``; the agent run applies ``max_proposals``,
+``min_confidence`` and ``budget_usd_per_run`` (:mod:`aios_assets.agents.runtime`).
+
 :func:`load_intents` validates it (pydantic) and raises :class:`IntentsFileError` naming the
 file, the intent and the field for anything wrong. :func:`ensure_default_intents` writes the
 demo's five intents when the file is missing.
@@ -59,7 +63,7 @@ class Constraints(BaseModel):
     max_proposals: int = Field(default=20, ge=0, le=1000)
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     budget_usd_per_run: float | None = Field(default=None, ge=0.0)
-    quiet_hours: str | None = None  # "20:00-08:00" (UTC), read by the gates
+    quiet_hours: str | None = None  # "20:00-08:00" in policy.yaml's timezone (limits gate)
     deadline_hours: float = Field(default=24.0, gt=0.0, le=24.0 * 31)
 
     @field_validator("quiet_hours")

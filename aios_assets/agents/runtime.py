@@ -71,24 +71,56 @@ _INJECTION = [
     ("ignore_instructions", r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}\b"
                             r"(?:instructions?|rules|prompts?|guidelines|polic(?:y|ies))\b"),
     ("role_switch", r"\byou are now\b|\b(?:administrator|admin|developer|god) mode\b"
-                    r"|\bsystem override\b|\bnew instructions\b"),
+                    r"|\bsystem override\b|\bnew instructions?\b|\bsystem prompt\b"
+                    r"|\[/?\s*(?:system|inst|instructions?)\s*\]|</?\s*(?:system|instructions?)>"),
     ("addressed_to_ai", r"\b(?:note to|attention|dear)\s+(?:the\s+)?(?:ai|assistant|bot|agent|"
-                        r"llm)\b|<!--\s*(?:assistant|ai|system)\b|\bassistant:"),
-    ("money_transfer", r"\b(?:wire|transfer|send)\b[^.\n]{0,30}(?:[$€£]\s?\d|\d[\d,.]*\s?"
-                       r"(?:usd|eur|gbp|dollars|euros))"),
-    ("secrecy", r"\bdo not (?:mention|tell|inform)\b|\bdelete this (?:message|email)\b"),
+                        r"llm)\b|<!--\s*(?:assistant|ai|system)\b|\bassistant:|@assistant\b"
+                        r"|\bif you are an? (?:ai|assistant|language model|llm|bot)\b"
+                        r"|^\W*(?:ai|assistant|bot)\s*[,:]\s"),
+    ("money_transfer", r"\b(?:wire|transfer|send|refund|remit)\b[^.\n]{0,30}(?:[$€£]\s?\d|"
+                       r"\d[\d,.]*\s?(?:usd|eur|gbp|dollars|euros))"),
+    ("bank_details", r"\b(?:change[sd]?|update[sd]?|new|switch(?:ed)?)\b[^.\n]{0,40}\b(?:bank|"
+                     r"banking|payee|remittance|beneficiary)\s+(?:details|information|info|"
+                     r"account|number|data)\b|\b(?:bank|banking|payee|beneficiary)\s+(?:details|"
+                     r"account|information)\b[^.\n]{0,30}\b(?:changed|updated|are now|new)\b"),
+    ("secrecy", r"\bdo not (?:mention|tell|inform)\b|\bdelete this (?:message|email)\b"
+                r"|\bkeep this (?:between us|confidential from)\b"),
     ("approve_on_behalf", r"\bapprove (?:every|all)\b|\bon (?:\w+'s|my|her|his) behalf\b"
                           r"|\bmark (?:all|every)\b[^.\n]{0,40}\bpaid\b"),
     ("exfiltrate", r"\bforward\b[^.\n]{0,60}\b(?:contact list|invoices|passwords?|"
-                   r"credentials)\b"),
+                   r"credentials)\b|\b(?:send|e-?mail|share|export|upload|forward|post)\b"
+                   r"[^.\n]{0,60}\b(?:(?:customer|client|contact|subscriber)s?\s+(?:list|"
+                   r"database|data|export|details)|list of (?:all )?(?:customers|clients|"
+                   r"contacts)|(?:all|every) (?:customers|clients|contacts))\b"),
+    ("credentials_request", r"\b(?:reply|respond|send|share|provide|confirm|include|paste)\b"
+                            r"[^.\n]{0,50}\b(?:api[ _-]?keys?|passwords?|passcodes?|tokens?|"
+                            r"credentials|secret keys?|smtp (?:login|password)|2fa codes?|"
+                            r"one[- ]time (?:codes?|passwords?))\b"),
 ]
-_INJECTION_RE = [(name, re.compile(p, re.IGNORECASE)) for name, p in _INJECTION]
+_INJECTION_RE = [(name, re.compile(p, re.IGNORECASE | re.MULTILINE)) for name, p in _INJECTION]
 
 
 def injection_signals(text: str | None) -> list[str]:
     """Names of the prompt-injection patterns ``text`` matches (empty: none seen)."""
     t = text or ""
-    return [name for name, rx in _INJECTION_RE if rx.search(t)]
+    flat = " ".join(t.split())  # mail bodies are wrapped: an instruction may span lines
+    return [name for name, rx in _INJECTION_RE if rx.search(t) or rx.search(flat)]
+
+
+def safe_inbound(text: str | None, fallback: str) -> str:
+    """``text`` from an inbound message when it carries no injection signals, else
+    ``fallback``: instructions aimed at an assistant are never copied into a draft."""
+    return fallback if not text or injection_signals(text) else text
+
+
+def sender_label(name: str | None, actor: str | None) -> str:
+    """Who sent it, for notes to the operator: the canonical name, else the bare address
+    (a display name is attacker-controlled and may itself carry instructions)."""
+    if name:
+        return name
+    m = re.search(r"<([^<>@\s]+@[^<>\s]+)>", actor or "")
+    addr = m.group(1) if m else (actor or "").strip()
+    return addr if "@" in addr and not injection_signals(addr) else "unknown sender"
 
 
 def quote_untrusted(text: str | None, limit: int = 600) -> str:
@@ -124,6 +156,10 @@ class AgentRun:
     context: Any = None
     llm_results: list[Any] = field(default_factory=list)
     _cost: float = 0.0
+    _spent: float = 0.0  # LLM dollars of the whole run (budget_usd_per_run)
+    budget_notes: list[str] = field(default_factory=list)
+    budget_degraded_calls: int = 0
+    budget_dropped: int = 0
 
     @property
     def agent(self) -> str:
@@ -140,6 +176,23 @@ class AgentRun:
     def min_confidence(self) -> float:
         return self.intent.constraints.min_confidence if self.intent is not None else 0.0
 
+    @property
+    def budget_usd(self) -> float | None:
+        """The intent's ``budget_usd_per_run``: LLM spend plus proposals' estimated costs."""
+        return self.intent.constraints.budget_usd_per_run if self.intent is not None else None
+
+    def _paid_llm(self) -> bool:
+        endpoint = getattr(self.llm, "endpoint", None)
+        return self.llm is not None and (not callable(endpoint) or endpoint() is not None)
+
+    def budget_stats(self) -> dict[str, Any]:
+        if self.budget_usd is None:
+            return {}
+        return {"budget_usd_per_run": self.budget_usd, "llm_spent_usd": round(self._spent, 6),
+                "budget_degraded_calls": self.budget_degraded_calls,
+                "budget_dropped_proposals": self.budget_dropped,
+                "budget_notes": list(self.budget_notes)}
+
     def param(self, name: str, default: Any = None) -> Any:
         return self.manifest.params.get(name, default)
 
@@ -155,6 +208,15 @@ class AgentRun:
                   max_tokens: int = 400) -> str:
         if self.llm is None:
             return offline()
+        budget = self.budget_usd
+        if budget is not None and self._spent >= budget and self._paid_llm():
+            # Over the run's budget: degrade to the offline tier, and say so (never silently).
+            self.budget_degraded_calls += 1
+            if self.budget_degraded_calls == 1:
+                self._budget_note(f"LLM spend ${self._spent:.4f} reached the intent's "
+                                  f"budget_usd_per_run ${budget:.4f}: further {task} calls use "
+                                  "the offline tier")
+            return offline()
         kwargs: dict[str, Any] = {"agent": self.agent, "task": task, "prompt": prompt,
                                   "system": self.manifest.system_prompt or None,
                                   "offline": offline, "value": self.manifest.tier_value,
@@ -165,8 +227,17 @@ class AgentRun:
             kwargs["context"] = self.context
         result = self.llm.complete(**kwargs)
         self.llm_results.append(result)
-        self._cost += float(getattr(result, "cost_usd", 0.0) or 0.0)
+        cost = float(getattr(result, "cost_usd", 0.0) or 0.0)
+        self._cost += cost
+        self._spent += cost
         return str(getattr(result, "text", result))
+
+    def _budget_note(self, note: str) -> None:
+        label = f"{self.intent.id}: " if self.intent is not None else ""
+        self.budget_notes.append(label + note)
+        log = getattr(self.context, "log", None)
+        if log is not None:
+            log.warning(f"{self.manifest.label} {label}{note}")
 
     def fill(self, name: str, fields: Mapping[str, Any]) -> str:
         """A template filled locally (subjects, titles: exact, never model-written)."""
@@ -228,10 +299,28 @@ class AgentRun:
 
 
 def keep_best(proposals: list[Proposal], run: AgentRun) -> list[Proposal]:
-    """Drop proposals under the intent's min confidence; keep the best ``max_proposals``."""
+    """Drop proposals under the intent's min confidence; keep the best ``max_proposals``, best
+    first while their estimated costs fit the intent's ``budget_usd_per_run`` (the rest are
+    dropped and the run says so)."""
     kept = [p for p in proposals if p.confidence >= run.min_confidence]
     kept.sort(key=lambda p: (-p.confidence, p.proposal_id))
-    return kept[: run.max_proposals]
+    kept = kept[: run.max_proposals]
+    budget = run.budget_usd
+    if budget is None:
+        return kept
+    within: list[Proposal] = []
+    total = 0.0
+    for p in kept:
+        if total + p.estimated_cost_usd > budget + 1e-9:
+            run.budget_dropped += 1
+            continue
+        total += p.estimated_cost_usd
+        within.append(p)
+    if run.budget_dropped:
+        run._budget_note(f"{run.budget_dropped} proposal(s) not made: their estimated cost "
+                         f"would take the run over budget_usd_per_run ${budget:.4f} "
+                         f"(kept {len(within)} costing ${total:.4f})")
+    return within
 
 
 def operator_first_name(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str]:

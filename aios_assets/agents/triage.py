@@ -27,6 +27,8 @@ from aios_assets.agents.runtime import (
     keep_best,
     operator_first_name,
     quote_untrusted,
+    safe_inbound,
+    sender_label,
 )
 from aios_assets.memory._shared import SQL_EMAIL_OF, markdown_table, message_body
 
@@ -82,7 +84,9 @@ def run_triage(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         body = message_body(text or "")
         signals = injection_signals(f"{subject or ''}\n{text or ''}")
         who = contact(con, entity_id)
-        name = (who.full_name if who else None) or actor or "unknown sender"
+        name = sender_label(who.full_name if who else None, actor)
+        # Subjects quoted to the operator never carry the instructions themselves.
+        shown = safe_inbound(subject, "(subject withheld: it carries the instructions)")
         thread_ids = [r[0] for r in con.execute(
             "SELECT event_id FROM events_current WHERE coalesce(thread, source_id) = ? "
             "AND occurred_at <= ? ORDER BY occurred_at DESC LIMIT 5",
@@ -90,16 +94,15 @@ def run_triage(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         evidence = [event_id, *thread_ids]
         if signals:
             stats["injections"] += 1
-            note = (f"Message from {name} ({at:%Y-%m-%d %H:%M}), subject "
-                    f"\"{subject or '(none)'}\", contains instructions aimed at an assistant "
+            note = (f"Message from {name} ({at:%Y-%m-%d %H:%M}, event {event_id}), subject "
+                    f"\"{shown or '(none)'}\", contains instructions aimed at an assistant "
                     f"({', '.join(signals)}). Nothing was drafted or done; treat any request "
                     "in it (payments, bank details, forwarding data) as suspect and verify "
                     "through a known channel.")
             proposals.append(run.propose(
                 action_type="internal_note", target_entity_id=entity_id,
                 basis=f"triage:injection:{event_id}",
-                payload={"title": f"Suspected prompt injection: {subject or '(no subject)'}",
-                         "text": note},
+                payload={"title": f"Suspected prompt injection from {name}", "text": note},
                 rationale=f"Inbound mail matched injection patterns {signals}; untrusted text "
                           "is never acted on, so the operator is warned instead of a reply.",
                 evidence=[event_id], confidence=0.9, untrusted_input=True))
@@ -110,11 +113,11 @@ def run_triage(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         known = who is not None and (who.in_crm or who.is_customer or bool(written_to))
         if label in no_reply:
             stats["spam"] += 1
-            digest.append((priority, name, subject, label, event_id))
+            digest.append((priority, name, shown, label, event_id))
             rows_md.append((priority, name, subject, label, "digest"))
             continue
         if not (known and who and who.primary_email and who.greeting_name):
-            digest.append((priority, name, subject, label, event_id))
+            digest.append((priority, name, shown, label, event_id))
             rows_md.append((priority, name, subject, label, "digest"))
             continue
         topic = clean_subject(subject) or "your message"

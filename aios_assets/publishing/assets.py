@@ -5,8 +5,9 @@ proposals and carries one blocking check per gate. A check that finds failing pr
 them with their reasons (severity WARN: those proposals are held back, the others go on); a
 check that finds the gate evaluation itself unsound (a proposal without a verdict, duplicate
 ids or idempotency keys in the batch) fails with severity ERROR, and then ``published_actions``
-does not run at all. ``publish_job`` = both assets; ``approval_job`` records decisions from the
-launchpad.
+does not run at all. ``published_actions`` only trusts verdicts written by
+``proposal_gate_results`` in its own run (never stale ones from another run).
+``publish_job`` = both assets; ``approval_job`` records decisions from the launchpad.
 """
 
 
@@ -17,7 +18,12 @@ import dagster as dg
 
 from aios_assets.memory._shared import markdown_table
 from aios_assets.publishing.approvals import decide
-from aios_assets.publishing.data import GATE_RESULTS_TABLE, PROPOSALS_TABLE, load_gate_results
+from aios_assets.publishing.data import (
+    GATE_RESULTS_TABLE,
+    PROPOSALS_TABLE,
+    load_gate_results,
+    load_intent_rules,
+)
 from aios_assets.publishing.decisions import (
     DecisionError,
     all_decisions,
@@ -25,7 +31,7 @@ from aios_assets.publishing.decisions import (
     try_flush_decision_events,
 )
 from aios_assets.publishing.gates import GATES, GateResult
-from aios_assets.publishing.policy import PolicyError, load_policy
+from aios_assets.publishing.policy import IntentRules, PolicyError, load_policy
 from aios_assets.publishing.publish import (
     RECONCILE_AFTER_S,
     Evaluation,
@@ -87,6 +93,15 @@ def _policy(warehouse: DuckDBWarehouse):
         raise dg.Failure(description=f"policy.yaml is invalid: {exc}") from exc
 
 
+def _intent_rules(warehouse: DuckDBWarehouse) -> dict[str, IntentRules]:
+    from aios_assets.agents.intents import IntentsFileError
+
+    try:
+        return load_intent_rules(warehouse.layout)
+    except IntentsFileError as exc:
+        raise dg.Failure(description=f"intents.yaml is invalid: {exc}") from exc
+
+
 def gate_check_results(ev: Evaluation) -> list[dg.AssetCheckResult]:
     """One check result per gate, plus the soundness check (pure over the evaluation)."""
     by_gate: dict[str, list[GateResult]] = {g: [] for g in GATES}
@@ -121,11 +136,15 @@ def gate_check_results(ev: Evaluation) -> list[dg.AssetCheckResult]:
             severity=severity, metadata=meta))
     missing = [pid for pid in (p["proposal_id"] for p in ev.proposals)
                if not set(GATES) <= verdicts.get(pid, set())]
+    complete_meta: dict[str, Any] = {
+        "proposals": len(ev.proposals), "without_full_verdict": len(missing),
+        "examples": dg.MetadataValue.json(missing[:20])}
+    if missing:
+        complete_meta["blocking_reason"] = (f"{len(missing)} proposal(s) lack a verdict from "
+                                            "every gate")
     out.append(dg.AssetCheckResult(
         asset_key=GATE_ASSET, check_name="gates_complete", passed=not missing,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"proposals": len(ev.proposals), "without_full_verdict": len(missing),
-                  "examples": dg.MetadataValue.json(missing[:20])}))
+        severity=dg.AssetCheckSeverity.ERROR, metadata=complete_meta))
     return out
 
 
@@ -156,6 +175,7 @@ CHECK_SPECS = [
 def proposal_gate_results(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
                           postgres: PostgresStore):
     policy = _policy(warehouse)
+    intents = _intent_rules(warehouse)
     logged, note = try_flush_decision_events(postgres, warehouse)
     if note:
         context.log.warning(note)
@@ -163,7 +183,7 @@ def proposal_gate_results(context: dg.AssetExecutionContext, warehouse: DuckDBWa
     outbox = _outbox(postgres, required=False)
     with warehouse.connect() as con:
         ev = evaluate_open_proposals(con, policy, outbox=outbox, decisions=decisions,
-                                     run_id=context.run.run_id)
+                                     run_id=context.run.run_id, intents=intents)
     failed = ev.failed()
     live_ids = {p["proposal_id"] for p in ev.proposals}
     expired_ids = failed.keys() - live_ids  # recorded once as expired, not gated
@@ -207,7 +227,18 @@ class PublishConfig(dg.Config):
 def published_actions(context: dg.AssetExecutionContext, config: PublishConfig,
                       warehouse: DuckDBWarehouse,
                       postgres: PostgresStore) -> dg.MaterializeResult:
+    run_id = context.run.run_id
+    gated = context.instance.get_latest_materialization_event(GATE_ASSET)
+    if gated is None or gated.run_id != run_id:
+        # Materialized alone (e.g. from the UI): the verdicts on disk belong to another run and
+        # may be stale (new proposals, changed policy, new opt-outs). Never publish on them.
+        raise dg.Failure(description=(
+            "published_actions publishes only on gate verdicts of its own run, and "
+            f"{GATE_RESULTS_TABLE} was not materialized in run {run_id[:8]}"
+            + (f" (latest: run {gated.run_id[:8]})" if gated is not None else "")
+            + ": run publish_job or `aios publish` (gates, then publishing)"))
     policy = _policy(warehouse)
+    intents = _intent_rules(warehouse)
     decisions = {pid: d.decision for pid, d in latest_decisions(all_decisions(postgres)).items()}
     try:
         outbox = _outbox(postgres, required=True)
@@ -217,20 +248,22 @@ def published_actions(context: dg.AssetExecutionContext, config: PublishConfig,
 
     with warehouse.read() as con:
         proposals = load_proposals(con)
-        gates = load_gate_results(con)
+        gates = load_gate_results(con, run_id=run_id)  # this run's verdicts only
         todo = open_proposals(proposals, decisions, outbox_index(outbox))
         ctx = build_context(con, policy, outbox=outbox, decisions=decisions,
-                            proposals=proposals)
+                            proposals=proposals, intents=intents)
     # Expired proposals can never publish; leaving them out keeps "held back" about live ones.
     todo = [p for p in todo if not is_expired(p, ctx.now)]
     results = [GateResult(pid, g, ok, reason) for pid in (p["proposal_id"] for p in todo)
                for g, ok, reason in gates.get(pid, [])]
     plan = plan_publishing(todo, results, ctx)
-    report = publish_planned(plan, outbox, run_id=context.run.run_id,
+    report = publish_planned(plan, outbox, run_id=run_id,
                              reconcile_after_s=config.reconcile_after_s
                              if config.reconcile_after_s >= 0 else None)
     statuses = report.by_status()
     reconciled = Counter(str(r.status) for r in report.reconciled)
+    for why in report.waiting_for_adapter():
+        context.log.warning(f"published_actions: actions wait: {why}")
     if report.reconciled:
         context.log.warning(f"reconciled {len(report.reconciled)} outbox row(s) left claimed or "
                             f"in doubt: {dict(reconciled)}")
@@ -244,6 +277,8 @@ def published_actions(context: dg.AssetExecutionContext, config: PublishConfig,
         "reconciled_results": dg.MetadataValue.json(dict(reconciled)),
         "shadow_would_send": report.shadow,
         "waiting_for_approval": report.waiting,
+        "waiting_for_adapter": statuses.get("waiting_for_adapter", 0),
+        "waiting_for_adapter_reasons": dg.MetadataValue.json(report.waiting_for_adapter()),
         "held_back_by_gates": report.blocked,
         "preview": dg.MetadataValue.md(markdown_table(
             ["idempotency_key", "status", "detail"],

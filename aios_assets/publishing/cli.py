@@ -24,13 +24,16 @@ def _fail(message: str, code: int = 1) -> None:
 def proposals(
     status: Annotated[str | None, typer.Option(
         help="Only this status: pending | approved | rejected | published | failed_gate "
-             "(also autonomous, shadow, publishing, refused, failed, in_doubt, expired).")
+             "(also autonomous, shadow, publishing, waiting_for_adapter, refused, failed, "
+             "in_doubt, expired).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     limit: Annotated[int, typer.Option(help="Rows to show in the table (0: all).")] = 100,
 ) -> None:
     """List the agents' action proposals with their status and failing gates."""
+    from aios_assets.agents.intents import IntentsFileError
     from aios_assets.publishing.assets import _outbox
+    from aios_assets.publishing.data import load_intent_rules
     from aios_assets.publishing.decisions import all_decisions, latest_decisions
     from aios_assets.publishing.policy import PolicyError, load_policy
     from aios_assets.publishing.publish import STATUSES, proposals_overview
@@ -42,14 +45,16 @@ def proposals(
         _fail(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
     try:
         policy = load_policy(home)
+        intents = load_intent_rules(home)
         store = PostgresStore()
         decisions = latest_decisions(all_decisions(store))
         con = DuckDBWarehouse().read()
-    except (PolicyError, PostgresUnavailable, WarehouseMissing, WarehouseBusy) as exc:
+    except (PolicyError, IntentsFileError, PostgresUnavailable, WarehouseMissing,
+            WarehouseBusy) as exc:
         _fail(str(exc))
     try:
         rows = proposals_overview(con, policy, decisions=decisions,
-                                  outbox=_outbox(store, required=False))
+                                  outbox=_outbox(store, required=False), intents=intents)
     finally:
         con.close()
     if status is not None:
@@ -61,8 +66,7 @@ def proposals(
     shown = rows if limit == 0 else rows[:limit]
     for r in shown:
         note = "; ".join(f"{g['gate']}: {g['reason']}" for g in r["failed_gates"])
-        if r["decision_reason"]:
-            note = note or r["decision_reason"]
+        note = note or r.get("status_reason") or r["decision_reason"] or ""
         table.add_row(r["proposal_id"], r["status"], r["agent"], r["action_type"],
                       _cut(r["summary"], 60), _cut(note, 80))
     out.print(table)
@@ -122,7 +126,7 @@ def publish(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     from aios_assets.definitions import defs
 
     result = defs.resolve_job_def("publish_job").execute_in_process(
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         instance=dg.DagsterInstance.get(), raise_on_error=False)
     summary: dict[str, Any] = {"run_id": result.run_id, "success": result.success}
     checks: list[dict[str, Any]] = []
@@ -135,16 +139,26 @@ def publish(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
                                      "expired_now", "enqueued", "delivered", "outbox_results",
                                      "reconciled", "reconciled_results",
                                      "shadow_would_send", "waiting_for_approval",
+                                     "waiting_for_adapter", "waiting_for_adapter_reasons",
                                      "held_back_by_gates") if k in meta}
         elif e.event_type_value == "ASSET_CHECK_EVALUATION":
             ev = e.event_specific_data  # type: ignore[assignment]
             if not ev.passed:
-                checks.append({"check": ev.check_name, "severity": ev.severity.value})
+                reason = ev.metadata.get("blocking_reason")
+                checks.append({"check": ev.check_name, "severity": ev.severity.value,
+                               **({"reason": reason.value} if reason is not None else {})})
     summary["failed_checks"] = checks
-    errors = [_root_message(e.event_specific_data.error)  # type: ignore[union-attr]
+    errors = [" ".join(_root_message(e.event_specific_data.error).split())  # type: ignore
               for e in result.all_events
               if e.is_step_failure and e.event_specific_data is not None][:3]
     summary["errors"] = errors
+    blocking = [c for c in checks if c["severity"] == "ERROR"]
+    if blocking:
+        # ERROR checks stop published_actions for the whole batch: say why, on one line.
+        summary["blocked"] = (
+            "publishing blocked, nothing was enqueued or sent: "
+            + "; ".join(f"{c['check']}: {c.get('reason', 'failed')}" for c in blocking)
+            + f" (run {result.run_id[:8]}: see the checks on proposal_gate_results)")
     if as_json:
         sys.stdout.write(json.dumps(summary, default=str) + "\n")
     else:
@@ -158,8 +172,12 @@ def publish(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
             f"approval {pub.get('waiting_for_approval', 0)}"
             + (f", reconciled {pub['reconciled']}" if pub.get("reconciled") else "")
             + f"; run {result.run_id[:8]}")
+        for why in pub.get("waiting_for_adapter_reasons") or []:
+            console.print(f"  waiting for an adapter: {why}", highlight=False)
         for c in checks:
             console.print(f"  check {c['check']} failed ({c['severity']})", highlight=False)
+    if summary.get("blocked"):
+        _fail(summary["blocked"])
     if not result.success:
         _fail(f"publish_job failed: {'; '.join(errors) or 'see the run in the UI'}")
 

@@ -11,6 +11,8 @@ from typing import Any
 import duckdb
 
 from aios_assets.publishing.gates import Directory, SentRecord, fingerprint, normalize_proposal
+from aios_assets.publishing.policy import IntentRules
+from resources.home import AiosHome
 
 PROPOSALS_TABLE = "action_proposals"
 GATE_RESULTS_TABLE = "proposal_gate_results"
@@ -132,6 +134,17 @@ def sent_records(outbox: Any | None, proposals: Sequence[Mapping[str, Any]] = ()
     return out
 
 
+def load_intent_rules(home: AiosHome | None = None) -> dict[str, IntentRules]:
+    """intent_id -> its autonomy and quiet hours, from ``$AIOS_HOME/intents.yaml`` (the
+    defaults the agents would write when there is none). A broken file raises
+    ``IntentsFileError``: the gates fail closed rather than ignore the operator's limits."""
+    from aios_assets.agents.intents import default_intents, intents_path, load_intents
+
+    path = intents_path(home)
+    intents = load_intents(path) if path.exists() else default_intents()
+    return {i.id: IntentRules(i.id, i.autonomy, i.constraints.quiet_hours) for i in intents}
+
+
 def allowed_capabilities() -> dict[str, set[str]]:
     """agent -> capabilities it may use, from the current agent manifests."""
     try:
@@ -165,14 +178,16 @@ def write_gate_results(con: duckdb.DuckDBPyConnection, results: Sequence[Any], *
         raise
 
 
-def load_gate_results(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, bool, str]]]:
-    """proposal_id -> [(gate, passed, reason)]."""
+def load_gate_results(con: duckdb.DuckDBPyConnection, run_id: str | None = None,
+                      ) -> dict[str, list[tuple[str, bool, str]]]:
+    """proposal_id -> [(gate, passed, reason)]; only the verdicts of ``run_id`` if given."""
     if not has_table(con, GATE_RESULTS_TABLE):
         return {}
+    where, params = ("WHERE run_id = ?", [run_id]) if run_id is not None else ("", [])
     out: dict[str, list[tuple[str, bool, str]]] = {}
     for pid, gate, passed, reason in con.execute(
-            f"SELECT proposal_id, gate, passed, reason FROM {GATE_RESULTS_TABLE} "
-            "ORDER BY proposal_id, gate").fetchall():
+            f"SELECT proposal_id, gate, passed, reason FROM {GATE_RESULTS_TABLE} {where} "
+            "ORDER BY proposal_id, gate", params).fetchall():
         out.setdefault(pid, []).append((gate, passed, reason or ""))
     return out
 

@@ -20,10 +20,13 @@ from typing import Any
 
 from aios_assets.publishing.policy import (
     ACTION_CAPABILITY,
+    IntentRules,
     Mode,
     Policy,
+    content_text,
     effective_mode,
     email_recipients,
+    has_external_effect,
     in_quiet_hours,
     outgoing_text,
 )
@@ -63,7 +66,23 @@ SECRET_PATTERNS = {
 PLACEHOLDER_RE = re.compile("|".join(f"(?:{p})" for p in PLACEHOLDER_PATTERNS.values()))
 SECRET_RE = re.compile("|".join(f"(?:{p})" for p in SECRET_PATTERNS.values()))
 _IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
-_CARD_RE = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+# Runs of digit groups separated by one space or hyphen; cards are looked for inside them.
+_DIGIT_RUN_RE = re.compile(r"(?<![\w-])\d+(?:[ -]\d+)*(?![\w-])")
+# Issuer prefixes (IIN ranges) and the lengths each network issues: (low, high, lengths).
+# Prefixes are compared on the first len(str(low)) digits.
+_CARD_IIN = (
+    (4, 4, (13, 16, 19)),                      # Visa
+    (51, 55, (16,)), (2221, 2720, (16,)),      # Mastercard
+    (34, 34, (15,)), (37, 37, (15,)),          # American Express
+    (6011, 6011, (16, 19)), (644, 649, (16, 19)), (65, 65, (16, 19)),  # Discover
+    (3528, 3589, (16, 19)),                    # JCB
+    (300, 305, (14, 16, 19)), (36, 36, (14, 16, 19)), (38, 39, (16, 19)),  # Diners Club
+    (62, 62, (16, 17, 18, 19)),                # UnionPay
+    (50, 50, (13, 16, 19)), (56, 58, (13, 16, 19)), (67, 67, (13, 16, 19)),  # Maestro
+)
+# Separated card numbers come in these groupings (4-4-4-4[-3], Amex 4-6-5, Diners 4-6-4).
+_CARD_GROUPS = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1), (4, 4, 4, 2),
+                (4, 4, 4, 3), (4, 4, 4, 4, 1), (4, 4, 4, 4, 2))
 _DOB_RE = re.compile(
     r"(?i:\b(?:DOB|D\.O\.B\.?|date of birth|birth ?date|born on)\b\s*[:\-]?\s*"
     r"(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\s+[a-z]{3,9}\s+\d{4}|[a-z]{3,9}\s+\d{1,2},?\s+"
@@ -130,6 +149,10 @@ class GateContext:
     decisions: Mapping[str, str] = field(default_factory=dict)  # proposal_id -> latest decision
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     secret_values: frozenset[str] = frozenset()
+    intents: Mapping[str, IntentRules] = field(default_factory=dict)  # intent_id -> rules
+
+    def intent_of(self, p: Mapping[str, Any]) -> IntentRules | None:
+        return self.intents.get(p.get("intent_id") or "")
 
 
 def secret_values_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
@@ -167,7 +190,7 @@ def _target_emails(p: Mapping[str, Any], ctx: GateContext) -> frozenset[str]:
 
 
 def proposal_mode(p: Mapping[str, Any], ctx: GateContext) -> tuple[Mode, str]:
-    return effective_mode(ctx.policy, p, _target_emails(p, ctx))
+    return effective_mode(ctx.policy, p, _target_emails(p, ctx), ctx.intent_of(p))
 
 
 def will_publish(p: Mapping[str, Any], ctx: GateContext) -> bool:
@@ -205,7 +228,7 @@ def gate_expiry(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
 
 
 def gate_placeholders(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
-    text = outgoing_text(p.get("payload"))
+    text = content_text(p.get("payload"))
     found = [name for name, pat in PLACEHOLDER_PATTERNS.items() if re.search(pat, text)]
     if found:
         return Verdict(False, "unresolved placeholder: " + ", ".join(found))
@@ -213,6 +236,8 @@ def gate_placeholders(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
 
 
 def gate_secrets(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
+    # Every field, headers included: a credential leaks from a header as well, and these
+    # patterns are specific enough not to fire on Message-IDs.
     text = outgoing_text(p.get("payload"))
     found = [name for name, pat in SECRET_PATTERNS.items() if re.search(pat, text)]
     if any(v in text for v in ctx.secret_values):
@@ -243,16 +268,49 @@ def luhn_valid(candidate: str) -> bool:
     return total % 10 == 0
 
 
+def known_iin(digits: str) -> bool:
+    """The digits start with a card network's issuer prefix, at a length it issues."""
+    for low, high, lengths in _CARD_IIN:
+        width = len(str(low))
+        if len(digits) in lengths and low <= int(digits[:width]) <= high:
+            return True
+    return False
+
+
+def card_number(candidate: str) -> bool:
+    """A plausible payment card number: 13-19 digits, a known issuer prefix for that length,
+    card-like grouping when separated, and a valid Luhn check digit. Timestamps, order
+    numbers and phone numbers that merely pass Luhn are not cards."""
+    groups = tuple(len(g) for g in re.split(r"[ -]", candidate.strip()) if g)
+    if len(groups) > 1 and groups not in _CARD_GROUPS:
+        return False
+    digits = "".join(c for c in candidate if c.isdigit())
+    return 13 <= len(digits) <= 19 and known_iin(digits) and luhn_valid(digits)
+
+
+def has_card_number(text: str) -> bool:
+    """Whether ``text`` holds a card number: one ungrouped run of digits, or consecutive
+    groups of a run (so "ref 20 4111 1111 1111 1111" still finds the card)."""
+    for m in _DIGIT_RUN_RE.finditer(text):
+        groups = re.split(r"[ -]", m.group())
+        for i in range(len(groups)):
+            for j in range(i + 1, min(len(groups), i + 5) + 1):
+                if card_number(" ".join(groups[i:j])):
+                    return True
+    return False
+
+
 def gate_personal_data(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
-    """IBANs (other than the operator's allowed ones), card numbers, dates of birth, SSNs."""
-    text = outgoing_text(p.get("payload"))
+    """IBANs (other than the operator's allowed ones), card numbers, dates of birth, SSNs in
+    the message content (header and identifier fields are left out: see ``content_text``)."""
+    text = content_text(p.get("payload"))
     found: list[str] = []
     allowed = set(ctx.policy.personal_data.allowed_ibans)
     for m in _IBAN_RE.finditer(text):
         if iban_valid(m.group()) and m.group().replace(" ", "").upper() not in allowed:
             found.append("IBAN")
             break
-    if any(luhn_valid(m.group()) for m in _CARD_RE.finditer(text)):
+    if has_card_number(text):
         found.append("payment card number")
     if _DOB_RE.search(text):
         found.append("date of birth")
@@ -393,6 +451,12 @@ def gate_limits(proposals: Sequence[Mapping[str, Any]], ctx: GateContext,
         if in_quiet_hours(rules, now, ctx.policy.tz):
             out[pid] = Verdict(False, f"quiet hours {rules.quiet_hours} ({ctx.policy.timezone}) "
                                       "for " + atype)
+            continue
+        intent = ctx.intent_of(p)
+        if intent is not None and has_external_effect(atype) \
+                and in_quiet_hours(intent, now, ctx.policy.tz):
+            out[pid] = Verdict(False, f"quiet hours {intent.quiet_hours} "
+                                      f"({ctx.policy.timezone}) of intent {intent.intent_id}")
             continue
         if pid not in eligible_ids or proposal_mode(p, ctx)[0] in (Mode.SHADOW, Mode.DISABLED):
             out[pid] = PASS  # does not use the day's room

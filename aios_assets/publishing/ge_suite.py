@@ -20,7 +20,7 @@ from aios_assets.publishing.gates import (
     SECRET_RE,
     Verdict,
 )
-from aios_assets.publishing.policy import ACTION_CAPABILITY, Policy, outgoing_text
+from aios_assets.publishing.policy import ACTION_CAPABILITY, Policy, content_text, outgoing_text
 
 SUITE_NAME = "action_proposals_gate"
 _ROW = "_row"
@@ -54,10 +54,12 @@ def proposals_frame(proposals: Sequence[Mapping[str, Any]]):
             "confidence": None if p.get("confidence") is None else float(p["confidence"]),
             "estimated_cost_usd": (None if p.get("estimated_cost_usd") is None
                                    else float(p["estimated_cost_usd"])),
-            "text": outgoing_text(p.get("payload")),
+            # as the gates read it: content for placeholders, every field for secrets
+            "text": content_text(p.get("payload")),
+            "all_text": outgoing_text(p.get("payload")),
         })
     columns = [_ROW, "proposal_id", "idempotency_key", "agent", "action_type", "capability",
-               "mode", "confidence", "estimated_cost_usd", "text"]
+               "mode", "confidence", "estimated_cost_usd", "text", "all_text"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"confidence": "float64", "estimated_cost_usd": "float64"})
 
@@ -88,7 +90,7 @@ def _expectations(policy: Policy) -> list[Any]:
         ("no placeholders", e.ExpectColumnValuesToNotMatchRegex,
          {"column": "text", "regex": PLACEHOLDER_RE.pattern}),
         ("no secrets", e.ExpectColumnValuesToNotMatchRegex,
-         {"column": "text", "regex": SECRET_RE.pattern}),
+         {"column": "all_text", "regex": SECRET_RE.pattern}),
     ]
     return [cls(**kwargs, meta={"label": label}) for label, cls, kwargs in specs]
 

@@ -255,11 +255,50 @@ def load_policy(home: AiosHome | None = None) -> Policy:
     return parse_policy(text, source=str(path))
 
 
+# --- intents --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntentRules:
+    """What an operator intent (``intents.yaml``) adds to the policy for its own proposals:
+    its autonomy (which can only make the policy stricter) and its quiet hours."""
+
+    intent_id: str
+    autonomy: str = "approve_first"  # suggest_only | approve_first | autonomous
+    quiet_hours: str | None = None
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
+
+
+# The mode an intent's autonomy requires at least (autonomous leaves the policy's mode).
+_AUTONOMY_FLOOR = {"suggest_only": Mode.SHADOW, "approve_first": Mode.APPROVE_FIRST}
+
+
+def has_external_effect(action_type: str) -> bool:
+    """Everything but internal notes (capability ``none``) acts on the outside world."""
+    return ACTION_CAPABILITY.get(action_type) != "none"
+
+
 # --- modes ----------------------------------------------------------------------------------
 
 
 def stricter(a: Mode, b: Mode) -> Mode:
     return a if _STRICTNESS[a] >= _STRICTNESS[b] else b
+
+
+# Header and identifier fields: addresses are checked by the recipient / opt-out gates, and
+# Message-IDs carry timestamps and hashes that look like card numbers or codes to text scans.
+HEADER_FIELDS = frozenset({"to", "cc", "bcc", "from", "reply_to", "in_reply_to", "references",
+                           "message_id", "headers"})
+
+
+def content_text(payload: Mapping[str, Any] | None) -> str:
+    """The message content of a payload: every string except the top-level header and
+    identifier fields (:data:`HEADER_FIELDS`). What the placeholder and personal-data gates
+    read."""
+    return outgoing_text({k: v for k, v in (payload or {}).items() if k not in HEADER_FIELDS})
 
 
 def outgoing_text(payload: Mapping[str, Any] | None) -> str:
@@ -302,7 +341,8 @@ def is_high_impact(policy: Policy, proposal: Mapping[str, Any],
 
     High-impact: a listed action type (http_request and payments always); an e-mail to anyone
     but the canonical addresses of its target entity; any outgoing text with payment
-    instructions."""
+    instructions, or (for actions with an external effect) instructions aimed at an assistant
+    copied from inbound text."""
     action_type = proposal.get("action_type") or ""
     if action_type in policy.high_impact_types:
         return f"{action_type} is a high-impact action type"
@@ -311,24 +351,37 @@ def is_high_impact(policy: Policy, proposal: Mapping[str, Any],
         outside = [a for a in email_recipients(payload) if a not in target_emails]
         if outside:
             return "e-mail to a recipient that is not the target entity's canonical address"
-    if PAYMENT_INSTRUCTION_RE.search(outgoing_text(payload)):
+    text = outgoing_text(payload)
+    if PAYMENT_INSTRUCTION_RE.search(text):
         return "outgoing text carries payment instructions"
+    if has_external_effect(action_type):
+        from aios_assets.agents.runtime import injection_signals
+
+        if signals := injection_signals(text):
+            return f"outgoing text carries instructions aimed at an assistant ({signals[0]})"
     return None
 
 
 def effective_mode(policy: Policy, proposal: Mapping[str, Any],
-                   target_emails: frozenset[str] | set[str] = frozenset()) -> tuple[Mode, str]:
+                   target_emails: frozenset[str] | set[str] = frozenset(),
+                   intent: IntentRules | None = None) -> tuple[Mode, str]:
     """The mode a proposal runs under, and why.
 
     The policy's mode for its action type, made stricter by the proposal's own mode (``shadow``
-    and ``canary`` proposals never send) and by the untrusted-input rule: a proposal derived
-    from inbound text (``untrusted_input``) that is high-impact needs approval at least."""
+    and ``canary`` proposals never send), by its intent's autonomy (``suggest_only``: shadow,
+    ``approve_first``: approval at least; internal notes to the operator are exempt, they act
+    on nothing) and by the untrusted-input rule: a proposal derived from inbound text
+    (``untrusted_input``) that is high-impact needs approval at least."""
     action_type = proposal.get("action_type") or ""
     mode = policy.for_action(action_type).mode
     why = f"policy: {action_type} is {mode.value}"
     if (proposal.get("mode") or "live") in ("shadow", "canary"):
         if stricter(Mode.SHADOW, mode) != mode:
             mode, why = Mode.SHADOW, f"the proposal itself is {proposal.get('mode')}"
+    floor = _AUTONOMY_FLOOR.get(intent.autonomy) if intent is not None else None
+    if floor is not None and has_external_effect(action_type) and stricter(floor, mode) != mode:
+        mode = floor
+        why = f"intent {intent.intent_id} is {intent.autonomy} ({why})"
     if proposal.get("untrusted_input"):
         reason = is_high_impact(policy, proposal, target_emails)
         if reason and mode == Mode.AUTONOMOUS:
@@ -337,6 +390,7 @@ def effective_mode(policy: Policy, proposal: Mapping[str, Any],
     return mode, why
 
 
-def in_quiet_hours(action: ActionPolicy, now: datetime, tz: ZoneInfo) -> bool:
+def in_quiet_hours(action: ActionPolicy | IntentRules, now: datetime, tz: ZoneInfo) -> bool:
+    """Whether ``now`` falls in the quiet hours of an action type or an intent (in ``tz``)."""
     quiet = action.quiet
     return bool(quiet and quiet.contains(now.astimezone(tz).time()))

@@ -21,6 +21,7 @@ import duckdb
 from aios_assets.publishing.data import (
     load_directory,
     load_gate_results,
+    load_intent_rules,
     load_opt_outs,
     load_proposals,
     sent_records,
@@ -34,11 +35,14 @@ from aios_assets.publishing.gates import (
     secret_values_from_env,
 )
 from aios_assets.publishing.ge_suite import GeOutcome, run_ge_suite
-from aios_assets.publishing.policy import Mode, Policy
+from aios_assets.publishing.policy import IntentRules, Mode, Policy
 
 # Statuses `aios proposals --status` knows (first five are the operator's everyday ones).
 STATUSES = ("pending", "approved", "rejected", "published", "failed_gate", "autonomous",
-            "shadow", "publishing", "refused", "failed", "in_doubt", "expired")
+            "shadow", "publishing", "waiting_for_adapter", "refused", "failed", "in_doubt",
+            "expired")
+# Outbox error classes of a pending row that waits for setup (no adapter / a missing setting).
+_WAITING_FOR_SETUP = frozenset({"NoAdapter", "AdapterNotConfigured"})
 _OUTBOX_STATUS = {"delivered": "published", "pending": "publishing", "claimed": "publishing",
                   "refused": "refused", "failed_permanent": "failed", "in_doubt": "in_doubt"}
 
@@ -79,12 +83,14 @@ def outbox_index(outbox: Any | None) -> dict[str, str]:
 
 def build_context(con: duckdb.DuckDBPyConnection, policy: Policy, *, outbox: Any | None,
                   decisions: Mapping[str, str], proposals: Sequence[Mapping[str, Any]],
-                  now: datetime | None = None) -> GateContext:
+                  now: datetime | None = None,
+                  intents: Mapping[str, IntentRules] | None = None) -> GateContext:
     return GateContext(
         policy=policy, directory=load_directory(con),
         opted_out=load_opt_outs(con, policy.recipients.opted_out),
         sent=sent_records(outbox, proposals), decisions=dict(decisions),
-        now=now or datetime.now(UTC), secret_values=secret_values_from_env())
+        now=now or datetime.now(UTC), secret_values=secret_values_from_env(),
+        intents=load_intent_rules() if intents is None else intents)
 
 
 def open_proposals(proposals: Sequence[dict[str, Any]], decisions: Mapping[str, str],
@@ -124,8 +130,8 @@ def expired_results(proposals: Sequence[Mapping[str, Any]]) -> list[GateResult]:
 
 def evaluate_open_proposals(con: duckdb.DuckDBPyConnection, policy: Policy, *,
                             outbox: Any | None, decisions: Mapping[str, str],
-                            run_id: str | None = None,
-                            now: datetime | None = None) -> Evaluation:
+                            run_id: str | None = None, now: datetime | None = None,
+                            intents: Mapping[str, IntentRules] | None = None) -> Evaluation:
     """Run every gate and the GE suite on the open, unexpired proposals; record newly expired
     ones once (an ``expiry`` row); write the results table."""
     now = now or datetime.now(UTC)
@@ -134,7 +140,7 @@ def evaluate_open_proposals(con: duckdb.DuckDBPyConnection, policy: Policy, *,
     todo, newly_expired = split_expired(open_proposals(proposals, decisions, in_outbox),
                                         load_gate_results(con), now)
     ctx = build_context(con, policy, outbox=outbox, decisions=decisions, proposals=proposals,
-                        now=now)
+                        now=now, intents=intents)
     from aios_assets.publishing.gates import evaluate_gates
 
     ge = run_ge_suite(todo, policy)
@@ -203,8 +209,15 @@ class PublishReport:
         out: dict[str, int] = {}
         for r in self.results:
             status = str(getattr(r, "status", "?"))
+            if status == "pending" and getattr(r, "error_class", None) in _WAITING_FOR_SETUP:
+                status = "waiting_for_adapter"
             out[status] = out.get(status, 0) + 1
         return out
+
+    def waiting_for_adapter(self) -> list[str]:
+        """Why actions wait for the setup (one line per capability without an adapter)."""
+        return sorted({str(r.error) for r in self.results if getattr(r, "error", None)
+                       and getattr(r, "error_class", None) in _WAITING_FOR_SETUP})
 
 
 def publish_planned(plan: PublishPlan, outbox: Any, *, adapters: Mapping[str, Any] | None = None,
@@ -218,7 +231,7 @@ def publish_planned(plan: PublishPlan, outbox: Any, *, adapters: Mapping[str, An
     from aios_assets.publishing.data import allowed_capabilities
 
     report = PublishReport(shadow=len(plan.shadow), waiting=len(plan.waiting),
-                           blocked=len(plan.blocked))
+                           blocked=len(plan.blocked))  # waiting: for the operator's approval
     if adapters is None:
         from resources.adapters import default_adapters
 
@@ -235,8 +248,11 @@ def publish_planned(plan: PublishPlan, outbox: Any, *, adapters: Mapping[str, An
 
 def proposal_status(p: Mapping[str, Any], *, gates: Sequence[tuple[str, bool, str]] | None,
                     decision: str | None, outbox_status: str | None, mode: Mode,
-                    now: datetime) -> str:
-    """One word for where a proposal stands (``aios proposals``)."""
+                    now: datetime, outbox_error: str | None = None) -> str:
+    """One word for where a proposal stands (``aios proposals``). ``outbox_error``: the
+    outbox row's error class (a pending row without an adapter waits for the setup)."""
+    if outbox_status == "pending" and outbox_error in _WAITING_FOR_SETUP:
+        return "waiting_for_adapter"
     if outbox_status is not None:
         return _OUTBOX_STATUS.get(outbox_status, outbox_status)
     if decision == "rejected":
@@ -258,25 +274,31 @@ def proposal_status(p: Mapping[str, Any], *, gates: Sequence[tuple[str, bool, st
 
 def proposals_overview(con: duckdb.DuckDBPyConnection, policy: Policy, *,
                        decisions: Mapping[str, Any], outbox: Any | None,
-                       now: datetime | None = None) -> list[dict[str, Any]]:
+                       now: datetime | None = None,
+                       intents: Mapping[str, IntentRules] | None = None,
+                       ) -> list[dict[str, Any]]:
     """Every proposal with its status, latest decision and failing gates (for the CLI)."""
     now = now or datetime.now(UTC)
     proposals = load_proposals(con)
     gates = load_gate_results(con)
-    in_outbox = outbox_index(outbox)
+    boxed = {r.idempotency_key: r for r in outbox.rows()} if outbox is not None else {}
     verdicts = {pid: d.decision for pid, d in decisions.items()}
     ctx = GateContext(policy=policy, directory=load_directory(con), decisions=verdicts,
-                      now=now)
+                      now=now, intents=load_intent_rules() if intents is None else intents)
     rows = []
     for p in proposals:
         pid = p["proposal_id"]
         mode, why = proposal_mode(p, ctx)
         d = decisions.get(pid)
+        row = boxed.get(p["idempotency_key"])
         status = proposal_status(p, gates=gates.get(pid), decision=verdicts.get(pid),
-                                 outbox_status=in_outbox.get(p["idempotency_key"]), mode=mode,
-                                 now=now)
+                                 outbox_status=str(row.status) if row else None, mode=mode,
+                                 now=now, outbox_error=row.error_class if row else None)
         rows.append({
-            "proposal_id": pid, "status": status, "agent": p["agent"],
+            "proposal_id": pid, "status": status,
+            # why it is where it is, when the outbox knows (no adapter, last error, ...)
+            "status_reason": row.last_error if row and status != "published" else None,
+            "agent": p["agent"],
             "action_type": p["action_type"], "target_entity_id": p.get("target_entity_id"),
             "mode": mode.value, "mode_reason": why, "created_at": p.get("created_at"),
             "expires_at": p.get("expires_at"), "confidence": p.get("confidence"),
