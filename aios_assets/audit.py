@@ -839,11 +839,14 @@ adapter AS (
 SELECT *, cost_usd * share AS attributed_usd, tokens * share AS attributed_tokens
 FROM (SELECT * FROM llm UNION ALL BY NAME SELECT * FROM adapter);
 
+-- calls / cache_hits are allocated like the cost: a call shared by n proposals counts 1/n for
+-- each, so they add up to the ledger's rows at every grain (a distinct count per group would
+-- count a shared call once per entity, and a sum over entities would inflate it).
 CREATE OR REPLACE VIEW cost_by_day_agent_intent_entity_model AS
 SELECT CAST(called_at AS DATE) AS day, agent, coalesce(intent_id, '(none)') AS intent_id,
        coalesce(entity_id, '(none)') AS entity_id, model, kind,
-       count(DISTINCT call_id) AS calls,
-       count(DISTINCT call_id) FILTER (WHERE cache_hit) AS cache_hits,
+       sum(share) AS calls,
+       coalesce(sum(share) FILTER (WHERE cache_hit), 0) AS cache_hits,
        round(sum(attributed_tokens), 2) AS tokens,
        sum(attributed_usd) AS cost_usd
 FROM cost_attribution
@@ -976,6 +979,7 @@ def refresh_cost_views(con: duckdb.DuckDBPyConnection, pg_url: str | None,
 
 COST_DIMENSIONS = {"day": "day", "agent": "agent", "intent": "intent_id",
                    "entity": "entity_id", "model": "model"}
+CALL_GRAINS = frozenset({"day", "agent", "model"})  # each call has exactly one value
 
 
 def cost_rows(con: duckdb.DuckDBPyConnection, by: str = "day", *,
@@ -995,14 +999,22 @@ def cost_rows(con: duckdb.DuckDBPyConnection, by: str = "day", *,
              and "full_name" in columns(con, "dim_contacts") else "")
     join = ("LEFT JOIN dim_contacts c ON c.entity_id = v.entity_id" if extra else "")
     order = "1 DESC" if by == "day" else "cost_usd DESC, 1"
-    return _dicts(con.execute(
-        f"""SELECT v.{col} AS {label}{extra}, sum(v.calls) AS calls,
-                   sum(v.cache_hits) AS cache_hits, round(sum(v.tokens)) AS tokens,
+    # Calls are allocated shares (see the view): whole numbers where the grain is a property of
+    # the call itself (day, agent, model), fractions per intent or entity when calls are shared.
+    digits = 0 if by in CALL_GRAINS else 2
+    rows = _dicts(con.execute(
+        f"""SELECT v.{col} AS {label}{extra}, round(sum(v.calls), {digits}) AS calls,
+                   round(sum(v.cache_hits), {digits}) AS cache_hits,
+                   round(sum(v.tokens)) AS tokens,
                    round(sum(v.cost_usd), 6) AS cost_usd,
                    round(sum(v.cost_usd) FILTER (WHERE v.kind = 'llm'), 6) AS llm_usd,
                    round(sum(v.cost_usd) FILTER (WHERE v.kind = 'adapter'), 6) AS adapter_usd
             FROM cost_by_day_agent_intent_entity_model v {join}
             WHERE v.day BETWEEN ? AND ? GROUP BY v.{col} ORDER BY {order}""", [lo, hi]))
+    if digits == 0:
+        for r in rows:
+            r["calls"], r["cache_hits"] = int(r["calls"]), int(r["cache_hits"])
+    return rows
 
 
 def budget_status(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

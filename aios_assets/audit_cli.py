@@ -346,44 +346,7 @@ def cost(
                       "intents' budget_usd_per_run)")
 
 
-def replay_cmd(
-    agent: Annotated[str, typer.Option(help="Agent to replay (triage, followup, billing, "
-                                            "content, brief).")],
-    since: Annotated[str, typer.Option(help="Window start (ISO date/time, UTC).")],
-    until: Annotated[str | None, typer.Option(help="Window end (default: now).")] = None,
-    manifest_version: Annotated[str | None, typer.Option(
-        help="Replay this manifest version (default: the current one).")] = None,
-    save: Annotated[bool, typer.Option(help="Keep the replayed proposals in "
-                                            "replay_proposals.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Re-run an agent over a past window in shadow (cached LLM answers) and show what differs
-    from what happened."""
-    from datetime import UTC, datetime
-
-    from aios_assets.replay import ReplayError, ReplayLLM, find_manifest, replay, save_replay
-    from resources.llm import LLMResource
-
-    lo, hi = _window(since, until)
-    hi = hi or datetime.now(UTC)
-    con, pg_url, _ = _sources()
-    try:
-        manifest = find_manifest(agent, manifest_version)
-        result = replay(con, agent, lo, hi, manifest=manifest,
-                        llm=ReplayLLM.from_resource(LLMResource(), pg_url))
-    except ReplayError as exc:
-        _fail(str(exc))
-    finally:
-        con.close()
-    if save:
-        from resources.warehouse import DuckDBWarehouse
-
-        with DuckDBWarehouse(lock_timeout_s=60).connect() as wcon:
-            save_replay(wcon, result)
-    s = result.summary()
-    if as_json:
-        sys.stdout.write(json.dumps(s, default=str) + "\n")
-        return
+def _print_replay(s: dict[str, Any], agent: str) -> None:
     out.print(f"[bold]replay {s['replay_id']}[/] {agent} {s['manifest_version']} (template "
               f"{s['template_version']}) over {len(s['runs'])} run(s) {s['since']} → "
               f"{s['until']}: then {s['then']}, now {s['now']}: {s['same']} same, "
@@ -401,6 +364,101 @@ def replay_cmd(
         out.print(_table("differences", ["diff", "id", "action", "target", "what"], rows))
     else:
         out.print("no difference: the replay reproduces what happened")
+
+
+def _save_replays(results: list[Any], lock_timeout_s: float) -> None:
+    """Keep the replayed proposals; a busy warehouse is one clear line and exit code 1."""
+    from aios_assets.replay import save_replay
+    from resources.warehouse import DuckDBWarehouse, WarehouseBusy
+
+    try:
+        with DuckDBWarehouse(lock_timeout_s=lock_timeout_s).connect() as wcon:
+            for result in results:
+                save_replay(wcon, result)
+    except WarehouseBusy:
+        _fail(f"replay not saved: the warehouse stayed busy for {lock_timeout_s:g} s (a "
+              "pipeline run holds its write lock); run it again with --save when it is idle")
+
+
+def _load_plan(pg_url: str | None, plan_id: str) -> Any:
+    from aios_assets.agents.plans import PlanStore
+    from resources.postgres import PostgresUnavailable
+
+    if not pg_url:
+        _fail("replaying a plan needs Postgres (the plans live in aios.agent_plans)")
+    try:
+        plan = PlanStore(pg_url).get(plan_id)
+    except PostgresUnavailable as exc:
+        _fail(str(exc))
+    if plan is None:
+        _fail(f"no plan {plan_id!r} in aios.agent_plans (`aios sql` cannot see plans; "
+              "`aios audit` a proposal to find its plan id)")
+    return plan
+
+
+def replay_cmd(
+    agent: Annotated[str | None, typer.Option(help="Agent to replay (triage, followup, "
+                                                   "billing, content, brief); with --plan: "
+                                                   "only that step.")] = None,
+    since: Annotated[str | None, typer.Option(help="Window start (ISO date/time, UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Window end (default: now).")] = None,
+    plan: Annotated[str | None, typer.Option(
+        "--plan", help="Replay this plan instead: each of its agent steps over the plan's "
+                       "window, against what that plan made.")] = None,
+    manifest_version: Annotated[str | None, typer.Option(
+        help="Replay this manifest version (default: the current one).")] = None,
+    save: Annotated[bool, typer.Option(help="Keep the replayed proposals in "
+                                            "replay_proposals.")] = False,
+    lock_timeout: Annotated[float, typer.Option(
+        help="With --save: seconds to wait for a busy warehouse.")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Re-run an agent over a past window (or a plan's steps over its window) in shadow, with
+    cached LLM answers, and show what differs from what happened."""
+    from datetime import UTC, datetime
+
+    from aios_assets.replay import ReplayError, ReplayLLM, find_manifest, replay, replay_plan
+    from resources.llm import LLMResource
+
+    if plan is None and (agent is None or since is None):
+        _fail("say what to replay: --agent NAME --since DATE, or --plan PLAN_ID")
+    if plan is not None and (since is not None or until is not None):
+        _fail("--plan replays the plan's own window: leave out --since / --until")
+    if plan is not None and manifest_version is not None and agent is None:
+        _fail("--manifest-version with --plan needs --agent (the step to replay)")
+    lo, hi = _window(since, until)
+    hi = hi or datetime.now(UTC)
+    con, pg_url, _ = _sources()
+    llm = ReplayLLM.from_resource(LLMResource(), pg_url)
+    try:
+        if plan is not None:
+            stored = _load_plan(pg_url, plan)
+            other = find_manifest(agent, manifest_version) if manifest_version else None
+            result = replay_plan(con, stored, llm=llm, agents=[agent] if agent else None,
+                                 manifest=other)
+            results = result.results
+        else:
+            manifest = find_manifest(agent, manifest_version)
+            results = [replay(con, agent, lo, hi, manifest=manifest, llm=llm)]
+    except ReplayError as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    if as_json:
+        summary = result.summary() if plan is not None else results[0].summary()
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+    elif plan is not None:
+        s = result.summary()
+        out.print(f"[bold]plan {s['plan_id']}[/] ({s['intent_id']}, {s['status']}) "
+                  f"{s['since']} → {s['until']}: {len(s['agents'])} step(s) replayed"
+                  + (f", skipped {', '.join(s['skipped'])}" if s["skipped"] else ""),
+                  highlight=False)
+        for r in results:
+            _print_replay(r.summary(), r.agent)
+    else:
+        _print_replay(results[0].summary(), agent)
+    if save:
+        _save_replays(results, lock_timeout)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,16 @@
 Incremental: each materialization copies only the calls whose ``call_id`` the warehouse does
 not have yet (re-reading a one-hour window before the newest copied call of that kind, so rows
 committed late by concurrent runs are not missed). ``cost_by_day_agent_model`` is the spend view
-analysts query: ``aios sql "select * from cost_by_day_agent_model"``.
+analysts query: ``aios sql "select * from cost_by_day_agent_model"``. Each materialization also
+mirrors the adapter-call -> proposal links and (re)creates the attribution views and budgets of
+``aios_assets/audit.py`` (``cost_attribution``, ``cost_by_day_agent_intent_entity_model``,
+``cost_budget_status``), so ``aios cost --no-refresh`` and analysts find them after any build,
+and it carries the spend of the last 30 days as a table and a chart (``spend_per_day``).
+
+Lineage: the ledger depends on the assets that make LLM calls before the brief (summaries and
+the triage / follow-up / billing / content agents), so an update run mirrors what its agents
+just spent and the brief (which reads the ledger) reports it. It still refreshes hourly on its
+own (``HOURLY_MIRROR`` in ``aios_assets/operations.py``), whatever those assets did.
 
 Adapter rows map onto the LLM columns: ``task`` = operation (send / lookup), ``tier`` =
 capability (email / webhook / http), ``model`` = adapter class (``SmtpAdapter``,
@@ -14,7 +23,7 @@ capability (email / webhook / http), ``model`` = adapter class (``SmtpAdapter``,
 addresses or idempotency keys.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -27,6 +36,11 @@ from resources.warehouse import DuckDBWarehouse
 
 GROUP = "llm"
 LOOKBACK = timedelta(hours=1)
+SPEND_DAYS = 30
+# Assets whose LLM calls this ledger mirrors in the same run (agent_brief reads the ledger, and
+# agent_canary follows the brief, so their calls land on the next mirror).
+LEDGER_DEPS = [dg.AssetKey(k) for k in ("summaries", "agent_triage", "agent_followup",
+                                        "agent_billing", "agent_content")]
 
 COST_LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS cost_ledger (
@@ -173,26 +187,78 @@ def spend_by_agent_markdown(rows: list[tuple[str, float, float, int]]) -> str:
     return "| agent | today (UTC) | total | calls |\n|---|---|---|---|\n" + "\n".join(lines)
 
 
+def spend_per_day(con: duckdb.DuckDBPyConnection, today: date,
+                  days: int = SPEND_DAYS) -> list[dict[str, Any]]:
+    """One row per UTC day of the last ``days`` (zero when nothing was spent): LLM and adapter
+    spend, calls."""
+    first = today - timedelta(days=days - 1)
+    got = {r[0]: r[1:] for r in con.execute(
+        """SELECT CAST(called_at AS DATE) AS day,
+                  coalesce(sum(cost_usd) FILTER (WHERE kind = 'llm'), 0),
+                  coalesce(sum(cost_usd) FILTER (WHERE kind = 'adapter'), 0),
+                  count(*) FILTER (WHERE kind = 'llm'), count(*) FILTER (WHERE kind = 'adapter')
+           FROM cost_ledger WHERE called_at >= ? GROUP BY 1""", [first]).fetchall()}
+    rows = []
+    for i in range(days):
+        day = first + timedelta(days=i)
+        llm_usd, adapter_usd, llm_calls, adapter_calls = got.get(day, (0.0, 0.0, 0, 0))
+        rows.append({"day": day, "total_usd": round(float(llm_usd + adapter_usd), 6),
+                     "llm_usd": round(float(llm_usd), 6),
+                     "adapter_usd": round(float(adapter_usd), 6),
+                     "llm_calls": int(llm_calls), "adapter_calls": int(adapter_calls)})
+    return rows
+
+
+def _budgets(context: dg.AssetExecutionContext, llm: LLMResource, home: Any) -> list[Any] | None:
+    """The budgets in force for ``cost_budget_status``; None (keep the last ones) when the
+    intents or the budget settings cannot be read."""
+    from aios_assets.agents.intents import (
+        IntentsFileError,
+        default_intents,
+        intents_path,
+        load_intents,
+    )
+    from aios_assets.audit import budgets
+
+    path = intents_path(home)  # read, never written here (the planner writes the defaults)
+    try:
+        return budgets(llm, load_intents(path) if path.exists() else default_intents())
+    except (IntentsFileError, ValueError) as exc:
+        context.log.warning(f"budgets not refreshed: {exc}")
+        return None
+
+
 @dg.asset(
     group_name=GROUP,
     pool="warehouse",
     kinds={"duckdb", "postgres"},
+    deps=LEDGER_DEPS,
     description=(
         "Every LLM call (offline tier, cache hits and failures included) with its run, asset, "
         "agent, task, tier, model, tokens, cost and latency, and every capability-adapter call "
         "(SMTP, webhook, HTTP API: kind 'adapter', cost and latency per attempt); mirrored "
         "incrementally from Postgres aios.llm_calls and aios.adapter_calls. View "
-        "cost_by_day_agent_model sums spend per day/agent/model/kind."
+        "cost_by_day_agent_model sums spend per day/agent/model/kind; the attribution views "
+        "(cost_attribution, cost_by_day_agent_intent_entity_model, cost_budget_status) are "
+        "refreshed too. Metadata: spend per day for the last 30 days (table and chart)."
     ),
 )
 def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
                 llm: LLMResource) -> dg.MaterializeResult:
+    from aios_assets.audit import ensure_cost_views, mirror_adapter_links
+    from aios_assets.plots import chart_metadata
+
     pg_url = llm.ledger_url()
-    today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    now = datetime.now(UTC)
+    today = now.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    budget_rows = _budgets(context, llm, warehouse.layout)
     with warehouse.connect() as con:
         new_llm = mirror_calls(con, pg_url)
         new_adapter = mirror_adapter_calls(con, pg_url)
         new_rows = new_llm + new_adapter
+        mirror_adapter_links(con, pg_url)
+        ensure_cost_views(con, budget_rows)
+        per_day = spend_per_day(con, now.date())
         by_kind = dict(con.execute(
             "SELECT kind, round(sum(cost_usd), 6) FROM cost_ledger GROUP BY kind").fetchall())
         total, spend_today = con.execute(
@@ -213,6 +279,10 @@ def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
         "spend_by_kind_usd": dg.MetadataValue.json(by_kind),
         "spend_today_usd": round(float(spend_today), 6),
         "spend_by_agent": dg.MetadataValue.md(spend_by_agent_markdown(by_agent)),
+        "spend_last_30d_usd": round(sum(r["total_usd"] for r in per_day), 6),
+        **chart_metadata("spend_per_day", per_day, x="day", ys=["llm_usd", "adapter_usd"],
+                         title=f"Spend per day (USD), last {SPEND_DAYS} days, UTC",
+                         home=warehouse.layout),
     })
 
 

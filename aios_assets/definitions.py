@@ -11,6 +11,7 @@ import dagster as dg
 from aios_assets.agents.assets import AGENT_ASSETS, AGENT_CHECKS, agents_job
 from aios_assets.agents.schedules import AGENT_JOBS, AGENT_SCHEDULES
 from aios_assets.costs import cost_ledger
+from aios_assets.decision_mirror import DECISION_ASSETS
 from aios_assets.entities import dbt_project_assets, dbt_resource
 from aios_assets.ingest.assets import (
     event_ids_unique,
@@ -44,6 +45,7 @@ from resources.warehouse import DuckDBWarehouse
 from sensors.approvals import approvals_sensor
 from sensors.failures import run_failure_sensor
 from sensors.inbox import inbox_sensor
+from sensors.plans import plans_sensor
 
 MEMORY_ASSETS = [
     *EPISODIC_ASSETS, *WORKING_ASSETS, *FACTS_ASSETS, *POLICY_ASSETS, *SEMANTIC_ASSETS,
@@ -52,26 +54,42 @@ MEMORY_ASSETS = [
 MEMORY_CHECKS = [
     *EPISODIC_CHECKS, *WORKING_CHECKS, *FACTS_CHECKS, *POLICY_CHECKS, *SUMMARY_CHECKS,
 ]
-# Episodes and working memory follow their inputs (eager); see aios_assets/operations.py.
+# Memory tiers that follow the event log (eager); see aios_assets/operations.py.
 MEMORY_ASSETS = with_automation(MEMORY_ASSETS)
+
+# Everything the pipeline derives from the event log: entities (dbt), memory tiers and their
+# embeddings, summaries, agents and their gates, and the cost ledger (it follows the agents).
+# Curation archives on its own weekly schedule, never as a side effect of an ingest or a
+# nightly run; publishing has its own job (publish_job: approvals_sensor, `aios publish`).
+DERIVED_SELECTION = (
+    dg.AssetSelection.assets("event_log", "quarantine").downstream(include_self=False)
+    - dg.AssetSelection.assets(*[a.key for a in CURATION_ASSETS])
+    - dg.AssetSelection.assets(PUBLISHED_ASSET)
+)
 
 ingest_and_update_job = dg.define_asset_job(
     "ingest_and_update_job",
-    # Curation archives on its own weekly schedule, never as a side effect of an ingest.
-    selection=dg.AssetSelection.assets("event_log", "quarantine").downstream()
-    - dg.AssetSelection.assets(*[a.key for a in CURATION_ASSETS])
-    # Publishing has its own job (publish_job: approvals_sensor, `aios publish`).
-    - dg.AssetSelection.assets(PUBLISHED_ASSET),
-    description="Ingest files, then update everything downstream (entities, memory).",
+    selection=dg.AssetSelection.assets("event_log", "quarantine") | DERIVED_SELECTION,
+    description="Ingest files, then update everything downstream (entities, memory, "
+                "summaries, agents' proposals and their gates, the cost ledger).",
 )
 
-summaries_nightly_schedule = dg.ScheduleDefinition(
-    name="summaries_nightly_schedule",
-    job=summaries_job,
+nightly_precompute_job = dg.define_asset_job(
+    "nightly_precompute_job",
+    selection=DERIVED_SELECTION,
+    description="Rebuild what is derived from the event log, in lineage order: marts (dbt) -> "
+                "memory tiers incl. semantic_memory embeddings -> summaries -> the agents' "
+                "drafts and the daily brief -> gates -> cost ledger. Nothing is ingested.",
+)
+
+nightly_precompute_schedule = dg.ScheduleDefinition(
+    name="nightly_precompute_schedule",
+    job=nightly_precompute_job,
     cron_schedule="30 2 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Refresh thread/entity/daily/weekly summaries (incremental).",
+    description="02:30 UTC: marts, memory (embeddings), summaries, agents' drafts and the "
+                "brief, so everything is ready before the operator starts.",
 )
 memory_curation_schedule = dg.ScheduleDefinition(
     name="memory_curation_schedule",
@@ -85,16 +103,16 @@ memory_curation_schedule = dg.ScheduleDefinition(
 
 defs = dg.Definitions(
     assets=[ingest_files, *dbt_project_assets, *MEMORY_ASSETS, *CURATION_ASSETS,
-            *with_automation([cost_ledger]),
+            *with_automation([cost_ledger, *DECISION_ASSETS]),
             *PUBLISHING_ASSETS, *AGENT_ASSETS],
     asset_checks=[event_ids_unique, event_versions_contiguous, *MEMORY_CHECKS, *AGENT_CHECKS,
                   *FRESHNESS_CHECKS],
-    jobs=[ingest_job, ingest_and_update_job, summaries_job, curation_job, *PUBLISHING_JOBS,
-          agents_job, *AGENT_JOBS],
-    schedules=[summaries_nightly_schedule, memory_curation_schedule, *PUBLISHING_SCHEDULES,
+    jobs=[ingest_job, ingest_and_update_job, nightly_precompute_job, summaries_job,
+          curation_job, *PUBLISHING_JOBS, agents_job, *AGENT_JOBS],
+    schedules=[nightly_precompute_schedule, memory_curation_schedule, *PUBLISHING_SCHEDULES,
                *AGENT_SCHEDULES],
-    sensors=[inbox_sensor, approvals_sensor, run_failure_sensor, freshness_checks_sensor,
-             automation_condition_sensor],
+    sensors=[inbox_sensor, approvals_sensor, run_failure_sensor, plans_sensor,
+             freshness_checks_sensor, automation_condition_sensor],
     resources={
         "warehouse": DuckDBWarehouse(),
         "postgres": PostgresStore(),

@@ -9,6 +9,11 @@
 - ``dbt build`` runs under the warehouse write lock (``DuckDBWarehouse.write_session``) and in
   the ``warehouse`` concurrency pool, so it never races the ingest or another writer, and the
   analysts' read-only snapshot is published when it finishes.
+- Every model and snapshot follows its inputs (``FOLLOW_INPUTS``, eager): a new ``event_log``
+  materialization (an inbox ingest) makes ``automation_condition_sensor`` rebuild the marts.
+- Each materialized table carries ``dagster/row_count`` (dagster-dbt's ``fetch_row_counts``:
+  with dbt-duckdb it waits for the dbt process to exit, so the counts are read through the
+  adapter while this process still holds the write lock; views are not counted).
 
 The manifest is **never parsed at import**. It is produced by ``ensure_dbt_manifest()`` (which
 runs ``dbt parse`` only when ``target/manifest.json`` is missing or older than the project's
@@ -41,6 +46,7 @@ from aios_assets.dbt_manifest import (
     ensure_dbt_manifest,
     manifest_is_stale,
 )
+from aios_assets.operations import FOLLOW_INPUTS
 from resources.warehouse import DuckDBWarehouse
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,14 @@ class AiosDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return GROUP_NAME
 
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        # Models, snapshots and seeds follow the event log; sources are the ingest's own asset.
+        if dbt_resource_props.get("resource_type") in ("model", "snapshot", "seed"):
+            return FOLLOW_INPUTS
+        return None
+
 
 TRANSLATOR = AiosDbtTranslator(
     settings=DagsterDbtTranslatorSettings(
@@ -82,6 +96,22 @@ def dbt_resource() -> DbtCliResource:
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=dbt_executable(),  # the venv's dbt, even when the venv is not on PATH
     )
+
+
+def release_adapter(adapter: Any) -> None:
+    """Close the DuckDB handle the row counts opened in this process: it holds the file with
+    dbt-duckdb's settings, so the snapshot copy and the next step's ``duckdb.connect`` (same
+    process under ``execute_in_process``) would fail with "different configuration"."""
+    if adapter is None:
+        return
+    adapter.cleanup_connections()
+    manager = type(adapter).ConnectionManager
+    if hasattr(manager, "env") and hasattr(manager, "close_all_connections"):  # dbt-duckdb
+        try:
+            manager.env().close()  # the profile keeps the handle open (keep_open)
+        except Exception:  # noqa: BLE001 - no environment was created: nothing to close
+            pass
+        manager.close_all_connections()
 
 
 def _build_assets() -> list[dg.AssetsDefinition]:
@@ -107,7 +137,11 @@ def _build_assets() -> list[dg.AssetsDefinition]:
         """``dbt build`` (models, snapshots, tests) under the warehouse write lock."""
         os.environ["AIOS_WAREHOUSE"] = str(warehouse.path)
         with warehouse.write_session():
-            yield from dbt.cli(["build"], context=context).stream()
+            invocation = dbt.cli(["build"], context=context)
+            try:
+                yield from invocation.stream().fetch_row_counts()
+            finally:
+                release_adapter(invocation.adapter)
 
     return [aios_dbt]
 

@@ -1,13 +1,19 @@
 """Operating AIOS: freshness checks on what the operator relies on, and automation conditions
-for assets that should simply follow their inputs.
+so that everything derived from the event log follows it without anyone running anything.
 
 - Freshness: ``event_log`` (the inbox flow is alive), ``semantic_memory`` (recall is current),
   ``summaries`` (the nightly refresh ran) and ``cost_ledger`` (spend is mirrored) each warn when
   their last update is older than :data:`FRESHNESS_HOURS`; ``freshness_checks_sensor`` evaluates
   them every 10 minutes, so a stale asset shows in the UI without anyone running anything.
-- Automation: ``episodes`` and ``working_memory`` follow their inputs (``eager``: after any
-  upstream update, once the upstream is not in progress); ``cost_ledger`` mirrors
-  ``aios.llm_calls`` hourly (``on_cron``). Dagster's automation condition sensor evaluates them.
+- Automation: the dbt models and snapshots (condition set by the dbt translator in
+  ``aios_assets/entities.py``), ``episodes``, ``working_memory``, ``semantic_memory``,
+  ``entity_facts`` and ``policy_traces`` follow their inputs (:data:`FOLLOW_INPUTS`, ``eager``:
+  after any upstream update, once nothing upstream is in progress), so an ``inbox_sensor``
+  ingest (``ingest_job``: event log only) is followed by one run that refreshes the marts, the
+  memory tiers and the embeddings. ``cost_ledger`` and ``proposal_decisions`` mirror their
+  Postgres tables hourly (:data:`HOURLY_MIRROR`). Summaries and agents are heavier and run on
+  the nightly precompute schedule (``aios_assets/definitions.py``).
+  ``automation_condition_sensor`` evaluates them all.
 """
 
 from __future__ import annotations
@@ -27,11 +33,29 @@ FRESHNESS_HOURS: dict[str, float] = {
     "cost_ledger": 3,
 }
 
-# Asset -> the automation condition it gets (see the module docstring).
+LEDGER_CRON = "0 * * * *"
+
+# Rebuild after any upstream update (once nothing upstream is missing or still running). A run
+# that already rebuilt the asset after its inputs (ingest_and_update_job) leaves nothing to do.
+FOLLOW_INPUTS: dg.AutomationCondition = dg.AutomationCondition.eager()
+
+# Every hour, whatever its deps did: the ledger mirrors Postgres, and on_cron's "all deps
+# updated since the tick" would wait for the agents it lists as deps.
+HOURLY_MIRROR: dg.AutomationCondition = (
+    dg.AutomationCondition.in_latest_time_window()
+    & dg.AutomationCondition.cron_tick_passed(LEDGER_CRON, "UTC").since_last_handled()
+    & ~dg.AutomationCondition.in_progress()
+).with_label(f"hourly_mirror({LEDGER_CRON}, UTC)")
+
+# Asset -> the automation condition it gets (dbt models get FOLLOW_INPUTS from the translator).
 AUTOMATION: dict[str, dg.AutomationCondition] = {
-    "episodes": dg.AutomationCondition.eager(),
-    "working_memory": dg.AutomationCondition.eager(),
-    "cost_ledger": dg.AutomationCondition.on_cron("0 * * * *", cron_timezone="UTC"),
+    "episodes": FOLLOW_INPUTS,
+    "working_memory": FOLLOW_INPUTS,
+    "semantic_memory": FOLLOW_INPUTS,
+    "entity_facts": FOLLOW_INPUTS,
+    "policy_traces": FOLLOW_INPUTS,
+    "cost_ledger": HOURLY_MIRROR,
+    "proposal_decisions": HOURLY_MIRROR,
 }
 
 
@@ -62,12 +86,15 @@ with warnings.catch_warnings():
     )
 
 # Dagster's implicit automation sensor starts STOPPED; this one runs as soon as the daemon does.
+# It targets every asset (those without a condition are skipped), so the dbt models and any
+# condition added later are evaluated too.
 automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     "automation_condition_sensor",
-    target=dg.AssetSelection.assets(*AUTOMATION),
+    target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
-    description="Evaluates the automation conditions of aios_assets/operations.py::AUTOMATION.",
+    description="Evaluates every asset's automation condition (aios_assets/operations.py: the "
+                "dbt models and memory tiers follow the event log, the cost ledger is hourly).",
 )
 
 

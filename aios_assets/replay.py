@@ -16,6 +16,9 @@ recorded run in the window it runs once at the window's end.
   now), removed (only then). Proposals the replay makes again that were first proposed before
   the window count as ``earlier``, not as added.
 
+:func:`replay_plan` replays a plan: each of its agent steps over the plan's window, limited to
+what that plan made (``aios replay --plan ID``).
+
 Limitation: the marts (``dim_contacts``, ``fct_invoices``...) are read as they are now; only the
 event log is cut back in time.
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -270,9 +273,11 @@ def recorded_runs(con: duckdb.DuckDBPyConnection, agent: str, since: datetime,
 
 def replay(con: duckdb.DuckDBPyConnection, agent: str, since: datetime, until: datetime, *,
            manifest: AgentManifest | None = None, llm: Any = None,
-           intents: Sequence[Any] | None = None) -> ReplayResult:
+           intents: Sequence[Any] | None = None, plan_id: str | None = None) -> ReplayResult:
     """Re-run ``agent`` over ``[since, until]`` in shadow and diff with what it proposed then.
 
+    ``plan_id``: only what that plan's step made counts as "then", and only the runs that made
+    it are replayed (all of the agent's runs in the window when none is known).
     ``con`` is a read connection (the read snapshot): only temporary views are created."""
     from aios_assets.agents.assets import run_agent
     from aios_assets.agents.intents import intents_for_agent
@@ -296,6 +301,10 @@ def replay(con: duckdb.DuckDBPyConnection, agent: str, since: datetime, until: d
     then = (read_proposals(con, PROPOSALS_TABLE, "agent = ? AND mode = 'live' AND created_at "
                            "BETWEEN ? AND ?", [agent, since, until])
             if has_relation(con, PROPOSALS_TABLE) else [])
+    if plan_id is not None:
+        then = [p for p in then if p.plan_id == plan_id]
+        made_by = {p.run_id for p in then if p.run_id}
+        runs = [r for r in runs if r.run_id in made_by] or runs
     plan_of = {p.run_id: p.plan_id for p in then if p.run_id}
     if not runs:
         _cut_log(con, until)
@@ -328,6 +337,60 @@ def replay(con: duckdb.DuckDBPyConnection, agent: str, since: datetime, until: d
         llm_calls=list(getattr(llm, "calls", [])))
 
 
+@dataclass
+class PlanReplay:
+    """A plan replayed: one :class:`ReplayResult` per agent step, over the plan's window."""
+
+    plan_id: str
+    intent_id: str
+    status: str
+    since: datetime
+    until: datetime
+    results: list[ReplayResult]
+    skipped: list[str]  # steps whose agent cannot be replayed (and why)
+
+    def summary(self) -> dict[str, Any]:
+        return jsonable({
+            "plan_id": self.plan_id, "intent_id": self.intent_id, "status": self.status,
+            "since": self.since, "until": self.until,
+            "identical": all(r.diff.identical for r in self.results),
+            "agents": [r.summary() for r in self.results], "skipped": self.skipped,
+        })
+
+
+def replay_plan(con: duckdb.DuckDBPyConnection, plan: Any, *, llm: Any = None,
+                agents: Sequence[str] | None = None, now: datetime | None = None,
+                intents: Sequence[Any] | None = None,
+                manifest: AgentManifest | None = None) -> PlanReplay:
+    """Replay each agent step of ``plan`` (an ``aios_assets.agents.plans.Plan``) over the plan's
+    window (``window_start`` to ``expires_at``, or now if earlier), limited to what that plan
+    made (:func:`replay` with ``plan_id``). ``agents`` narrows it to those steps; ``manifest``
+    replays another manifest version for its agent's step."""
+    until = min(plan.expires_at, now or datetime.now(UTC))
+    try:
+        known = set(load_manifests())
+    except ValueError as exc:
+        raise ReplayError(str(exc)) from None
+    wanted = list(agents) if agents else [s.agent for s in plan.steps]
+    missing = [a for a in wanted if a not in {s.agent for s in plan.steps}]
+    if missing:
+        raise ReplayError(f"plan {plan.plan_id} has no step for {', '.join(missing)} (steps: "
+                          f"{', '.join(s.agent for s in plan.steps)})")
+    results, skipped = [], []
+    for agent in wanted:
+        if agent not in known:
+            skipped.append(f"{agent}: no manifest")
+            continue
+        # Each agent counts its own LLM answers.
+        agent_llm = replace(llm, calls=[]) if isinstance(llm, ReplayLLM) else llm
+        results.append(replay(con, agent, plan.window_start, until, llm=agent_llm,
+                              intents=intents, plan_id=plan.plan_id,
+                              manifest=manifest if manifest and manifest.agent == agent
+                              else None))
+    return PlanReplay(plan.plan_id, plan.intent_id, plan.status, plan.window_start, until,
+                      results, skipped)
+
+
 def save_replay(con: duckdb.DuckDBPyConnection, result: ReplayResult) -> int:
     """Keep a replay's proposals in ``replay_proposals`` (never in ``action_proposals``)."""
     con.execute(REPLAY_DDL)
@@ -350,5 +413,6 @@ def replace_manifest(manifest: AgentManifest, **changes: Any) -> AgentManifest:
     return manifest.model_copy(update=changes)
 
 
-__all__ = ["ReplayDiff", "ReplayError", "ReplayLLM", "ReplayResult", "diff_proposals",
-           "find_manifest", "replace_manifest", "replay", "save_replay"]
+__all__ = ["PlanReplay", "ReplayDiff", "ReplayError", "ReplayLLM", "ReplayResult",
+           "diff_proposals", "find_manifest", "replace_manifest", "replay", "replay_plan",
+           "save_replay"]

@@ -5,7 +5,9 @@ the run id, the error, the likely cause classified from the error text, and the 
 that cause (the table in ``docs/runbook.md`` is :data:`RUNBOOK`; a test keeps them equal).
 The notification goes out through the webhook adapter (``$AIOS_WEBHOOK_URL``, Slack-style JSON)
 at most once per incident: the row is inserted once (``ON CONFLICT DO NOTHING``), the send is
-claimed in the row before it happens, and a delivery whose outcome is unknown is not resent.
+claimed in the row before it happens (:func:`deliver_once`), and a delivery whose outcome is
+unknown is not resent. A failed send is retried by the next failed run's tick and by every
+``plans_sensor`` tick (:func:`retry_notifications`), at most :data:`MAX_NOTIFY_ATTEMPTS` times.
 """
 
 from __future__ import annotations
@@ -217,8 +219,9 @@ class NotifyUnknown(RuntimeError):
     """The notification may or may not have been delivered (timeout after sending)."""
 
 
-def send_webhook(incident: Incident, postgres_url: str | None = None) -> str:
-    """Post the incident through the webhook adapter; returns the external id.
+def post_webhook(idempotency_key: str, subject_id: str, text: str, *,
+                 run_id: str | None = None, postgres_url: str | None = None) -> str:
+    """Post ``text`` through the webhook adapter (``$AIOS_WEBHOOK_URL``); the external id.
 
     Raises :class:`NotifyUnknown` when the outcome is unknown, anything else when it failed.
     """
@@ -228,10 +231,9 @@ def send_webhook(incident: Incident, postgres_url: str | None = None) -> str:
 
     adapter = WebhookAdapter(postgres_url=postgres_url, max_attempts=2, max_elapsed_s=20)
     action = OutboxAction(
-        idempotency_key=f"incident:{incident.run_id}", proposal_id=incident.incident_id,
-        action_type="notify_webhook", capability="webhook",
-        payload={"text": notification_text(incident)}, agent="operations",
-        run_id=incident.run_id,
+        idempotency_key=idempotency_key, proposal_id=subject_id,
+        action_type="notify_webhook", capability="webhook", payload={"text": text},
+        agent="operations", run_id=run_id,
     )
     try:
         return adapter.send(action).external_id
@@ -239,16 +241,54 @@ def send_webhook(incident: Incident, postgres_url: str | None = None) -> str:
         raise NotifyUnknown(str(exc)) from exc
 
 
+def send_webhook(incident: Incident, postgres_url: str | None = None) -> str:
+    """Post the incident through the webhook adapter; returns the external id."""
+    return post_webhook(f"incident:{incident.run_id}", incident.incident_id,
+                        notification_text(incident), run_id=incident.run_id,
+                        postgres_url=postgres_url)
+
+
 Notifier = Callable[[Incident, str | None], str]
+
+
+def deliver_once(con: psycopg.Connection, table: str, key_col: str, key: str,
+                 send: Callable[[], object]) -> str | None:
+    """Claim the row's notification, send it, record the outcome; the new status, or None
+    when another evaluator claimed it first. ``table`` needs the ``notify_*`` columns of
+    ``aios.incidents`` (``aios.notices`` has them too).
+
+    Claiming first (pending|failed -> sending, one more attempt) means a concurrent evaluator
+    or a crash mid-send can never send it twice; an unknown outcome is ``in_doubt``, never
+    resent; any other failure is ``failed`` and may be retried by the caller.
+    """
+    claimed = con.execute(
+        f"""UPDATE {table} SET notify_status = 'sending', notify_attempts = notify_attempts + 1
+            WHERE {key_col} = %s AND notify_status IN ('pending', 'failed')
+            RETURNING {key_col}""", (key,)).fetchone()
+    if claimed is None:
+        return None
+    try:
+        send()
+        status, error = "sent", None
+    except NotifyUnknown as exc:
+        status, error = "in_doubt", str(exc)[:500]
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried later
+        status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+    con.execute(
+        f"UPDATE {table} SET notify_status = %s, notify_error = %s, "
+        f"notified_at = CASE WHEN %s = 'sent' THEN now() END WHERE {key_col} = %s",
+        (status, error, status, key))
+    return status
 
 
 def notify_pending(con: psycopg.Connection, notify: Notifier = send_webhook,
                    postgres_url: str | None = None) -> list[tuple[str, str]]:
     """Send each incident's notification at most once; returns (incident_id, status) pairs.
 
-    Unsent incidents (a failed earlier try) are retried up to MAX_NOTIFY_ATTEMPTS; an in-doubt
-    delivery is never resent. Without $AIOS_WEBHOOK_URL notifications are off for the
-    incidents opened meanwhile (status 'off'; they stay in the table, nothing is sent later).
+    Unsent incidents (a failed earlier try) are retried up to MAX_NOTIFY_ATTEMPTS, by the next
+    failed run's tick or by ``plans_sensor`` (every 10 minutes); an in-doubt delivery is never
+    resent. Without $AIOS_WEBHOOK_URL notifications are off for the incidents opened meanwhile
+    (status 'off'; they stay in the table, nothing is sent later).
     """
     if not os.environ.get("AIOS_WEBHOOK_URL"):
         con.execute("UPDATE aios.incidents SET notify_status = 'off' "
@@ -265,26 +305,10 @@ def notify_pending(con: psycopg.Connection, notify: Notifier = send_webhook,
     for row in rows:
         entry = next((e for e in RUNBOOK if e.cause == row[6]), RUNBOOK[-1])
         incident = Incident(*row[:7], likely_cause=entry.likely_cause, runbook_step=row[7])
-        # Claim first, so a concurrent evaluator (or a crash mid-send) cannot send it twice.
-        claimed = con.execute(
-            """UPDATE aios.incidents SET notify_status = 'sending',
-                      notify_attempts = notify_attempts + 1
-               WHERE incident_id = %s AND notify_status IN ('pending', 'failed')
-               RETURNING incident_id""", (incident.incident_id,)).fetchone()
-        if claimed is None:
-            continue
-        try:
-            notify(incident, postgres_url)
-            status, error = "sent", None
-        except NotifyUnknown as exc:
-            status, error = "in_doubt", str(exc)[:500]
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried later
-            status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-        con.execute(
-            "UPDATE aios.incidents SET notify_status = %s, notify_error = %s, "
-            "notified_at = CASE WHEN %s = 'sent' THEN now() END WHERE incident_id = %s",
-            (status, error, status, incident.incident_id))
-        out.append((incident.incident_id, status))
+        status = deliver_once(con, "aios.incidents", "incident_id", incident.incident_id,
+                              lambda i=incident: notify(i, postgres_url))
+        if status is not None:
+            out.append((incident.incident_id, status))
     return out
 
 
@@ -298,6 +322,16 @@ def record_failure(context: dg.RunFailureSensorContext, postgres: PostgresStore,
         opened = open_incident(con, incident)
         sent = notify_pending(con, notify, url)
     return incident, opened, sent
+
+
+def retry_notifications(postgres: PostgresStore,
+                        notify: Notifier = send_webhook) -> list[tuple[str, str]]:
+    """Send the incident notifications still pending or failed (a tick-based retry, so they
+    do not wait for the next failed run)."""
+    url = postgres.resolved_url()
+    ensure_schema(url)
+    with postgres.connect(autocommit=True) as con:
+        return notify_pending(con, notify, url)
 
 
 @dg.run_failure_sensor(

@@ -1,5 +1,6 @@
-"""Schedules of issue 5: hourly triage, nightly agents, publishing every 15 minutes; each runs
-the job it names over the assets it should, and a tick asks for one run."""
+"""Schedules of issue 5: hourly triage, publishing every 15 minutes, and every agent nightly
+(inside nightly_precompute_schedule); each runs the job it names over the assets it should,
+and a tick asks for one run."""
 
 from __future__ import annotations
 
@@ -11,10 +12,6 @@ EXPECTED = {
     # name: (job, cron, assets the job materializes)
     "triage_hourly_schedule": ("triage_job", "5 * * * *",
                                {"agent_plans", "agent_triage", "action_proposals"}),
-    "agents_nightly_schedule": ("agents_job", "0 5 * * *",
-                                {"agent_plans", "agent_triage", "agent_followup",
-                                 "agent_billing", "agent_content", "agent_brief",
-                                 "agent_canary", "action_proposals"}),
     "publish_schedule": ("publish_job", "*/15 * * * *",
                          {"proposal_gate_results", "published_actions"}),
 }
@@ -36,5 +33,11 @@ def test_issue5_schedules_are_wired_to_their_jobs():
                 scheduled_execution_time=datetime(2026, 6, 3, 5, tzinfo=UTC)) as ctx:
             requests = schedule.evaluate_tick(ctx).run_requests
         assert requests is not None and len(requests) == 1
+    # every agent, the canaries and the brief run nightly, after the summaries they read
+    nightly = defs.resolve_job_def(schedules["nightly_precompute_schedule"].job_name)
+    selected = {k.to_user_string() for k in nightly.asset_layer.selected_asset_keys}
+    assert {"agent_plans", "agent_triage", "agent_followup", "agent_billing", "agent_content",
+            "agent_brief", "agent_canary", "action_proposals", "summaries"} <= selected
+    assert "agents_nightly_schedule" not in schedules  # superseded: one nightly run, in order
     # the outbox can be reconciled on its own from the launchpad
     assert defs.resolve_job_def("reconcile_job").name == "reconcile_job"

@@ -83,9 +83,81 @@ def demo(tmp_path_factory: pytest.TempPathFactory, pg_url: str):
                 ledger = dg.materialize([cost_ledger], instance=instance,
                                         resources={"warehouse": warehouse, "llm": llm})
                 assert ledger.success
-        yield {"demo": demo_dir, "snapshot": home.warehouse_snapshot, "ledger_url": ledger_url}
+            planted = plant_proposals_and_decisions(warehouse)
+            from aios_assets.decision_mirror import proposal_decisions
+            from resources.postgres import PostgresStore
+
+            mirrored = dg.materialize([proposal_decisions], instance=instance,
+                                      resources={"warehouse": warehouse,
+                                                 "postgres": PostgresStore()})
+            assert mirrored.success
+        yield {"demo": demo_dir, "snapshot": home.warehouse_snapshot, "ledger_url": ledger_url,
+               "planted": planted}
     with psycopg.connect(pg_url, autocommit=True) as con:
         con.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def plant_proposals_and_decisions(warehouse) -> dict:
+    """Proposals as the agents make them and the operator's decisions through the real
+    decision store (Postgres); returns the ids by role."""
+    from datetime import UTC, datetime, timedelta
+
+    from aios_assets.agents.proposals import make_proposal, merge_proposals
+    from aios_assets.publishing.decisions import record_decisions
+    from resources.postgres import PostgresStore
+
+    now = datetime.now(UTC)
+
+    def proposal(agent: str, basis: str, *, action: str = "send_email", mode: str = "live",
+                 made: datetime = now - timedelta(hours=5)):
+        payload = ({"to": "ada@x.example", "subject": basis, "body": "Hello"}
+                   if action == "send_email" else {"title": basis, "text": "note"})
+        return make_proposal(agent=agent, manifest_version="1.0.0", action_type=action,
+                             target_entity_id=f"ent_{basis}", basis=basis, payload=payload,
+                             rationale=f"because {basis}", evidence_event_ids=["e"],
+                             confidence=0.8, mode=mode, now=made)
+
+    b1, b2, b3 = (proposal("billing", f"b{i}") for i in (1, 2, 3))
+    f1 = proposal("followup", "f1")
+    f2 = proposal("followup", "f2", made=now - timedelta(days=4))  # lapsed (3-day expiry)
+    n1 = proposal("brief", "n1", action="internal_note")
+    canary = proposal("followup", "c1", mode="canary")
+    with warehouse.connect() as con:
+        merge_proposals(con, [b1, b2, b3, f1, f2, n1, canary])
+    store = PostgresStore()
+    record_decisions(store, [b1.__dict__], "approved", None, via="cli",
+                     now=now - timedelta(hours=3))
+    record_decisions(store, [b2.__dict__], "rejected", "too pushy", via="cli",
+                     now=now - timedelta(hours=4))
+    record_decisions(store, [b3.__dict__], "rejected", "wrong amount", via="cli",
+                     now=now - timedelta(hours=4))
+    record_decisions(store, [b3.__dict__], "approved", None, via="launchpad",
+                     now=now - timedelta(hours=1))  # changed its mind: approved counts
+    record_decisions(store, [n1.__dict__], "approved", None, via="cli",
+                     now=now - timedelta(hours=5))
+    return {"rejected": b2.proposal_id, "canary": canary.proposal_id}
+
+
+def test_proposals_and_approvals(demo):
+    rows = {(r["agent"], r["action_type"]): r for r in run(demo, "proposals_and_approvals")}
+    assert set(rows) == {("billing", "send_email"), ("followup", "send_email"),
+                         ("brief", "internal_note")}  # the canary proposal is not live
+    billing = rows[("billing", "send_email")]
+    assert (billing["proposed"], billing["approved"], billing["rejected"], billing["waiting"],
+            billing["lapsed"]) == (3, 2, 1, 0, 0)
+    assert billing["approval_rate"] == pytest.approx(0.667)
+    assert billing["median_hours_to_decide"] == pytest.approx(2.0, abs=0.1)  # 2 h, 1 h, 4 h
+    followup = rows[("followup", "send_email")]
+    assert (followup["proposed"], followup["approved"], followup["waiting"],
+            followup["lapsed"], followup["approval_rate"]) == (2, 0, 1, 1, None)
+    assert list(rows)[0] == ("billing", "send_email")  # most proposed first
+
+
+def test_rejections_with_reasons(demo):
+    rows = run(demo, "rejections_with_reasons")
+    # b3 was rejected, then approved: only b2 is still a rejection
+    assert [(r["target_entity_id"], r["reason"], r["rationale"]) for r in rows] == [
+        ("ent_b2", "too pushy", "because b2")]
 
 
 def run(demo, name: str) -> list[dict]:
@@ -97,6 +169,32 @@ def run(demo, name: str) -> list[dict]:
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
     finally:
         con.close()
+
+
+def schema_doc_tables() -> dict[str, list[str]]:
+    """table -> documented columns, from the `| `table` | grain | `col`, ... |` rows of
+    docs/schema.md."""
+    text = (ROOT / "docs" / "schema.md").read_text()
+    return {m[1]: re.findall(r"`(\w+)`", m[2]) for m in re.finditer(
+        r"^\| `(\w+)` \| [^\n]*? \| ((?:`\w+`(?:, )?)+) \|$", text, re.M)}
+
+
+def test_schema_doc_matches_the_built_tables(demo):
+    documented = schema_doc_tables()
+    con = duckdb.connect(str(demo["snapshot"]), read_only=True)
+    try:
+        built = {t: [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall()]
+                 for (t,) in con.execute("SELECT table_name FROM information_schema.tables"
+                                         ).fetchall() if t in documented}
+    finally:
+        con.close()
+    # What this build makes: marts, proposals, decisions and the cost tables and views.
+    assert {"dim_contacts", "dim_organizations", "fct_invoices", "entity_membership",
+            "int_organization_keys", "fct_content_performance", "action_proposals",
+            "proposal_decisions", "cost_ledger", "cost_attribution",
+            "cost_by_day_agent_intent_entity_model", "cost_budget_status"} <= set(built)
+    for table, cols in built.items():
+        assert documented[table] == cols, table
 
 
 def test_every_documented_query_is_tested():

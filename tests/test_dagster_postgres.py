@@ -1,8 +1,8 @@
 """Past one machine: the same code with Dagster's Postgres instance storage (deploy/dagster.yaml).
 
 Against the real embedded Postgres: the instance keeps runs, events and the "warehouse" pool in
-Postgres, and the project's own ``ingest_job`` materializes through it. (Submitted runs go
-through the QueuedRunCoordinator; dequeuing them is the daemon's job, not exercised here.)
+Postgres, and the project's own ``ingest_job`` materializes through it. (A queued run dequeued
+by a real ``dagster-daemon`` on this config: ``tests/test_deploy.py``.)
 """
 
 from __future__ import annotations

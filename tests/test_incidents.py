@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import psycopg
@@ -14,39 +11,7 @@ import pytest
 from resources.postgres import PostgresStore
 from sensors.failures import RUNBOOK, build_incident, classify_failure, run_failure_sensor
 from tests.conftest import ROOT
-
-
-class Hook:
-    """A loopback webhook receiver; ``fail_next`` answers 500 that many times first."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        self.fail_next = 0
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if hook.fail_next > 0:
-                    hook.fail_next -= 1
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                hook.bodies.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T000/B000"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from tests.webhook_sink import Hook
 
 
 @pytest.fixture
@@ -107,18 +72,28 @@ def test_failed_run_opens_one_incident_and_notifies_once(pg_url, aios_home, hook
     assert "Conflicting lock" in text
 
 
-def test_failed_delivery_is_retried_on_the_next_tick_and_still_sent_once(pg_url, aios_home,
-                                                                          hook):
+def test_failed_delivery_is_retried_by_the_next_plans_tick_and_still_sent_once(
+        pg_url, aios_home, hook):
+    from resources.warehouse import DuckDBWarehouse
+    from sensors.plans import plans_sensor
+    from tests.audit_fixtures import fresh_database
+
+    url = fresh_database(pg_url)  # no other test's incidents or plans
     hook.fail_next = 2  # the adapter tries twice within a tick: the first tick fails
     with dg.instance_for_test() as instance:
         run, event = _fail_once(instance)
-        _tick(instance, run, event, pg_url)
-        assert _incidents(pg_url, run.run_id)[0][5:] == ("failed", 1)
+        _tick(instance, run, event, url)
+        assert _incidents(url, run.run_id)[0][5:] == ("failed", 1)
         assert hook.bodies == []
-        _tick(instance, run, event, pg_url)
-        _tick(instance, run, event, pg_url)
-    assert _incidents(pg_url, run.run_id)[0][5:] == ("sent", 2)
-    assert len(hook.bodies) == 1
+        # No other run fails: the periodic plans_sensor tick sends it.
+        resources = {"postgres": PostgresStore(url=url), "warehouse": DuckDBWarehouse()}
+        for _ in range(2):
+            plans_sensor(dg.build_sensor_context(resources=resources))
+        assert _incidents(url, run.run_id)[0][5:] == ("sent", 2)
+        # A later tick of the failure sensor for the same run sends nothing more.
+        _tick(instance, run, event, url)
+    assert _incidents(url, run.run_id)[0][5:] == ("sent", 2)
+    assert len(hook.bodies) == 1 and run.run_id in hook.bodies[0]["text"]
 
 
 def test_classify_failure():

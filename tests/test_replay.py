@@ -122,6 +122,71 @@ def test_replay_reproduces_then_shows_template_and_version_changes(history, aios
     assert res.exit_code == 1 and "no manifest version '9.9.9'" in res.output
 
 
+HOLD_LOCK = """
+import time
+from resources.warehouse import DuckDBWarehouse
+with DuckDBWarehouse().write_session():
+    print("ready", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_replay_a_plan_and_save_into_a_busy_warehouse(history, aios_home):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    con = duckdb.connect(str(aios_home / "warehouse.duckdb"), read_only=True)
+    try:
+        (plan_id,) = con.execute("SELECT plan_id FROM action_proposals "
+                                 "WHERE agent = 'billing'").fetchone()
+    finally:
+        con.close()
+    res = aios("replay", "--plan", plan_id, "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert (out["plan_id"], out["intent_id"], out["identical"]) == (
+        plan_id, "chase_overdue_invoices", True)
+    (billing,) = out["agents"]  # the plan's one step; followup belongs to another plan
+    assert billing["agent"] == "billing" and (billing["then"], billing["same"]) == (1, 1)
+    assert billing["since"] <= billing["until"] and billing["llm_answers"] == {"cache": 1}
+    screen = aios("replay", "--plan", plan_id)
+    assert screen.exit_code == 0 and f"plan {plan_id}" in screen.stdout
+    assert "1 same" in screen.stdout
+    for args, why in ((["--plan", "plan_nope"], "no plan 'plan_nope'"),
+                      (["--plan", plan_id, "--since", "2026-01-01"], "leave out --since"),
+                      (["--plan", plan_id, "--agent", "triage"], "has no step for triage"),
+                      ([], "say what to replay")):
+        res = aios("replay", *args)
+        assert res.exit_code == 1 and why in res.output, (args, res.output)
+
+    # --save while a pipeline run holds the write lock: one clear line, exit code 1.
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK], cwd=ROOT,
+                              env={**os.environ, "AIOS_HOME": str(aios_home)},
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+        res = aios("replay", "--agent", "billing", "--since", since, "--save",
+                   "--lock-timeout", "1")
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert res.exit_code == 1
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("error: replay not saved: the warehouse stayed busy for 1 s")
+    assert "Traceback" not in res.output and "1 same" in res.output  # the replay was shown
+    con = duckdb.connect(str(aios_home / "warehouse.duckdb"), read_only=True)
+    try:
+        saved = con.execute("SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_name = 'replay_proposals'").fetchone()[0]
+    finally:
+        con.close()
+    assert saved == 0  # nothing half-saved
+
+
 def test_diff_by_id():
     from aios_assets.agents.proposals import Proposal
     from tests.publishing_fixtures import proposal as make

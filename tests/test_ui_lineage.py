@@ -12,16 +12,15 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import httpx
 import pytest
 
+from aios_assets.plots import decode_png
 from tests.conftest import ROOT
 
 GRAPH_QUERY = """
@@ -46,51 +45,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
-    """(width, height, rows of raw pixel bytes) of an 8-bit, non-interlaced RGB/RGBA PNG."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("not a PNG")
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        pos += 12 + length
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        elif kind == b"IEND":
-            break
-    if header is None:
-        raise ValueError("PNG without IHDR")
-    width, height, depth, color, _, _, interlace = header
-    if depth != 8 or color not in (2, 6) or interlace:
-        raise ValueError(f"unsupported PNG: depth {depth}, color {color}, interlace {interlace}")
-    bpp = 3 if color == 2 else 4
-    raw, stride = zlib.decompress(idat), width * bpp
-    rows, prev = [], bytearray(stride)
-    for y in range(height):
-        ftype = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
-            if ftype == 1:
-                line[i] = (line[i] + a) & 0xFF
-            elif ftype == 2:
-                line[i] = (line[i] + b) & 0xFF
-            elif ftype == 3:
-                line[i] = (line[i] + (a + b) // 2) & 0xFF
-            elif ftype == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                line[i] = (line[i] + pred) & 0xFF
-        rows.append(bytes(line))
-        prev = line
-    return width, height, rows
 
 
 def _wait_for_graph(port: int, proc: subprocess.Popen, timeout_s: float = 180) -> dict:
@@ -160,7 +114,8 @@ def test_lineage_graph_through_graphql_and_chromium(webserver, tmp_path: Path):
     for name in ("inbox_sensor", "run_failure_sensor", "freshness_checks_sensor",
                  "automation_condition_sensor"):
         assert sensors.get(name) == "RUNNING", (name, sensors)
-    assert schedules.get("summaries_nightly_schedule") == "RUNNING", schedules
+    assert schedules.get("nightly_precompute_schedule") == "RUNNING", schedules
+    assert sensors.get("plans_sensor") == "RUNNING", sensors
 
     # The first-visit community dialog would cover the graph; dismiss it through the API.
     r = httpx.post(f"http://127.0.0.1:{port}/graphql",

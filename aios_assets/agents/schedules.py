@@ -2,18 +2,20 @@
 
 * ``triage_hourly_schedule``: the planner, the triage agent and the merge into
   ``action_proposals``, hourly (the ``inbox_triage`` intent's cadence).
-* ``agents_nightly_schedule``: ``agents_job`` (planner, every agent, canaries, merge) at
-  05:00 UTC, after the nightly summaries (02:30), so the daily brief and the day's follow-ups
-  and reminders are waiting when the operator starts.
+* every agent, the canaries and the daily brief also run nightly in
+  ``nightly_precompute_schedule`` (``aios_assets/definitions.py``, 02:30 UTC), after the marts,
+  the memory tiers and the summaries they read, in one run ordered by lineage, so the brief
+  and the day's follow-ups and reminders are waiting when the operator starts.
 
-Both only write proposals (agents never act); ``publish_schedule`` and ``approvals_sensor``
+They only write proposals (agents never act); ``publish_schedule`` and ``approvals_sensor``
 publish. A rerun inside a plan window whose step already succeeded does nothing, so the
-schedules are cheap when nothing changed.
+schedules are cheap when nothing changed. ``plans_sensor`` (``sensors/plans.py``) re-runs the
+steps of plans that got stuck between schedules.
 """
 
 import dagster as dg
 
-from aios_assets.agents.assets import AGENT_KEYS, PLANS_KEY, PROPOSALS_KEY, agents_job
+from aios_assets.agents.assets import AGENT_KEYS, PLANS_KEY, PROPOSALS_KEY
 
 triage_job = dg.define_asset_job(
     "triage_job",
@@ -30,15 +32,5 @@ triage_hourly_schedule = dg.ScheduleDefinition(
     description="Hourly at :05 UTC: triage unanswered inbound mail into proposals.",
 )
 
-agents_nightly_schedule = dg.ScheduleDefinition(
-    name="agents_nightly_schedule",
-    job=agents_job,
-    cron_schedule="0 5 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="05:00 UTC: precompute every agent's proposals (brief, follow-ups, billing, "
-                "content, triage) and the canary diff, after the nightly summaries.",
-)
-
 AGENT_JOBS = [triage_job]
-AGENT_SCHEDULES = [triage_hourly_schedule, agents_nightly_schedule]
+AGENT_SCHEDULES = [triage_hourly_schedule]
