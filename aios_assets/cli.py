@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import sys
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -228,16 +229,22 @@ def _run_ingest(
                     console.print(f"      … {len(self.files)} files ingested")
 
         observer = Observer()
-        result = defs.resolve_job_def(job).execute_in_process(
-            run_config={
-                "ops": {"ingest_files": {"config": config}},
-                # The CLI reports for itself; Dagster's step log stays in the run (UI).
-                "loggers": {"console": {"config": {"log_level": "ERROR"}}},
-            },
-            instance=dg.DagsterInstance.get(),
-            resources={"ingest_observer": observer},
-            raise_on_error=False,
-        )
+        # dagster-dbt echoes dbt's log lines to stdout; in-process that would corrupt `--json`
+        # and bury the summary, so they go to a log file (the UI keeps them with the run too).
+        tool_log = AiosHome.from_env().ensure().logs / "ingest.log"
+        with tool_log.open("a", encoding="utf-8") as log_file, \
+                contextlib.redirect_stdout(log_file):
+            log_file.write(f"--- aios {job} {datetime.now(UTC).isoformat()}\n")
+            result = defs.resolve_job_def(job).execute_in_process(
+                run_config={
+                    "ops": {"ingest_files": {"config": config}},
+                    # The CLI reports for itself; Dagster's step log stays in the run (UI).
+                    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+                },
+                instance=dg.DagsterInstance.get(),
+                resources={"ingest_observer": observer},
+                raise_on_error=False,
+            )
     files = observer.files
     for f in files:
         if f.fully_rejected:
@@ -267,7 +274,8 @@ def _run_ingest(
             for e in result.all_events
             if e.is_step_failure and e.event_specific_data is not None
         ][:3]
-        _fail(f"{job} failed: {'; '.join(failed) or 'see the run in the UI'}")
+        _fail(f"{job} failed: {'; '.join(failed) or 'see the run in the UI'} "
+              f"(tool output: {tool_log})")
 
 
 # --- sql -------------------------------------------------------------------------------------

@@ -61,9 +61,15 @@ class AiosHome:
     def locks(self) -> Path:
         return self.root / "locks"
 
+    @property
+    def logs(self) -> Path:
+        """Tool output of CLI runs (dbt's log lines), kept out of the CLI's own stdout."""
+        return self.root / "logs"
+
     def ensure(self) -> AiosHome:
         """Create the folders (idempotent) and a dagster.yaml if there is none."""
-        for path in (self.root, self.inbox, self.archive, self.dagster_home, self.locks):
+        for path in (self.root, self.inbox, self.archive, self.dagster_home, self.locks,
+                     self.logs):
             path.mkdir(parents=True, exist_ok=True)
         dagster_yaml = self.dagster_home / "dagster.yaml"
         if not dagster_yaml.exists():

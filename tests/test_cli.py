@@ -34,7 +34,12 @@ def test_ingest_records_a_dagster_run(tmp_path, aios_home):
     import dagster as dg
 
     f = write_jsonl(tmp_path / "a.jsonl", [event("m1")])
-    assert run_aios("ingest", str(f), home=aios_home).returncode == 0
+    res = run_aios("ingest", str(f), "--json", home=aios_home)
+    assert res.returncode == 0, res.stderr[-2000:]
+    # The whole pipeline ran (dbt included), yet stdout is only the JSON report: dbt's log
+    # lines went to the tool log.
+    assert json.loads(res.stdout)["events_new"] == 1
+    assert "Running with dbt" in (aios_home / "logs" / "ingest.log").read_text()
     instance = dg.DagsterInstance.get()
     records = instance.get_run_records()
     assert records and records[0].dagster_run.job_name == "ingest_and_update_job"

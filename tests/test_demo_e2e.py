@@ -18,6 +18,7 @@ def test_demo_runs_the_pipeline_and_prints_a_summary(aios_home):
     res = run_aios("demo", "--scale", "0.3", "--days", "60", home=aios_home, env=env,
                    timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
+    assert "Running with dbt" not in res.stdout  # dbt's lines go to $AIOS_HOME/logs
     for label in ("events ingested", "quarantined", "entities", "proposals waiting",
                   "proposals by agent", "gates", "LLM cost"):
         assert label in res.stdout
