@@ -88,6 +88,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            self.server.owner.cut_short += 1
+            # The client died while sending the body. A real server never acts on half a
+            # request; http.server treats a timeout as a gone client (no answer, no effect).
+            raise TimeoutError(f"request body cut short ({len(raw)} of {length} bytes)")
         try:
             return json.loads(raw) if raw else None
         except json.JSONDecodeError:
@@ -174,6 +179,7 @@ class FaultApiServer:
         self.lookup = lookup
         self.require_token = require_token
         self.down = False
+        self.cut_short = 0  # requests whose body never fully arrived (no effect)
         self.down_retry_after: str | None = None
         self.requests: list[Seen] = []
         self.effect_log: list[tuple[str | None, Any]] = []

@@ -1,8 +1,16 @@
-"""A publisher process for the crash tests: publishes the outbox, optionally SIGKILLs itself.
+"""A publisher process for the outbox crash tests: one run, or a fork server for many.
 
-Usage: ``python -m tests.outbox_crash_child DB API_URL SMTP_PORT [STEP NTH]`` - kill this
-process (SIGKILL, no cleanup) at the NTH time publishing reaches STEP (``claimed``, ``sent``,
-``recorded``). Prints ``ready`` once imports are done, so a parent can time random kills.
+* ``python -m tests.outbox_crash_child DB API_URL SMTP_PORT [STEP NTH]``: publish the outbox
+  once; SIGKILL this process (no cleanup) at the NTH time publishing reaches STEP
+  (``claimed``, ``sent``, ``recorded``). Prints ``ready`` once imports are done.
+* ``python -m tests.outbox_crash_child serve DB API_URL SMTP_PORT``: a fork server. It imports
+  and migrates once, prints ``ready``, then for each stdin line ``DELAY_S`` forks one
+  publisher - the restart of the previous one: ``reconcile(older_than_s=0)`` settles what its
+  killed predecessor left claimed or in doubt, then ``publish`` - SIGKILLs it after ``DELAY_S``
+  seconds (negative: never), reaps it and answers ``killed SECONDS`` or ``exited CODE
+  SECONDS``. Forking after the imports makes a kill trial cost the publishing itself, not
+  Python's start-up. The server opens no connection it keeps and builds no adapter (no
+  pooled socket is inherited): each child connects and builds its adapters itself.
 """
 
 from __future__ import annotations
@@ -10,13 +18,17 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
 from resources.adapters import HttpApiAdapter, SmtpAdapter
+from resources.adapters.base import CapabilityAdapter, ensure_adapter_schema
 from resources.outbox import STEPS, Outbox
 from resources.postgres import PostgresStore
 
+CHILD_LIMIT_S = 60.0  # a child that neither finishes nor is killed by then is killed anyway
 
-def adapters(db: str, api_url: str, smtp_port: int) -> dict:
+
+def adapters(db: str, api_url: str, smtp_port: int) -> dict[str, CapabilityAdapter]:
     common = {"timeout_s": 0.3, "max_attempts": 6, "backoff_initial_s": 0.01,
               "backoff_max_s": 0.05, "retry_after_cap_s": 0.1, "breaker_threshold": 50,
               "postgres_url": db}
@@ -25,7 +37,58 @@ def adapters(db: str, api_url: str, smtp_port: int) -> dict:
             "email": SmtpAdapter(host="127.0.0.1", port=smtp_port, **common)}
 
 
+def outbox(db: str, **kwargs: object) -> Outbox:
+    return Outbox(PostgresStore(url=db), retry_base_s=0.05, retry_max_s=0.2, **kwargs)
+
+
+def restart(db: str, api_url: str, smtp_port: int) -> None:
+    """What a restarted publisher does: settle its predecessor's leftovers, then publish."""
+    box = outbox(db)
+    ads = adapters(db, api_url, smtp_port)
+    box.reconcile(ads, older_than_s=0)
+    box.publish(ads)
+
+
+def trial(db: str, api_url: str, smtp_port: int, delay_s: float) -> str:
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # the child: publish, then leave without running the server's cleanup
+        code = 0
+        try:
+            restart(db, api_url, smtp_port)
+        except BaseException as exc:  # noqa: BLE001 - reported through the exit code
+            print(f"child error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            code = 1
+        os._exit(code)
+    limit = delay_s if delay_s >= 0 else CHILD_LIMIT_S
+    deadline = started + limit
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.002)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        done, status = os.waitpid(pid, 0)
+    elapsed = time.monotonic() - started
+    if os.WIFSIGNALED(status):
+        return f"killed {elapsed:.4f}"
+    return f"exited {os.WEXITSTATUS(status)} {elapsed:.4f}"
+
+
+def serve(db: str, api_url: str, smtp_port: int) -> None:
+    outbox(db).rows()  # migrate the outbox (the connection is closed again)
+    ensure_adapter_schema(db)  # and the call log, so children skip both
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            print(trial(db, api_url, smtp_port, float(line)), flush=True)
+
+
 def main(argv: list[str]) -> None:
+    if argv and argv[0] == "serve":
+        serve(argv[1], argv[2], int(argv[3]))
+        return
     db, api_url, smtp_port = argv[0], argv[1], int(argv[2])
     step, nth = (argv[3], int(argv[4])) if len(argv) > 4 else (None, 0)
     if step is not None and step not in STEPS:
@@ -39,7 +102,7 @@ def main(argv: list[str]) -> None:
                 print(f"killing at {name} {key}", flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    box = Outbox(PostgresStore(url=db), retry_base_s=0.05, retry_max_s=0.2, on_step=on_step)
+    box = outbox(db, on_step=on_step)
     ads = adapters(db, api_url, smtp_port)
     box.rows()  # connect and migrate before saying ready
     print("ready", flush=True)
