@@ -59,6 +59,8 @@ STEPS = [
     Step("recall_bench", [PY, "-m", "benchmarks.recall_bench", "--sizes", "100000",
                           "--skip-duckdb"], 1200, "recall_latency.json"),
     Step("facts_bench", [PY, "-m", "benchmarks.facts_bench"], 600, "facts.json"),
+    Step("llm_economy", [PY, "-m", "benchmarks.llm_economy_bench", "--days", "7"], 600,
+         "llm_economy.json"),
 ]
 
 
@@ -189,6 +191,17 @@ def figures() -> list[Figure]:
     facts = _load("facts.json")
     out.append(_fig("Entity facts recall (in-scope ground truth)",
                     _get(facts, "recall", "recall"), "", source="facts.json"))
+    llm = _load("llm_economy.json")
+    days = _get(llm, "days") or 7
+    out += [
+        _fig(f"LLM dollars, {days}-day operator week: cache + tiering / every call strong",
+             _get(llm, "usd_ratio"), "ratio", "≤ 0.25", lambda v: v <= 0.25,
+             "llm_economy.json"),
+        _fig("LLM paid tokens, cache + tiering / every call strong", _get(llm, "token_ratio"),
+             "ratio", source="llm_economy.json"),
+        _fig("LLM dollars, tiering alone (cache hits paid) / every call strong",
+             _get(llm, "usd_ratio_tiering_only"), "ratio", source="llm_economy.json"),
+    ]
     return out
 
 
