@@ -59,6 +59,8 @@ STEPS = [
     Step("recall_bench", [PY, "-m", "benchmarks.recall_bench", "--sizes", "100000",
                           "--skip-duckdb"], 1200, "recall_latency.json"),
     Step("facts_bench", [PY, "-m", "benchmarks.facts_bench"], 600, "facts.json"),
+    Step("pipeline", [PY, "-m", "benchmarks.pipeline_bench", "--sizes", "0.25", "0.5",
+                      "--definitions-rounds", "1"], 1500, "pipeline.json"),
     Step("llm_economy", [PY, "-m", "benchmarks.llm_economy_bench", "--days", "7"], 600,
          "llm_economy.json"),
 ]
@@ -191,6 +193,25 @@ def figures() -> list[Figure]:
     facts = _load("facts.json")
     out.append(_fig("Entity facts recall (in-scope ground truth)",
                     _get(facts, "recall", "recall"), "", source="facts.json"))
+    pipe = _load("pipeline.json")
+    sizes = _get(pipe, "sizes") or []
+    for size in sizes:
+        out.append(_fig(f"Whole pipeline, {size.get('events') or 0:,} demo events (ingest → "
+                        "entities → memory → proposals, offline tier)", size.get("seconds"), "s",
+                        source="pipeline.json"))
+    t100 = _get(pipe, "target_100k") or {}
+    how = "measured" if t100.get("measured") else "fitted from the sizes above"
+    out += [
+        _fig(f"Whole pipeline at 100k events ({how})", t100.get("seconds"), "s", "≤ 120",
+             lambda v: v <= 120, "pipeline.json"),
+        _fig("Whole pipeline growth exponent (time vs events)", _get(pipe, "growth_exponent"),
+             "", "≤ 1.0", lambda v: v <= 1.0, "pipeline.json"),
+        _fig("A day of new events (≈1%) after a full build / the full build",
+             _get(pipe, "incremental", "ratio"), "ratio", "≤ 0.10", lambda v: v <= 0.10,
+             "pipeline.json"),
+        _fig("`aios demo` (what `make demo` runs), scale 1, wall time",
+             _get(pipe, "demo", "seconds"), "s", source="pipeline.json"),
+    ]
     llm = _load("llm_economy.json")
     days = _get(llm, "days") or 7
     out += [
