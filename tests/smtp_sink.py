@@ -5,6 +5,8 @@ tests can count messages by unique Message-ID (what a mail client shows) and by 
 (what crossed the wire). Optional AUTH (``user``/``password``, plain text over loopback) and
 scripted faults: ``drop_after_data`` keys make the server accept (store) the message and then
 drop the connection before answering 250, the one case where a client cannot know the outcome.
+``copy_to`` (e.g. a :class:`tests.imap_server.ImapMailbox`) gets every accepted message's raw
+bytes by ``append``, as a provider that files sent mail into the account's Sent folder.
 """
 
 from __future__ import annotations
@@ -47,9 +49,12 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or envelope.content
         received = Received(envelope.mail_from, tuple(envelope.rcpt_tos),
-                            message_from_bytes(envelope.original_content or envelope.content))
+                            message_from_bytes(raw))
         drop = self.sink._store(received)
+        if self.sink.copy_to is not None:
+            self.sink.copy_to.append(raw)
         if drop:
             # Stored, but the client never hears back: its outcome is unknown.
             server.transport.abort()
@@ -59,9 +64,11 @@ class _Handler:
 class SmtpSink:
     """aiosmtpd on 127.0.0.1 with an in-memory mailbox; a context manager."""
 
-    def __init__(self, *, user: str | None = None, password: str | None = None) -> None:
+    def __init__(self, *, user: str | None = None, password: str | None = None,
+                 copy_to: Any | None = None) -> None:
         self.user = user
         self.password = password
+        self.copy_to = copy_to
         self.received: list[Received] = []
         self.drop_after_data: set[str] = set()
         self._lock = threading.Lock()

@@ -9,27 +9,43 @@ The Message-ID is derived from the idempotency key (:func:`message_id`), so ever
 transmission of one action - retries, reconciliation after a crash - carries the same
 Message-ID. SMTP itself has no server-side deduplication: a resend after an unknown outcome can
 reach the server twice, as the same message. See ``docs/adapters.md`` for the guarantee.
+
+Lookup through IMAP (optional): when ``imap_host`` / ``$AIOS_IMAP_HOST`` is set,
+:meth:`SmtpAdapter.lookup` logs in to the account's IMAP server (``imap_port`` /
+``$AIOS_IMAP_PORT``, default 993 with TLS or 143 with ``imap_ssl=False`` /
+``$AIOS_IMAP_SSL=0``; ``imap_user`` / ``$AIOS_IMAP_USER`` and ``imap_password`` /
+``$AIOS_IMAP_PASSWORD``, defaulting to the SMTP ones), opens ``imap_folder`` /
+``$AIOS_IMAP_FOLDER`` (default ``Sent``) read-only and searches it for the action's
+Message-ID. Reconciliation then settles an unknown outcome without a second transmission:
+found means delivered, not found means it never left (sent now, once). If the lookup itself
+fails (IMAP down, bad login, no such folder) the action stays ``in_doubt`` and is looked up
+again at the next reconciliation - never resent blindly.
 """
 
 from __future__ import annotations
 
 import hashlib
+import imaplib
 import os
 import smtplib
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from resources.adapters.base import (
+    AdapterError,
     AdapterNotConfigured,
     AdapterPermanent,
     AdapterRetryable,
     AdapterUnknown,
     AttemptResult,
     CapabilityAdapter,
+    CircuitBreaker,
+    DeliveryReceipt,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +57,13 @@ USER_ENV = "AIOS_SMTP_USER"
 PASSWORD_ENV = "AIOS_SMTP_PASSWORD"
 FROM_ENV = "AIOS_SMTP_FROM"
 DEFAULT_FROM = "aios@localhost"
+IMAP_HOST_ENV = "AIOS_IMAP_HOST"
+IMAP_PORT_ENV = "AIOS_IMAP_PORT"
+IMAP_SSL_ENV = "AIOS_IMAP_SSL"
+IMAP_USER_ENV = "AIOS_IMAP_USER"
+IMAP_PASSWORD_ENV = "AIOS_IMAP_PASSWORD"
+IMAP_FOLDER_ENV = "AIOS_IMAP_FOLDER"
+DEFAULT_IMAP_FOLDER = "Sent"
 
 
 def message_id(key: str, domain: str = "aios.local") -> str:
@@ -105,6 +128,20 @@ def _smtp_error(exc: smtplib.SMTPResponseException, phase: str) -> Exception:
     return AdapterPermanent(f"SMTP {phase} refused ({code})", error_class=label, status_code=code)
 
 
+def _imap_quoted(value: str, what: str) -> str:
+    """``value`` as an IMAP quoted string (ASCII, no line breaks), for a folder or a header."""
+    if not value.isascii() or any(c in value for c in "\r\n\0"):
+        raise AdapterNotConfigured(f"{what} must be ASCII without line breaks")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw not in ("0", "false", "no", "off")
+
+
 class SmtpAdapter(CapabilityAdapter):
     """Sends ``send_email`` actions over SMTP; see the module docstring for configuration."""
 
@@ -118,6 +155,16 @@ class SmtpAdapter(CapabilityAdapter):
     starttls: bool = False
     use_ssl: bool = False
     message_id_domain: str = "aios.local"
+    imap_host: str | None = None
+    imap_port: int | None = None
+    imap_ssl: bool | None = None
+    imap_user: str | None = None
+    imap_password: str | None = Field(default=None, repr=False)
+    imap_folder: str | None = None
+
+    # IMAP lookups get their own breaker: an IMAP outage must not stop SMTP sending.
+    _imap_breaker: CircuitBreaker | None = PrivateAttr(default=None)
+    _in_lookup: threading.local = PrivateAttr(default_factory=threading.local)
 
     def _host(self) -> str:
         host = (self.host or os.environ.get(HOST_ENV) or "").strip()
@@ -139,6 +186,126 @@ class SmtpAdapter(CapabilityAdapter):
             return f"smtp://{self._host()}:{self._port()}"
         except AdapterNotConfigured:
             return "smtp://(unconfigured)"
+
+    # --- IMAP lookup -----------------------------------------------------------------------
+    def _imap_host(self) -> str:
+        return (self.imap_host or os.environ.get(IMAP_HOST_ENV) or "").strip()
+
+    def _imap_ssl(self) -> bool:
+        return self.imap_ssl if self.imap_ssl is not None else _env_flag(IMAP_SSL_ENV, True)
+
+    def _imap_port(self) -> int:
+        if self.imap_port:
+            return self.imap_port
+        raw = os.environ.get(IMAP_PORT_ENV) or ("993" if self._imap_ssl() else "143")
+        try:
+            return int(raw)
+        except ValueError:
+            raise AdapterNotConfigured(f"${IMAP_PORT_ENV} must be a port number") from None
+
+    def supports_lookup(self) -> bool:
+        """True when an IMAP host is configured (``imap_host`` or ``$AIOS_IMAP_HOST``)."""
+        return bool(self._imap_host())
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        if not getattr(self._in_lookup, "active", False):
+            return super().breaker
+        with self._state_lock:
+            if self._imap_breaker is None:
+                self._imap_breaker = CircuitBreaker(self.breaker_threshold,
+                                                    self.breaker_reset_s)
+            return self._imap_breaker
+
+    def lookup(self, action: OutboxAction) -> AttemptResult | None:
+        """Search the IMAP folder for this action's Message-ID: the result if found, else None.
+
+        One try; raises AdapterRetryable (connection failed or lost), AdapterPermanent (login
+        refused, folder missing) or AdapterNotConfigured. Never sends anything.
+        """
+        host = self._imap_host()
+        if not host:
+            raise AdapterNotConfigured(f"no IMAP host: set ${IMAP_HOST_ENV}")
+        port, use_ssl = self._imap_port(), self._imap_ssl()
+        user = self.imap_user or os.environ.get(IMAP_USER_ENV) or self.user \
+            or os.environ.get(USER_ENV)
+        password = self.imap_password or os.environ.get(IMAP_PASSWORD_ENV) or self.password \
+            or os.environ.get(PASSWORD_ENV) or ""
+        if not user:
+            raise AdapterNotConfigured(f"no IMAP user: set ${IMAP_USER_ENV} (or ${USER_ENV})")
+        folder = self.imap_folder or os.environ.get(IMAP_FOLDER_ENV) or DEFAULT_IMAP_FOLDER
+        mid = message_id(action.idempotency_key, self.message_id_domain)
+        quoted_folder = _imap_quoted(folder, f"${IMAP_FOLDER_ENV}")
+        quoted_mid = _imap_quoted(mid, "message_id_domain")
+        try:
+            if use_ssl:
+                imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                    host, port, ssl_context=ssl.create_default_context(), timeout=self.timeout_s)
+            else:
+                imap = imaplib.IMAP4(host, port, timeout=self.timeout_s)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise AdapterRetryable(f"IMAP connect to {host}:{port} failed ({type(exc).__name__})",
+                                   error_class=f"Imap{type(exc).__name__}") from None
+        phase = "login"
+        try:
+            try:
+                imap.login(user, password)
+            except imaplib.IMAP4.abort:
+                raise
+            except imaplib.IMAP4.error:
+                raise AdapterPermanent(
+                    f"IMAP login refused by {host}:{port}; check ${IMAP_USER_ENV}/"
+                    f"${IMAP_PASSWORD_ENV} (default: the SMTP user/password)",
+                    error_class="ImapLoginRefused") from None
+            phase = "select"
+            typ, _ = imap.select(quoted_folder, readonly=True)
+            if typ != "OK":
+                raise AdapterPermanent(
+                    f"IMAP folder {folder!r} cannot be opened; check ${IMAP_FOLDER_ENV}",
+                    error_class="ImapNoFolder")
+            phase = "search"
+            typ, data = imap.uid("SEARCH", "HEADER", "Message-ID", quoted_mid)
+            if typ != "OK":
+                raise AdapterRetryable(f"IMAP search failed ({typ})",
+                                       error_class="ImapSearchFailed")
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise AdapterRetryable(f"IMAP {phase} failed ({type(exc).__name__})",
+                                   error_class=f"Imap{type(exc).__name__}") from None
+        except imaplib.IMAP4.error:
+            raise AdapterPermanent(f"IMAP {phase} refused by {host}:{port}",
+                                   error_class="ImapError") from None
+        finally:
+            try:
+                imap.logout()
+            except (OSError, imaplib.IMAP4.error):
+                pass
+        uids = b" ".join(d for d in data if isinstance(d, bytes)).split()
+        return AttemptResult(external_id=mid) if uids else None
+
+    def reconcile(self, action: OutboxAction) -> DeliveryReceipt | None:
+        """Settle an unknown outcome; with IMAP configured, look it up before sending.
+
+        Found in the folder: delivered (no transmission). Not found: sent now. The lookup
+        failed: :class:`AdapterUnknown`, so the outbox keeps the action ``in_doubt`` and asks
+        again at the next reconciliation. Without IMAP: as :meth:`CapabilityAdapter.reconcile`.
+        """
+        if not self.supports_lookup():
+            return super().reconcile(action)
+        calls: list[dict[str, Any]] = []
+        self._in_lookup.active = True
+        try:
+            found, _ = self._with_retries(action, calls, "lookup", self.lookup,
+                                          allow_unknown_retry=True)
+        except AdapterError as exc:
+            raise AdapterUnknown(f"outcome still unknown, not resent: IMAP lookup failed: {exc}",
+                                 error_class=exc.error_class,
+                                 status_code=exc.status_code) from None
+        finally:
+            self._in_lookup.active = False
+            self._record(calls)
+        if found is not None:
+            return DeliveryReceipt(found.external_id, 0.0, 0)
+        return self.send(action)
 
     def _attempt(self, action: OutboxAction) -> AttemptResult:
         msg, recipients = build_message(
