@@ -5,14 +5,59 @@
 --   calendar participants -> (calendar source, normalized address), or 'name:<name>'
 --   chat speakers         -> (chat source, normalized address), or 'name:<name>'
 --   invoice customers     -> (billing source, invoice_id)
-with contacts as (
+--
+-- Incremental: a contact row is rebuilt only when its contact event changed (a new current
+-- version, by event_id and version); every other kind of record, which aggregates many events,
+-- is recomputed on every run. The pre-hook deletes every row that is not the current version
+-- of a contact, so the table always equals a full rebuild (`--full-refresh`). The pre-hook also
+-- adds event_id / event_version to a table built before they existed (every contact is then
+-- read once more). Any other change of columns stops the run until `dbt build --full-refresh`
+-- (on_schema_change 'fail'): rows kept from earlier runs would lack the new column's values.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=[
+        "{% if is_incremental() %} alter table {{ this }}
+         add column if not exists event_id varchar {% endif %}",
+        "{% if is_incremental() %} alter table {{ this }}
+         add column if not exists event_version integer {% endif %}",
+        "{% if is_incremental() %}
+         delete from {{ this }} t where not exists (
+             select 1 from {{ source('aios', 'events_current') }} e
+             where e.kind = 'contact' and e.source = t.source and e.source_id = t.source_id
+               and e.event_id = t.event_id and e.version = t.event_version)
+         {% endif %}",
+    ],
+) }}
+
+with current_contact_events as (
+    select source, source_id, event_id, version
+    from {{ source('aios', 'events_current') }}
+    where kind = 'contact'
+),
+
+contact_events_to_read as (
+    select c.event_id from current_contact_events c
+    {% if is_incremental() %}
+    anti join {{ this }} t
+      on t.source = c.source and t.source_id = c.source_id
+     and t.event_id = c.event_id and t.event_version = c.version
+    {% endif %}
+),
+
+contacts as (
     select source, source_id, 'contact' as record_kind, first_name, last_name, full_name,
-           email, phone, dob, city, postcode, company, first_seen_at, updated_at as last_seen_at
+           email, phone, dob, city, postcode, company, first_seen_at, updated_at as last_seen_at,
+           event_id, version as event_version
     from {{ ref('stg_crm__contacts') }}
+    where event_id in (select event_id from contact_events_to_read)
     union all
     select source, source_id, 'subscriber' as record_kind, first_name, last_name, full_name,
-           email, phone, dob, city, postcode, company, first_seen_at, updated_at as last_seen_at
+           email, phone, dob, city, postcode, company, first_seen_at, updated_at as last_seen_at,
+           event_id, version as event_version
     from {{ ref('stg_newsletter__subscribers') }}
+    where event_id in (select event_id from contact_events_to_read)
 ),
 
 email_people as (
@@ -62,11 +107,13 @@ invoice_customers as (
     from {{ ref('stg_billing__invoices') }}
 ),
 
+-- a contact row wins over any other record with the same (source, source_id)
 participants as (
     select source, source_id, record_kind, null::varchar as first_name,
            null::varchar as last_name, full_name, email, null::varchar as phone,
            null::varchar as dob, null::varchar as city, null::varchar as postcode,
-           null::varchar as company, first_seen_at, last_seen_at
+           null::varchar as company, first_seen_at, last_seen_at,
+           null::varchar as event_id, null::integer as event_version
     from (
         select * from email_people
         union all by name select * from calendar_people
@@ -75,14 +122,19 @@ participants as (
     where source_id is not null
     union all
     select source, source_id, record_kind, null, null, full_name, email, null, null, null, null,
-           company, first_seen_at, last_seen_at
+           company, first_seen_at, last_seen_at, null, null
     from invoice_customers
+),
+
+other_records as (
+    select p.* from participants p
+    anti join current_contact_events c on c.source = p.source and c.source_id = p.source_id
 ),
 
 all_records as (
     select *, 1 as priority from contacts
     union all
-    select *, 2 as priority from participants
+    select *, 2 as priority from other_records
 )
 
 select * exclude (priority)
