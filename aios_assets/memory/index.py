@@ -27,16 +27,7 @@ KEEP_GENERATIONS = 2
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # English stop words plus the words every question carries; they only add noise to BM25.
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further had
-has have having he her here hers herself him himself his how i if in into is it its itself just
-me more most my myself no nor not now of off on once only or other our ours ourselves out over
-own same she should so some such than that the their theirs them themselves then there these
-they this those through to too under until up very was we were what when where which while who
-whom why will with would you your yours yourself yourselves also ever get got likely might may
-s t don't i'm it's that's
-""".split())
+STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "also", "ever", "get", "got", "likely", "might", "may", "s", "t", "don't", "i'm", "it's", "that's"])
 
 
 class IndexMissing(FileNotFoundError):
@@ -117,6 +108,20 @@ def _save_bm25(tokens: list[list[str]], path: Path) -> None:
     retriever.save(str(path))
 
 
+def time_order(chunks: Sequence[Chunk]) -> list[int]:
+    """Positions of ``chunks`` sorted by ``occurred_at`` (stable: a thread's order is kept)."""
+    return sorted(range(len(chunks)), key=lambda i: chunks[i].occurred_at)
+
+
+def remap_positions(order: Sequence[int], links: Sequence[int]) -> list[int]:
+    """``links`` (positions in the old order, -1 for none) re-indexed for ``order``: the unit
+    now at position ``j`` was at ``order[j]``."""
+    new_pos = [0] * len(order)
+    for j, old in enumerate(order):
+        new_pos[old] = j
+    return [new_pos[links[old]] if links[old] >= 0 else -1 for old in order]
+
+
 def build_index(
     home_root: Path,
     chunks: Sequence[Chunk],
@@ -124,7 +129,12 @@ def build_index(
     entity_ids: Sequence[Sequence[str]],
     model_id: str,
 ) -> Path:
-    """Write a new index generation for ``chunks`` (already in thread order) and publish it."""
+    """Write a new index generation for ``chunks`` (given in thread order) and publish it.
+
+    Units are stored in time order (``occurred_at``, stable): a date window is then one run of
+    positions, so recall scores it through array views instead of gathering rows (at 1M units
+    a 60-day window is ~58k rows, 90 MB of vectors). Neighbours are found in thread order first
+    and carried over as positions."""
     if len(chunks) != len(vectors) or len(chunks) != len(entity_ids):
         raise ValueError("chunks, vectors and entity_ids must be aligned")
     root = index_root(home_root)
@@ -132,14 +142,22 @@ def build_index(
     generation = f"gen-{time.time_ns()}"
     tmp = root / f".{generation}.tmp"
     tmp.mkdir()
-    prev, nxt = neighbours(list(chunks))
-    unit_tokens = [tokenize(c.body) for c in chunks]
+    thread_prev, thread_next = neighbours(list(chunks))
+    thread_tokens = [tokenize(c.body) for c in chunks]
     # The context unit adds the previous and next turn: an answer often spans a question and
     # its reply, and the words of the question live in the turn before the evidence.
-    context_tokens = [
-        (unit_tokens[p] if p >= 0 else []) + unit_tokens[i] + (unit_tokens[n] if n >= 0 else [])
-        for i, (p, n) in enumerate(zip(prev, nxt, strict=True))
+    thread_context = [
+        (thread_tokens[p] if p >= 0 else []) + thread_tokens[i]
+        + (thread_tokens[n] if n >= 0 else [])
+        for i, (p, n) in enumerate(zip(thread_prev, thread_next, strict=True))
     ]
+    order = time_order(chunks)
+    chunks = [chunks[i] for i in order]
+    entity_ids = [entity_ids[i] for i in order]
+    vectors = np.asarray(vectors)[order] if len(order) else vectors
+    unit_tokens = [thread_tokens[i] for i in order]
+    context_tokens = [thread_context[i] for i in order]
+    prev, nxt = remap_positions(order, thread_prev), remap_positions(order, thread_next)
     _save_bm25(unit_tokens, tmp / "lex_unit")
     _save_bm25(context_tokens, tmp / "lex_context")
     dim = int(vectors.shape[1]) if len(vectors) else 0
