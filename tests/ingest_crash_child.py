@@ -11,10 +11,7 @@ inherit no DuckDB state.
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -22,6 +19,7 @@ import pyarrow as pa
 
 from aios_assets.ingest.loader import ingest_paths
 from resources.warehouse import DuckDBWarehouse
+from tests.fork_server import fork_trial
 
 
 def _ingest(home: str, paths: list[str]) -> None:
@@ -30,32 +28,7 @@ def _ingest(home: str, paths: list[str]) -> None:
 
 
 def trial(home: str, delay_s: float, paths: list[str]) -> str:
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:  # the child: ingest, then leave without running the parent's cleanup
-        code = 0
-        try:
-            _ingest(home, paths)
-        except BaseException as exc:  # noqa: BLE001 - reported through the exit code
-            print(f"child error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-            code = 1
-        os._exit(code)
-    if delay_s >= 0:
-        deadline = started + delay_s
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.002)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            done, status = os.waitpid(pid, 0)
-    else:
-        done, status = os.waitpid(pid, 0)
-    elapsed = time.monotonic() - started
-    if os.WIFSIGNALED(status):
-        return f"killed {elapsed:.4f}"
-    return f"exited {os.WEXITSTATUS(status)} {elapsed:.4f}"
+    return fork_trial(lambda: _ingest(home, paths), delay_s)
 
 
 def warm_up() -> None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 
 from resources.adapters import HttpApiAdapter, SmtpAdapter
 from resources.adapters.base import CapabilityAdapter, ensure_adapter_schema
 from resources.outbox import STEPS, Outbox
 from resources.postgres import PostgresStore
+from tests.fork_server import fork_trial
 
 CHILD_LIMIT_S = 60.0  # a child that neither finishes nor is killed by then is killed anyway
 
@@ -50,30 +50,7 @@ def restart(db: str, api_url: str, smtp_port: int) -> None:
 
 
 def trial(db: str, api_url: str, smtp_port: int, delay_s: float) -> str:
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:  # the child: publish, then leave without running the server's cleanup
-        code = 0
-        try:
-            restart(db, api_url, smtp_port)
-        except BaseException as exc:  # noqa: BLE001 - reported through the exit code
-            print(f"child error: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-            code = 1
-        os._exit(code)
-    limit = delay_s if delay_s >= 0 else CHILD_LIMIT_S
-    deadline = started + limit
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.002)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        done, status = os.waitpid(pid, 0)
-    elapsed = time.monotonic() - started
-    if os.WIFSIGNALED(status):
-        return f"killed {elapsed:.4f}"
-    return f"exited {os.WEXITSTATUS(status)} {elapsed:.4f}"
+    return fork_trial(lambda: restart(db, api_url, smtp_port), delay_s, CHILD_LIMIT_S)
 
 
 def serve(db: str, api_url: str, smtp_port: int) -> None:

@@ -14,15 +14,13 @@ from __future__ import annotations
 import csv
 import json
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import duckdb
 
-from tests.conftest import ROOT
+from tests.fork_server import ForkServerClient
 
 TRIALS = 50
 NEW_PER_TRIAL = 80
@@ -100,27 +98,15 @@ def write_batch(folder: Path, trial: int, rng: random.Random, expected: Expected
     expected.add_file(folder / "c_contacts.csv", CONTACTS_PER_TRIAL, 0)
 
 
-class ForkServer:
+class ForkServer(ForkServerClient):
+    """``tests/ingest_crash_child.py``: one forked ingesting child per trial."""
+
     def __init__(self, home: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.ingest_crash_child", str(home)], cwd=ROOT,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+        super().__init__("tests.ingest_crash_child", str(home))
 
     def run(self, delay_s: float, paths: list[Path]) -> tuple[str, float]:
         """One child ingesting ``paths``, SIGKILLed after ``delay_s`` (negative: never)."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(f"{delay_s:.4f} {' '.join(map(str, paths))}\n")
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().split()
-        assert answer, "the fork server died"
-        outcome = answer[0] if answer[0] == "killed" else f"exited {answer[1]}"
-        return outcome, float(answer[-1])
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+        return self.trial(f"{delay_s:.4f} {' '.join(map(str, paths))}")
 
 
 def assert_files_atomic(warehouse: Path, expected: Expected) -> int:

@@ -32,6 +32,7 @@ from resources.outbox import Outbox
 from resources.postgres import PostgresStore
 from tests.conftest import ROOT
 from tests.fault_api_server import FaultApiServer
+from tests.fork_server import ForkServerClient
 from tests.outbox_crash_child import adapters, outbox
 from tests.outbox_fixtures import email_action, fresh_database, http_action
 from tests.smtp_sink import SmtpSink
@@ -129,30 +130,15 @@ def test_sigkill_at_each_step_then_reconcile(world, step, nth):
 
 
 
-class PublisherForkServer:
+class PublisherForkServer(ForkServerClient):
     """``tests/outbox_crash_child.py serve``: one forked publisher (the restart) per trial."""
 
     def __init__(self, db: str, api: FaultApiServer, sink: SmtpSink) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.outbox_crash_child", "serve", db, api.url,
-             str(sink.port)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True)
-        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+        super().__init__("tests.outbox_crash_child", "serve", db, api.url, str(sink.port))
 
     def run(self, delay_s: float) -> tuple[str, float]:
         """Reconcile + publish in a forked child, SIGKILLed after ``delay_s`` (< 0: never)."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(f"{delay_s:.4f}\n")
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().split()
-        assert answer, "the fork server died"
-        outcome = answer[0] if answer[0] == "killed" else f"exited {answer[1]}"
-        return outcome, float(answer[-1])
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+        return self.trial(f"{delay_s:.4f}")
 
 
 def assert_nothing_lost_or_doubled(box: Outbox, actions: list, api: FaultApiServer,
