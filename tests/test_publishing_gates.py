@@ -58,8 +58,10 @@ def test_placeholders():
 
 def test_secrets_never_quoted(monkeypatch):
     key = "sk-" + "a1B2c3D4e5F6g7H8i9J0k"
-    for body in (f"use {key}", "password: hunter2!", "AKIAABCDEFGHIJKLMNOP",
-                 "-----BEGIN RSA PRIVATE KEY-----", "Authorization: Bearer abcdefghijklmnop1234"):
+    # Fake credentials, assembled at run time so no secret-shaped literal sits in the tree.
+    for body in (f"use {key}", "password: " + "hunter2!", "AKIA" + "ABCDEFGHIJKLMNOP",
+                 "-----BEGIN RSA " + "PRIVATE KEY-----",
+                 "Authorization: Bear" + "er abcdefghijklmnop1234"):
         v = gate_secrets(email(body), ctx())
         assert not v.passed and "secret" in v.reason, body
         assert key not in v.reason and "hunter2" not in v.reason
