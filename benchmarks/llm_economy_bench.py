@@ -168,13 +168,6 @@ class SimulatedModels:
             server.script(model, lambda prompt, m=model: self.answer(m, prompt))
 
 
-def loopback_server() -> Any:
-    """The loopback OpenAI-compatible server the tests use (Nagle off, so no 40 ms stalls)."""
-    from tests.openai_server import OpenAIServer
-
-    return OpenAIServer()
-
-
 # --- both policies on every call --------------------------------------------------------------
 
 
@@ -494,13 +487,14 @@ def run(settings: Settings, work: Path, warehouse: Path | None = None,
                                     settings.history_days + settings.days)
     timings["build_s"] = round(time.perf_counter() - t, 2)
     from aios_assets.demo_data import DEFAULT_START
+    from tests.openai_server import OpenAIServer  # the loopback server the tests use
 
     first_day = settings.start or DEFAULT_START
     week_start = datetime.combine(first_day + timedelta(days=settings.history_days),
                                   datetime.min.time(), UTC)
     names = ("tiered", "all_strong")
     with ledger_databases(work / "home", names) as urls, \
-            loopback_server() as s_tiered, loopback_server() as s_strong:
+            OpenAIServer() as s_tiered, OpenAIServer() as s_strong:
         servers = {"tiered": s_tiered, "all_strong": s_strong}
         per_server = {name: SimulatedModels(settings.miss_draft, settings.miss_summary)
                       for name in names}

@@ -15,6 +15,7 @@ already on disk).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -127,15 +128,22 @@ def _get(data: Any, *path: str) -> Any:
 Figure = dict[str, Any]
 
 
+@functools.cache
+def _run_date(source: str) -> str:
+    """The run's own date (a checkout resets file times); the file's time when it has none.
+    Cached: every figure of a file asks, and the report is written once per process."""
+    stamp = str(_get(_load(source), "generated_at") or "")
+    if stamp:
+        return stamp[:16].replace("T", " ")
+    return datetime.fromtimestamp((RESULTS / source).stat().st_mtime, UTC).strftime(
+        "%Y-%m-%d %H:%M")
+
+
 def _fig(figure: str, value: Any, unit: str = "", target: str = "—",
          met: Callable[[Any], bool] | None = None, source: str = "") -> Figure:
     ok = None if value is None or met is None else bool(met(value))
     path = RESULTS / source
-    # The run's own date (a checkout resets file times); the file's time when it has none.
-    stamp = str(_get(_load(source), "generated_at") or "") if source else ""
-    when = (stamp[:16].replace("T", " ") if stamp else
-            datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M")
-            if source and path.exists() else None)
+    when = _run_date(source) if source and path.exists() else None
     return {"figure": figure, "value": value, "unit": unit, "target": target, "met": ok,
             "source": source, "source_written": when}
 
