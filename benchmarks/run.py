@@ -55,6 +55,7 @@ STEPS = [
     Step("definitions", [PY, "-m", "benchmarks.run", "--definitions-probe"], 300,
          "definitions.json"),
     Step("er_bench", [PY, "-m", "benchmarks.er_bench", "--quick"], 900, "er.json"),
+    Step("er_speed", [PY, "-m", "benchmarks.er_bench", "--speed-only"], 900, "er.json"),
     Step("recall_eval", [PY, "-m", "benchmarks.recall_eval", "--devset", "chats", "--split",
                          "dev"], 900, "recall_quality.json"),
     Step("recall_bench", [PY, "-m", "benchmarks.recall_bench", "--sizes", "100000"], 1200,
@@ -179,6 +180,23 @@ def figures() -> list[Figure]:
         if f1 is not None and base:
             out.append(_fig(f"ER F1 ratio vs standard Splink on {name}", round(f1 / base, 3),
                             "ratio", "≥ 1.0", lambda v: v >= 1.0, "er.json"))
+    speed = _get(er, "speed") or {}
+    e2e = speed.get("dbt_end_to_end") or {}
+    n_er = f"{speed.get('records') or 0:,}"
+    out += [
+        _fig(f"ER {n_er} contact records: `dbt build` end to end",
+             e2e.get("dbt_build_s"), "s", "< 60", lambda v: v < 60, "er.json"),
+        _fig("ER +1% new records: `dbt build` / full `dbt build`",
+             e2e.get("ratio_plus_1pct_to_full"), "ratio", "≤ 0.10", lambda v: v <= 0.10,
+             "er.json"),
+        _fig("ER nothing new: `dbt build` / full `dbt build` (dbt's fixed cost)",
+             e2e.get("ratio_nothing_new_to_full"), "ratio", source="er.json"),
+        _fig(f"ER {n_er} records: `resolve()` full run", _get(speed, "full_run", "seconds"),
+             "s", source="er.json"),
+        _fig("ER +1% new records: `resolve_update` / `resolve()`",
+             _get(speed, "incremental_plus_1pct", "ratio_to_full"), "ratio", "≤ 0.10",
+             lambda v: v <= 0.10, "er.json"),
+    ]
     rq = _get(_load("recall_quality.json"), "runs", "chats/dev")
     for scope in ("no_filter", "thread"):
         ours, bm25 = _get(rq, "aios", scope, "recall@10"), _get(rq, "bm25", scope, "recall@10")

@@ -40,6 +40,7 @@ BLOCKING_KEYS = (
     ("bk_phone", "bk_phone"),
     ("bk_scity", "bk_scity"),
     ("bk_swap", "bk_name"),
+    ("bk_addr", "bk_addr"),
 )
 
 INPUT_COLUMNS = (
@@ -52,6 +53,9 @@ INPUT_COLUMNS = (
     "city",
     "postcode",
     "phone",
+    "street",
+    "street_number",
+    "street_name",
     "is_new",
 ) + tuple(sorted({k for pair in BLOCKING_KEYS for k in pair}))
 
@@ -147,7 +151,48 @@ def comparisons() -> list:
             output_column_name="email",
         ),
         cl.ExactMatch("phone"),
-        cl.LevenshteinAtThresholds("postcode", [1]),
+        # One comparison for the whole address: street and postcode are the same evidence (where
+        # the record lives or works), and as two comparisons a household or an office would be
+        # counted twice and outweigh two different first names.
+        cl.CustomComparison(
+            comparison_levels=[
+                cll.CustomLevel(
+                    "(street_l is null or street_r is null) "
+                    "and (postcode_l is null or postcode_r is null)",
+                    label_for_charts="no address to compare",
+                ).configure(is_null_level=True),
+                cll.CustomLevel(
+                    "street_l = street_r and postcode_l = postcode_r",
+                    label_for_charts="same street and postcode",
+                ),
+                cll.CustomLevel(
+                    "street_l = street_r and (postcode_l is null or postcode_r is null)",
+                    label_for_charts="same street, a postcode missing",
+                ),
+                # a typo in the street name ("pridham street" / "pridhamstreet"), same number
+                cll.CustomLevel(
+                    "street_number_l = street_number_r "
+                    "and jaro_winkler_similarity(street_name_l, street_name_r) >= 0.88",
+                    label_for_charts="same number, similar street name",
+                ),
+                cll.CustomLevel(
+                    "postcode_l = postcode_r and (street_l is null or street_r is null)",
+                    label_for_charts="same postcode, a street missing",
+                ),
+                cll.CustomLevel(
+                    "postcode_l = postcode_r", label_for_charts="same postcode, other street"
+                ),
+                cll.CustomLevel(
+                    "levenshtein(postcode_l, postcode_r) <= 1",
+                    label_for_charts="postcode one edit apart",
+                ),
+                cll.CustomLevel(
+                    "street_name_l = street_name_r", label_for_charts="same street name"
+                ),
+                cll.ElseLevel(),
+            ],
+            output_column_name="address",
+        ),
     ]
 
 
@@ -193,7 +238,7 @@ EM_ROUNDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dob", ("dob",)),
 )
 # output_column_name of every comparison in comparisons(), in order
-COMPARISON_COLUMNS = ("first_name", "surname", "dob", "city", "email", "phone", "postcode")
+COMPARISON_COLUMNS = ("first_name", "surname", "dob", "city", "email", "phone", "address")
 PRIOR_RULES: tuple[tuple[str, ...], ...] = (("email",), ("first_name", "surname", "dob"))
 # EM on fewer pairs than this learns noise, not the data: such a round is skipped.
 MIN_EM_PAIRS = 50

@@ -2,16 +2,19 @@
 
 Input: any table with ``source``, ``source_id`` and some of the person columns
 (``first_name``, ``last_name`` or ``surname``, ``full_name``, ``email``, ``phone``, ``dob``,
-``city``, ``postcode``, ``company``, ``first_seen_at``). Output: one row per input row with a
-dense integer ``uid`` and the comparison columns Splink uses:
+``city``, ``postcode``, ``company``, ``street``, ``first_seen_at``). Output: one row per input
+row with a dense integer ``uid`` and the comparison columns Splink uses:
 
 - ``first_name``, ``surname``: lower case, accents stripped, honorifics and punctuation removed;
   split from ``full_name`` ("Ada Lovelace", "Lovelace, Ada", "Ada <ada@x>") when missing.
 - ``first_name_canon``: nickname-resolved given name (``bob`` -> ``robert``).
 - ``email``: lower case, ``+tag`` removed, Gmail dots removed; NULL when not an address.
   ``email_is_role``: ``info@``, ``sales@``… — shared mailboxes never prove identity.
-- ``dob``: ISO ``YYYY-MM-DD`` string (ISO, ``dd/mm/yyyy`` or ``dd.mm.yyyy`` accepted).
+- ``dob``: ISO ``YYYY-MM-DD`` string (ISO, ``dd/mm/yyyy``, ``dd.mm.yyyy``, ``yyyy/mm/dd`` or
+  ``yyyymmdd`` accepted).
 - ``city``, ``postcode`` (upper, no spaces), ``phone`` (last 9 digits).
+- ``street``: lower case, punctuation removed, street types spelt out (``st`` -> ``street``);
+  ``street_number`` (its first house number) and ``street_name`` (the rest, without numbers).
 - ``record_hash``: hash of the normalized identity fields (a changed record gets a new hash).
 - ``input_hash``: hash of the raw person columns (``input_hash_sql``).
 - ``k_*``: blocking keys; ``bk_*``: the same keys, NULL where a key value is shared by more than
@@ -33,6 +36,7 @@ PERSON_COLUMNS = (
     "city",
     "postcode",
     "company",
+    "street",
 )
 
 ROLE_MAILBOXES = (
@@ -41,6 +45,14 @@ ROLE_MAILBOXES = (
     "hr jobs careers press media enquiries inquiries mail postmaster webmaster service "
     "customerservice orders bookings reception"
 ).split()
+
+# Street-type abbreviations spelt out, so "12 High St." and "12 high street" agree exactly.
+STREET_TYPES = {
+    "st": "street", "str": "street", "rd": "road", "ave": "avenue", "av": "avenue",
+    "pl": "place", "dr": "drive", "cres": "crescent", "ct": "court", "ln": "lane",
+    "hwy": "highway", "pde": "parade", "tce": "terrace", "terr": "terrace", "cct": "circuit",
+    "blvd": "boulevard", "sq": "square", "cl": "close", "gdns": "gardens", "mt": "mount",
+}
 
 HONORIFICS = "mr mrs ms miss mx dr prof sir dame rev".split()
 SUFFIXES = "jr sr ii iii iv phd md esq".split()
@@ -66,7 +78,7 @@ def setup_lookup_tables(con) -> None:
 # Uncapped blocking keys (``k_*``, kept in the resolver state so an incremental run can cap
 # keys against the whole population) and the rule each capped key ``bk_*`` is used in.
 KEY_COLUMNS = ("k_email", "k_name", "k_sdob", "k_fdob", "k_dob", "k_user", "k_phone", "k_scity",
-               "k_swap")
+               "k_swap", "k_addr")
 
 
 def input_hash_sql(alias: str = "") -> str:
@@ -77,6 +89,15 @@ def input_hash_sql(alias: str = "") -> str:
     prefix = f"{alias}." if alias else ""
     parts = ", ".join(f"coalesce(cast({prefix}{c} as varchar), '')" for c in PERSON_COLUMNS)
     return f"md5(concat_ws(chr(31), {parts}))"
+
+
+def _street_sql(expr: str) -> str:
+    """lower, accents stripped, punctuation to spaces, street types spelt out."""
+    out = (f"trim(regexp_replace(regexp_replace(lower(strip_accents({expr})), "
+           f"'[^a-z0-9 ]', ' ', 'g'), '\\s+', ' ', 'g'))")
+    for short, full in STREET_TYPES.items():
+        out = f"regexp_replace({out}, '\\b{short}\\b', '{full}', 'g')"
+    return f"nullif({out}, '')"
 
 
 def normalize_sql(input_table: str, *, block_cap: int) -> str:
@@ -101,7 +122,8 @@ with base as (
         trim(dob) as dob_raw,
         {_clean_name_sql('city')} as city,
         nullif(upper(regexp_replace(coalesce(postcode, ''), '[^A-Za-z0-9]', '', 'g')), '') as postcode,
-        nullif(trim(company), '') as company
+        nullif(trim(company), '') as company,
+        {_street_sql('street')} as street
     from {input_table}
 ),
 split as (
@@ -150,9 +172,14 @@ norm as (
             try_cast(dob_raw as date),
             try_strptime(dob_raw, '%d/%m/%Y')::date,
             try_strptime(dob_raw, '%d.%m.%Y')::date,
-            try_strptime(dob_raw, '%Y/%m/%d')::date
+            try_strptime(dob_raw, '%Y/%m/%d')::date,
+            case when regexp_full_match(dob_raw, '\\d{{8}}')
+                 then try_strptime(dob_raw, '%Y%m%d')::date end
         ), '%Y-%m-%d') as dob0,
-        city, postcode, company
+        city, postcode, company, street,
+        nullif(regexp_extract(street, '\\d+[a-z]?\\b'), '') as street_number,
+        nullif(trim(regexp_replace(regexp_replace(street, '\\b\\d+[a-z]?\\b', ' ', 'g'),
+                                   '\\s+', ' ', 'g')), '') as street_name
     from emails2
 ),
 final as (
@@ -169,7 +196,7 @@ final as (
         n.email_domain, n.phone,
         case when n.dob0 between '1900-01-01' and strftime(current_date, '%Y-%m-%d')
              then n.dob0 end as dob,
-        n.city, n.postcode, n.company
+        n.city, n.postcode, n.company, n.street, n.street_number, n.street_name
     from norm n
     left join _nicknames k on k.variant = n.first_name
     left join _role_mailboxes r on r.local = n.email_user
@@ -178,7 +205,8 @@ keyed as (
     select *,
         md5(concat_ws('|', coalesce(first_name, ''), coalesce(surname, ''),
                       coalesce(email_norm, ''), coalesce(dob, ''), coalesce(city, ''),
-                      coalesce(postcode, ''), coalesce(phone, ''))) as record_hash,
+                      coalesce(postcode, ''), coalesce(phone, ''), coalesce(street, '')))
+            as record_hash,
         email as k_email,
         case when first_name is not null and surname is not null
              then first_name_canon || '|' || surname end as k_name,
@@ -191,7 +219,9 @@ keyed as (
         case when surname is not null and city is not null then surname || '|' || city end
             as k_scity,
         case when first_name is not null and surname is not null
-             then surname || '|' || first_name end as k_swap
+             then surname || '|' || first_name end as k_swap,
+        case when street_number is not null and street_name is not null
+             then street_number || '|' || street_name end as k_addr
     from final
 )
 select *,
@@ -204,6 +234,7 @@ select *,
     case when count(*) over (partition by k_phone) <= {block_cap} then k_phone end as bk_phone,
     case when count(*) over (partition by k_scity) <= {block_cap} then k_scity end as bk_scity,
     -- first/last swapped: my "first|last" equals your "last|first"
-    case when count(*) over (partition by k_swap) <= {block_cap} then k_swap end as bk_swap
+    case when count(*) over (partition by k_swap) <= {block_cap} then k_swap end as bk_swap,
+    case when count(*) over (partition by k_addr) <= {block_cap} then k_addr end as bk_addr
 from keyed
 """

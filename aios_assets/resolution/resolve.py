@@ -6,14 +6,19 @@ call:
 
 1. **normalize** (DuckDB SQL, see ``normalize.py``);
 2. **candidate pairs** by blocking on frequency-capped keys (email, name, name+dob, dob, email
-   user, phone, surname+city, swapped name) and **Splink** match probabilities
+   user, phone, surname+city, swapped name, house number+street) and **Splink** match
+   probabilities
    (``model.py``); deterministic **email** edges where the normalized address is equal, is not a
    shared mailbox (``info@``…) and the first names do not contradict each other;
 3. **clustering**: union-find over the edges in priority order (operator ``must_link``, then
    email, then Splink by descending probability, at or above ``match_threshold``), refusing
    any merge that would put a ``cannot_link`` pair in one entity, join two records whose first
    names *and* dates of birth both clearly contradict, or grow an entity beyond
-   ``max_cluster_size`` records;
+   ``max_cluster_size`` records. A Splink pair is never an edge, however high its score,
+   when its first names *and* surnames both clearly contradict, or when its first names
+   contradict (or one is missing) and nothing that identifies a person agrees (date of birth
+   up to a typo, email, phone): address, postcode, city, surname and company place a record -
+   a household, an office - they do not make two records one person;
 4. **stable ids**: each cluster keeps the oldest previous entity id among its members (merges
    keep the older id, splits leave it with the larger part); a cluster with none gets
    ``ent_`` + a hash of its earliest member. New records never renumber existing entities.
@@ -79,7 +84,9 @@ class ResolverConfig:
     incremental_max_fraction: float = 0.10  # more new/changed records than this: full run
     min_records_to_train: int = 1000  # fewer records: use the packaged default model
     retrain_growth: float = 1.5  # a full run retrains once the data grew 1.5x since training
-    conflict_guard: bool = True  # refuse merges whose records contradict on first name and dob
+    # refuse merges whose records contradict on first name and dob, and Splink pairs whose
+    # first names and surnames both contradict
+    conflict_guard: bool = True
     unique_name_rule: bool = True  # a name-only record joins the one entity with that name...
     unique_name_min_probability: float = 0.5  # ...if Splink gives the pair at least this
     seed: int = 42
@@ -151,7 +158,8 @@ class FullRunNeeded(Exception):
 STATE_COLUMNS = (
     "source", "source_id", "first_seen_at", "input_hash", "first_name", "surname",
     "first_name_canon", "email_norm", "email_is_role", "email", "email_user", "email_domain",
-    "phone", "dob", "city", "postcode", "company", "record_hash", *KEY_COLUMNS,
+    "phone", "dob", "city", "postcode", "company", "street", "street_number", "street_name",
+    "record_hash", *KEY_COLUMNS,
 )
 TF_COLUMNS = ("first_name", "surname", "city", "email")  # comparisons with term frequencies
 
@@ -304,6 +312,19 @@ def _first_names_conflict(a: tuple | None, b: tuple | None) -> bool:
     return jaro_winkler(fa, fb) < 0.7
 
 
+def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
+    """First names *and* surnames both present and clearly different (as in
+    ``_first_names_conflict``). Such a pair can still agree on street, postcode, city and
+    company - colleagues at one office, people in one building - which place a record but do
+    not identify a person, so Splink's score alone never merges it."""
+    if not _first_names_conflict(a, b):
+        return False
+    sa, sb = a[2], b[2]
+    if not sa or not sb or sa == sb or sa.startswith(sb) or sb.startswith(sa):
+        return False
+    return jaro_winkler(sa, sb) < 0.7
+
+
 def _dobs_conflict(a: str | None, b: str | None) -> bool:
     """Both present and not explainable as a typo: more than one character apart, not a
     day/month swap, and more than a year apart."""
@@ -330,7 +351,7 @@ class _Clusters:
         self.dobs = dobs
         self.cannot = cannot
         self.max_size = max_size
-        self.refused = {"cannot_link": 0, "conflict": 0, "size": 0}
+        self.refused = {"cannot_link": 0, "conflict": 0, "size": 0, "names": 0}
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -506,7 +527,8 @@ def resolve_with_details(
             """
         )
         rec = con.execute(
-            "select source, source_id, first_name, first_name_canon, surname, dob, is_new, "
+            "select source, source_id, first_name, first_name_canon, surname, dob, email, phone, "
+            "is_new, "
             "prev_entity_id, prev_matched_by, prev_score, prev_to_source, prev_to_source_id, "
             "seen_at, record_hash from _er_recs order by uid"
         ).fetchnumpy()
@@ -666,6 +688,21 @@ def resolve_with_details(
                                 rec["surname"].tolist())
         ]
         dobs = [None if _isna(d) else d for d in rec["dob"].tolist()]
+        emails = [None if _isna(e) else e for e in rec["email"].tolist()]
+        phones = [None if _isna(p) else p for p in rec["phone"].tolist()]
+
+        def _placed_not_identified(a: int, b: int) -> bool:
+            # first names clearly differ (or one is missing) and nothing that identifies a
+            # person agrees (date of birth up to a typo, email, phone): only place, surname or
+            # company do - a household or an office, not one person
+            if fnames[a] is not None and fnames[b] is not None and not _first_names_conflict(
+                    fnames[a], fnames[b]):
+                return False
+            if dobs[a] is not None and dobs[b] is not None and not _dobs_conflict(dobs[a],
+                                                                                  dobs[b]):
+                return False
+            return not ((emails[a] is not None and emails[a] == emails[b])
+                        or (phones[a] is not None and phones[a] == phones[b]))
         uf = _Clusters(n, fnames if cfg.conflict_guard else [None] * n, dobs, cannot,
                        cfg.max_cluster_size)
         explain: dict[int, tuple[str, float | None, int]] = {}
@@ -703,6 +740,10 @@ def resolve_with_details(
             _tolist(splink_edges["match_probability"]),
         ):
             if p >= cfg.match_threshold:
+                if cfg.conflict_guard and (_names_contradict(fnames[int(a)], fnames[int(b)])
+                                           or _placed_not_identified(int(a), int(b))):
+                    uf.refused["names"] += 1
+                    continue
                 _take(int(a), int(b), "splink", float(p))
             else:
                 weak.append((int(a), int(b), float(p)))

@@ -8,6 +8,8 @@ people who share a common first and last name, and relatives who share a surname
 and sometimes a household email.
 
 Every value is drawn from ``random.Random(seed)``, so a seed always gives the same records.
+Street addresses come from a second generator seeded from ``seed`` (``_street_rng``), so adding
+them left every other value of a seed as it was. A household shares one address.
 """
 
 from __future__ import annotations
@@ -85,6 +87,13 @@ CITIES = (
 ).split()
 
 DOMAINS_PERSONAL = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "proton.me", "icloud.com"]
+STREET_WORDS = (
+    "high church station mill park victoria king queen albert green manor chapel bridge "
+    "london north south west east elm oak ash beech cedar willow maple rose orchard meadow "
+    "grange abbey castle hill school springfield windsor york kingsway wallaby banksia wattle"
+).split()
+STREET_TYPES = (("street", "st"), ("road", "rd"), ("avenue", "ave"), ("lane", "ln"),
+                ("place", "pl"), ("drive", "dr"), ("close", "cl"), ("crescent", "cres"))
 COMPANY_WORDS = ["acme", "globex", "initech", "umbrella", "stark", "wayne", "hooli", "vandelay",
                  "soylent", "tyrell", "cyberdyne", "wonka", "oscorp", "gringotts", "monarch"]
 
@@ -267,14 +276,55 @@ def generate(n_people: int, *, seed: int, noise: float = 0.5, max_records: int =
                                           postcode=base.postcode, household_email=household,
                                           used=used))
             pid += 1
+    streets = _streets(people, random.Random(_street_rng(seed)))
     records: list[dict] = []
     for p in people:
         n = min(max_records, max(1, int(rng.expovariate(1 / 1.6)) + 1))
         for _ in range(n):
             rec = _record(rng, p, noise=noise)
+            rec["street"] = _street_variant(streets.rng, streets.by_household[p.postcode],
+                                            noise=noise)
             rec["cluster"] = p.pid
             records.append(rec)
     rng.shuffle(records)
     for i, rec in enumerate(records):
         rec["unique_id"] = i
     return records
+
+
+def _street_rng(seed: int) -> int:
+    return seed * 7919 + 17
+
+
+@dataclass
+class _Streets:
+    rng: random.Random
+    by_household: dict[str, tuple[int, str, int]]  # postcode -> (number, name, type index)
+
+
+def _streets(people: list[Person], rng: random.Random) -> _Streets:
+    # Relatives share their base person's postcode: one address per postcode is one per
+    # household.
+    by_household: dict[str, tuple[int, str, int]] = {}
+    for p in people:
+        if p.postcode not in by_household:
+            by_household[p.postcode] = (
+                rng.randint(1, 240), _zipf_choice(rng, STREET_WORDS, 0.6),
+                rng.randrange(len(STREET_TYPES)),
+            )
+    return _Streets(rng, by_household)
+
+
+def _street_variant(rng: random.Random, address: tuple[int, str, int], *,
+                    noise: float) -> str | None:
+    number, name, kind = address
+    r = rng.random
+    if r() < 0.4 * noise * 2:  # missing, as often as a postcode
+        return None
+    if r() < 0.1 * noise * 2:
+        name = _typo(rng, name)
+    full, short = STREET_TYPES[kind]
+    street_type = short if r() < 0.4 else full
+    if r() < 0.05 * noise * 2:  # the number left out
+        return f"{name.capitalize()} {street_type.capitalize()}"
+    return f"{number} {name.capitalize()} {street_type.capitalize()}"
