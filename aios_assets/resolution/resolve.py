@@ -47,7 +47,6 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from . import model as er_model
 from .normalize import (
     KEY_COLUMNS,
     PERSON_COLUMNS,
@@ -72,7 +71,20 @@ MEMBERSHIP_SCHEMA = {
 }
 
 Key = tuple[str, str]  # (source, source_id)
-_TRAINED_ON = er_model.TRAINED_ON
+
+
+class _LazyModel:
+    """``model.py`` on first use: it imports Splink (~0.3 s), which a run with nothing new
+    never needs."""
+
+    def __getattr__(self, name: str) -> Any:
+        from . import model
+
+        return getattr(model, name)
+
+
+er_model = _LazyModel()
+_TRAINED_ON = "aios_trained_on_records"  # == model.TRAINED_ON (here so it needs no import)
 
 
 @dataclass(frozen=True)
@@ -946,7 +958,17 @@ def resolve_update(
     t0 = time.perf_counter()
     if previous_model is None:
         raise FullRunNeeded("no previous model")
-    if not _table_exists(con, state_table) or not _table_exists(con, membership_table):
+
+    def _exists(name: str) -> bool:
+        # as _table_exists, without a bound parameter: the first one imports pandas (~0.3 s),
+        # which a run with nothing new does not otherwise need
+        name = name.split(".")[-1].strip('"').replace("'", "''")
+        return bool(con.execute(
+            "select count(*) from information_schema.tables where table_name = "
+            f"'{name}' and table_schema = current_schema()"
+        ).fetchone()[0])
+
+    if not _exists(state_table) or not _exists(membership_table):
         raise FullRunNeeded("no resolver state")
     state_cols = {r[0] for r in con.execute(f"describe {state_table}").fetchall()}
     if not set(STATE_COLUMNS) <= state_cols:

@@ -20,15 +20,16 @@ work_domains as (
 company_domain as (
     select
         company_key,
-        mode(company) as company_name,
-        mode(domain) filter (where domain in (select domain from work_domains)) as domain
+        mode(company order by company) as company_name,
+        mode(domain order by domain) filter (where domain in (select domain from work_domains))
+            as domain
     from records
     where company_key is not null
     group by company_key
 ),
 
 domain_names as (
-    select domain, mode(company) as company_name
+    select domain, mode(company order by company) as company_name
     from records
     where domain is not null and company is not null
     group by domain

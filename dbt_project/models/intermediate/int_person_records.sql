@@ -69,7 +69,7 @@ email_people as (
         source,
         coalesce(email, 'name:' || lower(display_name)) as source_id,
         'email_participant' as record_kind,
-        mode(display_name) as full_name,
+        mode(display_name order by display_name) as full_name,
         email,
         min(sent_at) as first_seen_at,
         max(sent_at) as last_seen_at
@@ -82,7 +82,7 @@ calendar_people as (
         source,
         coalesce(email, 'name:' || lower(display_name)) as source_id,
         'calendar_participant' as record_kind,
-        mode(display_name) as full_name,
+        mode(display_name order by display_name) as full_name,
         email,
         min(starts_at) as first_seen_at,
         max(starts_at) as last_seen_at
@@ -95,7 +95,7 @@ chat_people as (
         source,
         coalesce(speaker_email, 'name:' || lower(speaker_name)) as source_id,
         'chat_speaker' as record_kind,
-        mode(speaker_name) as full_name,
+        mode(speaker_name order by speaker_name) as full_name,
         speaker_email as email,
         min(sent_at) as first_seen_at,
         max(sent_at) as last_seen_at

@@ -1,6 +1,7 @@
 -- One row per canonical person. Attributes come from the entity's records, preferring contact
 -- rows (CRM, then newsletter), then invoices, then what mail, calendar and chat headers say;
--- within a kind the most recently seen value wins.
+-- within a kind the most recently seen value wins; on a tie (one import, one timestamp) the
+-- first record by (source, source_id), so a rebuild never flips a value in the SCD2 history.
 with members as (
     select
         m.entity_id,
@@ -23,22 +24,22 @@ with_domain as (
 contacts as (
     select
         entity_id,
-        first(full_name order by kind_rank, last_seen_at desc nulls last)
+        first(full_name order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where full_name is not null) as full_name,
-        first(first_name order by kind_rank, last_seen_at desc nulls last)
+        first(first_name order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where first_name is not null) as first_name,
-        first(last_name order by kind_rank, last_seen_at desc nulls last)
+        first(last_name order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where last_name is not null) as last_name,
-        first(email order by kind_rank, last_seen_at desc nulls last)
+        first(email order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where email is not null) as primary_email,
         list(distinct email order by email) filter (where email is not null) as emails,
-        first(phone order by kind_rank, last_seen_at desc nulls last)
+        first(phone order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where phone is not null) as phone,
-        first(company order by kind_rank, last_seen_at desc nulls last)
+        first(company order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where company is not null) as company,
-        first(city order by kind_rank, last_seen_at desc nulls last)
+        first(city order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where city is not null) as city,
-        first(email_domain order by kind_rank, last_seen_at desc nulls last)
+        first(email_domain order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where email_domain is not null
                     and email_domain not in {{ freemail_domains() }}) as work_domain,
         bool_or(record_kind = 'contact') as in_crm,

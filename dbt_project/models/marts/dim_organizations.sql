@@ -15,7 +15,7 @@ names as (
 org_names as (
     select
         keys.organization_id,
-        mode(names.company) as company_name
+        mode(names.company order by names.company) as company_name
     from keys
     join names
       on (keys.company_key is not null and names.company_key = keys.company_key)

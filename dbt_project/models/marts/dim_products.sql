@@ -10,13 +10,13 @@ products as (
     select
         product_id,
         -- "Q3 retainer - July 2026" -> "Retainer"
-        upper(left({{ product_name_of('mode(description)') }}, 1))
-            || substr({{ product_name_of('mode(description)') }}, 2) as name,
+        upper(left({{ product_name_of('mode(description order by description)') }}, 1))
+            || substr({{ product_name_of('mode(description order by description)') }}, 2) as name,
         count(*) as invoice_count,
         count(distinct coalesce(organization_id, customer_entity_id)) as customer_count,
         sum(amount) as invoiced_amount,  -- in the invoices' currencies: see currency_count
         sum(amount - balance) as paid_amount,
-        mode(currency) as currency,
+        mode(currency order by currency) as currency,
         count(distinct currency) as currency_count,
         median(amount) as median_invoice_amount,
         min(issued_at) as first_sold_at,
