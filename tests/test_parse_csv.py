@@ -274,6 +274,7 @@ def test_parse_count() -> None:
         ("01/01/2024", "2024-01-01"),
         ("1 Mar 2024", "2024-03-01"),
         ("March 1, 2024", "2024-03-01"),
+        ("20240301", "2024-03-01"),
     ],
 )
 def test_parse_date_value(text: str, iso: str) -> None:
@@ -283,6 +284,6 @@ def test_parse_date_value(text: str, iso: str) -> None:
 def test_parse_date_value_refuses_ambiguous_and_invalid() -> None:
     with pytest.raises(ValueError, match="ambiguous date '03/04/2024' in 'due_at'"):
         parse_date_value("03/04/2024", "due_at")
-    for bad in ("yesterday", "2024-02-30", "13/13/2024", "1800-01-01"):
+    for bad in ("yesterday", "2024-02-30", "13/13/2024", "1800-01-01", "20240230", "18000101"):
         with pytest.raises(ValueError, match="invalid date"):
             parse_date_value(bad, "due_at")

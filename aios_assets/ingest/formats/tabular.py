@@ -298,6 +298,7 @@ def parse_count(value: str, column: str) -> int:
 
 
 _DATE_ONLY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_COMPACT_RE = re.compile(r"\d{8}")  # ISO 8601 basic, YYYYMMDD (FEBRL, many HR exports)
 _SLASH_RE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _FORMATS = (
     "%Y/%m/%d",
@@ -317,7 +318,8 @@ _FORMATS = (
 def parse_date_value(value: str, column: str) -> tuple[datetime, str]:
     """A CSV date or timestamp -> (aware UTC datetime, normalized ISO text for the payload).
 
-    ISO 8601 first; then a few unambiguous spellings; ``03/04/2024`` is refused as ambiguous.
+    ISO 8601 first (``YYYYMMDD`` too); then a few unambiguous spellings; ``03/04/2024`` is
+    refused as ambiguous.
     """
     text = value.strip()
     try:
@@ -325,7 +327,12 @@ def parse_date_value(value: str, column: str) -> tuple[datetime, str]:
     except InvalidTimestamp:
         dt = None
     if dt is not None:
-        iso = text if _DATE_ONLY_RE.fullmatch(text) else dt.isoformat()
+        if _DATE_ONLY_RE.fullmatch(text):
+            iso = text
+        elif _COMPACT_RE.fullmatch(text):  # a date, not midnight UTC: "1976-12-10"
+            iso = dt.date().isoformat()
+        else:
+            iso = dt.isoformat()
         return dt, iso
     m = _SLASH_RE.fullmatch(text)
     if m:
