@@ -80,3 +80,18 @@ def test_a_surname_and_an_address_alone_do_not_merge():
     n, refused = _entities(rows)
     assert (n, refused["names"]) == (2, 1)
     assert _entities(rows, conflict_guard=False)[0] == 1
+
+
+def test_only_placed_needs_something_that_identifies_a_person():
+    from aios_assets.resolution.resolve import _only_placed
+
+    nick = (("nick", "nicholas", "jones"), "1953-11-14", None, "447700900001")
+    theresa = (("theresa", "theresa", "jones"), None, None, None)
+    no_first = (None, None, None, None)
+    assert _only_placed(nick, theresa)  # other first name, nothing identifying in common
+    assert _only_placed(nick, no_first)  # no first name, nothing identifying
+    assert not _only_placed(nick, (("nick", "nicholas", None), None, None, None))
+    assert not _only_placed(nick, (theresa[0], "1953-11-14", None, None))  # same birthday
+    assert not _only_placed(nick, (theresa[0], "1953-11-15", None, None))  # up to a typo
+    assert not _only_placed(nick, (None, None, None, "447700900001"))  # same phone
+    assert not _only_placed((None, None, "n@x.example", None), (None, None, "n@x.example", None))

@@ -337,6 +337,22 @@ def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
     return jaro_winkler(sa, sb) < 0.7
 
 
+# (first-name tuple as in _first_names_conflict, dob, email, phone) of one record
+_Who = tuple[tuple | None, str | None, str | None, str | None]
+
+
+def _only_placed(a: _Who, b: _Who) -> bool:
+    """First names clearly differ (or one is missing) and nothing that identifies a person
+    agrees - date of birth up to a typo, email (shared mailboxes are already NULL), phone - so
+    only place, surname or company can: a household or an office, not one person."""
+    (fa, da, ea, pa), (fb, db, eb, pb) = a, b
+    if fa is not None and fb is not None and not _first_names_conflict(fa, fb):
+        return False
+    if da is not None and db is not None and not _dobs_conflict(da, db):
+        return False
+    return not ((ea is not None and ea == eb) or (pa is not None and pa == pb))
+
+
 def _dobs_conflict(a: str | None, b: str | None) -> bool:
     """Both present and not explainable as a typo: more than one character apart, not a
     day/month swap, and more than a year apart."""
@@ -703,18 +719,8 @@ def resolve_with_details(
         emails = [None if _isna(e) else e for e in rec["email"].tolist()]
         phones = [None if _isna(p) else p for p in rec["phone"].tolist()]
 
-        def _placed_not_identified(a: int, b: int) -> bool:
-            # first names clearly differ (or one is missing) and nothing that identifies a
-            # person agrees (date of birth up to a typo, email, phone): only place, surname or
-            # company do - a household or an office, not one person
-            if fnames[a] is not None and fnames[b] is not None and not _first_names_conflict(
-                    fnames[a], fnames[b]):
-                return False
-            if dobs[a] is not None and dobs[b] is not None and not _dobs_conflict(dobs[a],
-                                                                                  dobs[b]):
-                return False
-            return not ((emails[a] is not None and emails[a] == emails[b])
-                        or (phones[a] is not None and phones[a] == phones[b]))
+        who = list(zip(fnames, dobs, emails, phones, strict=True))
+
         uf = _Clusters(n, fnames if cfg.conflict_guard else [None] * n, dobs, cannot,
                        cfg.max_cluster_size)
         explain: dict[int, tuple[str, float | None, int]] = {}
@@ -753,7 +759,7 @@ def resolve_with_details(
         ):
             if p >= cfg.match_threshold:
                 if cfg.conflict_guard and (_names_contradict(fnames[int(a)], fnames[int(b)])
-                                           or _placed_not_identified(int(a), int(b))):
+                                           or _only_placed(who[int(a)], who[int(b)])):
                     uf.refused["names"] += 1
                     continue
                 _take(int(a), int(b), "splink", float(p))
