@@ -8,7 +8,6 @@ import polars as pl
 from aios_assets.resolution.resolve import (
     ResolverConfig,
     prepare_records,
-    resolve,
     resolve_with_details,
 )
 
