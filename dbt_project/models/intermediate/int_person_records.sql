@@ -13,15 +13,20 @@
 -- adds event_id / event_version to a table built before they existed (every contact is then
 -- read once more). Any other change of columns stops the run until `dbt build --full-refresh`
 -- (on_schema_change 'fail'): rows kept from earlier runs would lack the new column's values.
--- A table built before `street` existed is emptied first, so every contact is read again.
+-- A table built before `street`, `state`, `country` or `title` existed is emptied first, so
+-- every contact is read again.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=[
-        "{% if is_incremental() and 'street' not in adapter.get_columns_in_relation(this)
-              | map(attribute='name') | list %} alter table {{ this }} add column street varchar;
-         delete from {{ this }} {% endif %}",
+        "{% if is_incremental() %}
+         {% set have = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+         {% set missing = ['street', 'state', 'country', 'title'] | reject('in', have) | list %}
+         {% if missing %}
+         {% for col in missing %} alter table {{ this }} add column {{ col }} varchar; {% endfor %}
+         delete from {{ this }}
+         {% endif %}{% endif %}",
         "{% if is_incremental() %} alter table {{ this }}
          add column if not exists event_id varchar {% endif %}",
         "{% if is_incremental() %} alter table {{ this }}
@@ -53,13 +58,13 @@ contact_events_to_read as (
 contacts as (
     select source, source_id, 'contact' as record_kind, first_name, last_name, full_name,
            email, phone, dob, city, postcode, company, first_seen_at, updated_at as last_seen_at,
-           event_id, version as event_version, street
+           event_id, version as event_version, street, state, country, title
     from {{ ref('stg_crm__contacts') }}
     where event_id in (select event_id from contact_events_to_read)
     union all
     select source, source_id, 'subscriber' as record_kind, first_name, last_name, full_name,
            email, phone, dob, city, postcode, company, first_seen_at, updated_at as last_seen_at,
-           event_id, version as event_version, street
+           event_id, version as event_version, street, state, country, title
     from {{ ref('stg_newsletter__subscribers') }}
     where event_id in (select event_id from contact_events_to_read)
 ),
@@ -117,7 +122,8 @@ participants as (
            null::varchar as last_name, full_name, email, null::varchar as phone,
            null::varchar as dob, null::varchar as city, null::varchar as postcode,
            null::varchar as company, first_seen_at, last_seen_at,
-           null::varchar as event_id, null::integer as event_version, null::varchar as street
+           null::varchar as event_id, null::integer as event_version, null::varchar as street,
+           null::varchar as state, null::varchar as country, null::varchar as title
     from (
         select * from email_people
         union all by name select * from calendar_people
@@ -126,7 +132,7 @@ participants as (
     where source_id is not null
     union all
     select source, source_id, record_kind, null, null, full_name, email, null, null, null, null,
-           company, first_seen_at, last_seen_at, null, null, null
+           company, first_seen_at, last_seen_at, null, null, null, null, null, null
     from invoice_customers
 ),
 

@@ -39,6 +39,17 @@ contacts as (
             filter (where company is not null) as company,
         first(city order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where city is not null) as city,
+        -- street and postcode from one record, never pieced together from two
+        first(street order by kind_rank, last_seen_at desc nulls last, source, source_id)
+            filter (where street is not null or postcode is not null) as street,
+        first(postcode order by kind_rank, last_seen_at desc nulls last, source, source_id)
+            filter (where street is not null or postcode is not null) as postcode,
+        first(state order by kind_rank, last_seen_at desc nulls last, source, source_id)
+            filter (where state is not null) as state,
+        first(country order by kind_rank, last_seen_at desc nulls last, source, source_id)
+            filter (where country is not null) as country,
+        first(title order by kind_rank, last_seen_at desc nulls last, source, source_id)
+            filter (where title is not null) as title,
         first(email_domain order by kind_rank, last_seen_at desc nulls last, source, source_id)
             filter (where email_domain is not null
                     and email_domain not in {{ freemail_domains() }}) as work_domain,
