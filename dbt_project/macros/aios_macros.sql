@@ -55,3 +55,11 @@ nullif(trim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
 {% macro product_id_of(expr) -%}
 'prd_' || left(md5(lower({{ product_name_of(expr) }})), 16)
 {%- endmacro %}
+
+{#- dim_contacts' pick of one value for an entity: the preferred record kind first, then the
+    most recently seen, ties by (source, source_id), among the records where `present` holds
+    (default: the column is not NULL). -#}
+{% macro preferred(column, present=none) -%}
+first({{ column }} order by kind_rank, last_seen_at desc nulls last, source, source_id)
+    filter (where {{ present if present else column ~ ' is not null' }})
+{%- endmacro %}

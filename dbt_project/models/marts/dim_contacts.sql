@@ -24,35 +24,22 @@ with_domain as (
 contacts as (
     select
         entity_id,
-        first(full_name order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where full_name is not null) as full_name,
-        first(first_name order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where first_name is not null) as first_name,
-        first(last_name order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where last_name is not null) as last_name,
-        first(email order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where email is not null) as primary_email,
+        {{ preferred('full_name') }} as full_name,
+        {{ preferred('first_name') }} as first_name,
+        {{ preferred('last_name') }} as last_name,
+        {{ preferred('email') }} as primary_email,
         list(distinct email order by email) filter (where email is not null) as emails,
-        first(phone order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where phone is not null) as phone,
-        first(company order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where company is not null) as company,
-        first(city order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where city is not null) as city,
+        {{ preferred('phone') }} as phone,
+        {{ preferred('company') }} as company,
+        {{ preferred('city') }} as city,
         -- street and postcode from one record, never pieced together from two
-        first(street order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where street is not null or postcode is not null) as street,
-        first(postcode order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where street is not null or postcode is not null) as postcode,
-        first(state order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where state is not null) as state,
-        first(country order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where country is not null) as country,
-        first(title order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where title is not null) as title,
-        first(email_domain order by kind_rank, last_seen_at desc nulls last, source, source_id)
-            filter (where email_domain is not null
-                    and email_domain not in {{ freemail_domains() }}) as work_domain,
+        {{ preferred('street', 'street is not null or postcode is not null') }} as street,
+        {{ preferred('postcode', 'street is not null or postcode is not null') }} as postcode,
+        {{ preferred('state') }} as state,
+        {{ preferred('country') }} as country,
+        {{ preferred('title') }} as title,
+        {{ preferred('email_domain', 'email_domain is not null and email_domain not in '
+                      ~ freemail_domains()) }} as work_domain,
         bool_or(record_kind = 'contact') as in_crm,
         bool_or(record_kind = 'subscriber') as is_subscriber,
         bool_or(record_kind = 'invoice_customer') as is_customer,
