@@ -74,7 +74,7 @@ def pg_dagster_home(pg_url: str, aios_home: Path, monkeypatch: pytest.MonkeyPatc
         con.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen, *, marker: Path | None = None) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -82,6 +82,25 @@ def _stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+    if marker is not None:
+        _kill_strays(str(marker))
+
+
+def _kill_strays(marker: str) -> None:
+    """Kill what the daemon left behind in another session: its code server (``dagster api
+    grpc``) starts its own process group and, orphaned, outlived its heartbeat timeout."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if marker in cmdline:
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def test_daemon_dequeues_a_queued_run_and_it_succeeds(pg_dagster_home: Path, aios_home: Path,
@@ -122,7 +141,7 @@ def test_daemon_dequeues_a_queued_run_and_it_succeeds(pg_dagster_home: Path, aio
                 assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
                 time.sleep(1)
         finally:
-            _stop(daemon)
+            _stop(daemon, marker=pg_dagster_home)
             log.close()
         assert status == dg.DagsterRunStatus.SUCCESS, (tmp_path / "daemon.log").read_text()[-3000:]
         # Enqueued by the launch, then started once by the daemon's queue.
