@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,20 @@ AIOS = [sys.executable, "-m", "aios_assets.cli"]
 
 
 @pytest.fixture
-def aios_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def aios_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty AIOS_HOME (and DAGSTER_HOME inside it) for one test."""
     from resources.home import AiosHome
+
+    from resources.postgres import stop_embedded
 
     home = AiosHome.from_env(tmp_path / "home").ensure()
     monkeypatch.setenv("AIOS_HOME", str(home.root))
     monkeypatch.setenv("DAGSTER_HOME", str(home.dagster_home))
-    return home.root
+    yield home.root
+    # an `aios` run in this home may have started its embedded Postgres: it outlives the CLI
+    # by design (the next run reuses it), but not the test
+    if (home.pg / "PG_VERSION").exists():
+        stop_embedded(home)
 
 
 @pytest.fixture(scope="session")
