@@ -18,7 +18,6 @@ AIOS = [sys.executable, "-m", "aios_assets.cli"]
 def aios_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty AIOS_HOME (and DAGSTER_HOME inside it) for one test."""
     from resources.home import AiosHome
-
     from resources.postgres import stop_embedded
 
     home = AiosHome.from_env(tmp_path / "home").ensure()
