@@ -37,6 +37,18 @@ class InvalidTimestamp(ValueError):
     """A timestamp that cannot be read as ISO 8601 (or a supported variant)."""
 
 
+@dataclass(slots=True, frozen=True)
+class FieldIssue:
+    """One bad or guessed field of a record that was kept anyway (the field was nulled or fixed).
+
+    The loader writes these to the ``field_issues`` table with the event's file and line, so an
+    analyst can see what was dropped from a record and why, instead of losing the record."""
+
+    field: str  # the canonical field (or payload key / header) concerned
+    raw: str | None  # the value as it was read (cut to a few hundred characters)
+    reason: str  # one line: what was wrong, and what was kept instead
+
+
 @dataclass(slots=True)
 class Event:
     """One normalized input record (before the loader assigns ids, versions and load time)."""
@@ -52,6 +64,8 @@ class Event:
     payload: dict[str, Any] | None = None
     file: str | None = None
     line: int | None = None
+    # Provenance, like file and line: not part of the content hash.
+    issues: list[FieldIssue] = field(default_factory=list)
 
     def content_hash(self) -> str:
         """Hash of everything that makes two versions of a record differ (not provenance)."""
