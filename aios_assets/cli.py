@@ -258,15 +258,17 @@ def _run_ingest(
     read = sum(f.events_read for f in files)
     new = sum(f.events_new for f in files)
     rejected = sum(f.rejected for f in files)
+    issues = sum(f.field_issues for f in files)
     if as_json:
         out.print_json(json.dumps({
             "run_id": result.run_id, "success": result.success, "events_read": read,
-            "events_new": new, "rejected": rejected, "files": [f.__dict__ for f in files],
+            "events_new": new, "rejected": rejected, "field_issues": issues,
+            "files": [f.__dict__ for f in files],
         }))
     else:
         console.print(
             f"{new:,} new events ({read:,} read), {rejected:,} rejected, "
-            f"{len(files)} file(s); run {result.run_id[:8]}"
+            f"{issues:,} field issue(s), {len(files)} file(s); run {result.run_id[:8]}"
         )
     if not result.success:
         failed = [

@@ -29,8 +29,17 @@ def test_bad_corpus_is_quarantined_with_reasons_and_valid_records_kept(tmp_path)
     report = ingest_paths(con, [corpus])
     want_events = sum(v.get("events", 0) for v in expected.values())
     want_rejections = sum(len(v.get("rejections") or []) for v in expected.values())
+    want_issues = sum(len(v.get("field_issues") or []) for v in expected.values())
     assert report.events_read == want_events
     assert report.rejected == want_rejections
+    # Fields nulled in kept records are recorded, each with its event, file, line and raw value.
+    assert report.field_issues == want_issues > 0
+    issues = con.execute(
+        "select f.file, f.line, f.field, f.raw, e.line from field_issues f "
+        "join event_log e using (event_id)").fetchall()
+    assert len(issues) == want_issues
+    assert all(line == event_line and raw for _, line, _, raw, event_line in issues)
+    assert (str(corpus / "csv_contacts_mixed.csv"), 7, "dob", "not a date", 7) in issues
 
     per_file = dict(con.execute(
         "select file, count(*) from quarantine group by 1").fetchall())
@@ -53,6 +62,7 @@ def test_bad_corpus_is_quarantined_with_reasons_and_valid_records_kept(tmp_path)
     again = ingest_paths(con, [corpus])
     assert again.events_new == 0
     assert con.execute("select count(*) from quarantine").fetchone()[0] == want_rejections
+    assert con.execute("select count(*) from field_issues").fetchone()[0] == want_issues
     con.close()
 
 

@@ -58,6 +58,7 @@ def report_metadata(report: IngestReport, total_events: int, total_quarantined: 
         "events_read": report.events_read,
         "events_new": report.events_new,
         "rejected": report.rejected,
+        "field_issues": report.field_issues,
         "dagster/row_count": total_events,
         "quarantine_rows": total_quarantined,
         "rejections": dg.MetadataValue.md(table if bad else "no rejected input"),

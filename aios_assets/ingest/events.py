@@ -113,10 +113,18 @@ def make_event_id(source: str, source_id: str, content_hash: str) -> str:
     return hashlib.sha256(f"{source}\x1f{source_id}\x1f{content_hash}".encode()).hexdigest()[:32]
 
 
-def parse_timestamp(value: Any) -> datetime:
+# Event times outside these years are refused as implausible: they would stretch every timeline
+# (daily summaries, recency) over centuries. Dates that are not event times (a date of birth) use
+# the whole calendar Python and DuckDB share.
+EVENT_YEARS = (1900, 2200)
+CALENDAR_YEARS = (1, 9999)
+
+
+def parse_timestamp(value: Any, *, years: tuple[int, int] = EVENT_YEARS) -> datetime:
     """Read an ISO 8601 timestamp (or a date) as an aware UTC datetime.
 
-    Naive timestamps are taken as UTC. Raises :class:`InvalidTimestamp` with a readable reason.
+    Naive timestamps are taken as UTC. Raises :class:`InvalidTimestamp` with a readable reason,
+    also for a year outside ``years``.
     """
     if isinstance(value, datetime):
         dt = value
@@ -140,7 +148,7 @@ def parse_timestamp(value: Any) -> datetime:
         dt = dt.astimezone(UTC)
     except (OverflowError, ValueError) as exc:  # e.g. 0001-01-01T00:00+01:00
         raise InvalidTimestamp(f"timestamp out of range: {value!r}") from exc
-    if not 1900 <= dt.year <= 2200:
+    if not years[0] <= dt.year <= years[1]:
         raise InvalidTimestamp(f"timestamp out of range: {value!r}")
     return dt
 

@@ -63,6 +63,20 @@ CREATE TABLE IF NOT EXISTS quarantine (
     quarantined_at TIMESTAMPTZ NOT NULL,
     batch_id VARCHAR NOT NULL
 );
+CREATE TABLE IF NOT EXISTS field_issues (
+    issue_id VARCHAR NOT NULL,  -- sha256(event_id, field, raw, reason)[:32]
+    event_id VARCHAR NOT NULL,  -- the kept event whose field was nulled, fixed or guessed
+    source VARCHAR NOT NULL,
+    source_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    file VARCHAR,
+    line INTEGER,
+    field VARCHAR NOT NULL,
+    raw VARCHAR,
+    reason VARCHAR NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    batch_id VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ingested_files (
     file VARCHAR NOT NULL,
     file_sha256 VARCHAR NOT NULL,
@@ -85,6 +99,10 @@ QUALIFY row_number() OVER (PARTITION BY source, record_key ORDER BY version DESC
 _REFS_TYPE = pa.struct(
     [(name, pa.list_(pa.string())) for name in ("emails", "names", "domains", "phones")]
 )
+_ISSUES_TYPE = pa.list_(
+    pa.struct([("field", pa.string()), ("raw", pa.string()), ("reason", pa.string())])
+)
+ISSUE_RAW_CHARS = 500  # how much of a bad field's value a field issue keeps
 _STAGE_SCHEMA = pa.schema(
     [
         ("event_id", pa.string()),
@@ -102,6 +120,7 @@ _STAGE_SCHEMA = pa.schema(
         ("file", pa.string()),
         ("line", pa.int32()),
         ("seq", pa.int64()),
+        ("issues", _ISSUES_TYPE),
     ]
 )
 _QUAR_SCHEMA = pa.schema(
@@ -127,6 +146,7 @@ class FileReport:
     events_read: int = 0
     events_new: int = 0
     rejected: int = 0
+    field_issues: int = 0  # fields of kept records that were nulled, fixed or guessed
     reasons: list[str] = field(default_factory=list)  # first few rejection reasons
     unchanged: bool = False  # the same bytes were ingested before
 
@@ -153,6 +173,10 @@ class IngestReport:
     @property
     def rejected(self) -> int:
         return sum(f.rejected for f in self.files)
+
+    @property
+    def field_issues(self) -> int:
+        return sum(f.field_issues for f in self.files)
 
 
 ProgressFn = Callable[[str, int], None]  # (file, records parsed so far in it)
@@ -184,6 +208,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
     # Warehouses made before record_key existed: add and backfill it (idempotent).
     con.execute("ALTER TABLE event_log ADD COLUMN IF NOT EXISTS record_key VARCHAR")
+    con.execute("ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS field_issues BIGINT DEFAULT 0")
     con.execute(f"UPDATE event_log SET record_key = {RECORD_KEY_SQL.format(t='')} "
                 "WHERE record_key IS NULL")
     con.execute(_CURRENT_VIEW)
@@ -247,6 +272,11 @@ def _event_row(event: Event, seq: int) -> dict:
         "file": event.file,
         "line": event.line,
         "seq": seq,
+        "issues": [
+            {"field": i.field, "raw": None if i.raw is None else i.raw[:ISSUE_RAW_CHARS],
+             "reason": i.reason}
+            for i in event.issues
+        ] or None,
     }
 
 
@@ -394,6 +424,7 @@ def ingest_file(
                 progress(name, report.events_read + report.rejected)
 
         if staged:
+            report.field_issues = _insert_field_issues(con, batch_id=batch_id, now=now)
             report.events_new = _insert_new_events(con, batch_id=batch_id, now=now)
             con.execute("DROP TABLE _stage")
         for quar in quar_tables:
@@ -414,9 +445,11 @@ def ingest_file(
             )
             con.unregister("_quar")
         con.execute(
-            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ingested_files (file, file_sha256, size_bytes, format, events_read, "
+            "events_new, rejected, ingested_at, batch_id, options, field_issues) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [name, sha, size, fmt, report.events_read, report.events_new, report.rejected,
-             now, batch_id, options],
+             now, batch_id, options, report.field_issues],
         )
         con.execute("COMMIT")
     except BaseException:
@@ -426,6 +459,30 @@ def ingest_file(
         if isinstance(chunks, Generator):
             chunks.close()  # stops the parse thread when the insert failed
     return report
+
+
+def _insert_field_issues(con: duckdb.DuckDBPyConnection, *, batch_id: str, now: datetime
+                         ) -> int:
+    """Record the field issues of the staged events; returns how many the file carried.
+
+    Keyed by event and issue, so re-ingesting the same record adds nothing."""
+    count = con.execute("SELECT coalesce(sum(len(issues)), 0) FROM _stage").fetchone()
+    if not count or not count[0]:
+        return 0
+    con.execute(
+        """
+        INSERT INTO field_issues
+        SELECT substr(sha256(concat_ws('|', event_id, i.field, coalesce(i.raw, ''), i.reason)),
+                      1, 32) AS issue_id,
+               event_id, source, source_id, kind, file, line, i.field, i.raw, i.reason, ?, ?
+        FROM (SELECT event_id, source, source_id, kind, file, line, unnest(issues) AS i
+              FROM _stage WHERE issues IS NOT NULL)
+        WHERE issue_id NOT IN (SELECT issue_id FROM field_issues)
+        QUALIFY row_number() OVER (PARTITION BY issue_id ORDER BY line) = 1
+        """,
+        [now, batch_id],
+    )
+    return int(count[0])
 
 
 def _insert_new_events(con: duckdb.DuckDBPyConnection, *, batch_id: str, now: datetime) -> int:

@@ -15,13 +15,21 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import yaml
 
-from aios_assets.ingest.events import Event, InvalidTimestamp, Rejection, parse_timestamp
+from aios_assets.ingest.events import (
+    CALENDAR_YEARS,
+    EVENT_YEARS,
+    Event,
+    FieldIssue,
+    InvalidTimestamp,
+    Rejection,
+    parse_timestamp,
+)
 from aios_assets.ingest.formats.common import (
     BOM,
     MAX_RECORD_BYTES,
@@ -52,6 +60,7 @@ class CsvKind:
     columns: tuple[str, ...]
     required: tuple[str, ...]
     any_of: tuple[str, ...] = ()  # at least one of these columns (and values) is required
+    any_of_pairs: tuple[tuple[str, ...], ...] = ()  # ... or all columns of one of these groups
     time_col: str | None = None
     datetime_cols: tuple[str, ...] = ()
     date_cols: tuple[str, ...] = ()
@@ -61,8 +70,20 @@ class CsvKind:
     def requirement(self) -> str:
         text = ", ".join(self.required)
         if self.any_of:
-            text += f" + one of {'/'.join(self.any_of)}"
+            text += f" + one of {self.identifying()}"
         return f"{self.name} ({text})"
+
+    def identifying(self) -> str:
+        """``'first_name/last_name/.../street+postcode'``: what a row needs besides its id."""
+        return "/".join((*self.any_of, *("+".join(p) for p in self.any_of_pairs)))
+
+    def identifies(self, values: dict[str, Any]) -> bool:
+        """True when a row's (valid) values identify something: one of ``any_of`` or a pair."""
+        if not self.any_of:
+            return True
+        return any(values.get(c) for c in self.any_of) or any(
+            all(values.get(c) for c in pair) for pair in self.any_of_pairs
+        )
 
 
 CSV_KINDS: dict[str, CsvKind] = {
@@ -89,7 +110,9 @@ CSV_KINDS: dict[str, CsvKind] = {
             "updated_at",
         ),
         required=("source_id",),
-        any_of=("first_name", "last_name", "full_name", "email"),
+        # A contact is kept when anything identifies the person (issue: nothing valid lost).
+        any_of=("first_name", "last_name", "full_name", "email", "phone", "dob"),
+        any_of_pairs=(("street", "postcode"),),
         time_col="updated_at",
         datetime_cols=("updated_at",),
         date_cols=("dob",),
@@ -315,15 +338,17 @@ _FORMATS = (
 )
 
 
-def parse_date_value(value: str, column: str) -> tuple[datetime, str]:
+def parse_date_value(
+    value: str, column: str, *, years: tuple[int, int] = EVENT_YEARS
+) -> tuple[datetime, str]:
     """A CSV date or timestamp -> (aware UTC datetime, normalized ISO text for the payload).
 
     ISO 8601 first (``YYYYMMDD`` too); then a few unambiguous spellings; ``03/04/2024`` is
-    refused as ambiguous.
+    refused as ambiguous. ``years`` bounds the year (event times are kept plausible).
     """
     text = value.strip()
     try:
-        dt = parse_timestamp(text)
+        dt = parse_timestamp(text, years=years)
     except InvalidTimestamp:
         dt = None
     if dt is not None:
@@ -347,7 +372,7 @@ def parse_date_value(value: str, column: str) -> tuple[datetime, str]:
             parsed = datetime(
                 year, month, day, int(m.group(4) or 0), int(m.group(5) or 0), int(m.group(6) or 0)
             )
-            dt = parse_timestamp(parsed)
+            dt = parse_timestamp(parsed, years=years)
         except (ValueError, InvalidTimestamp):
             raise BadValue(f"invalid date {short(value)} in '{column}'") from None
         return dt, (dt.date().isoformat() if m.group(4) is None else dt.isoformat())
@@ -357,7 +382,7 @@ def parse_date_value(value: str, column: str) -> tuple[datetime, str]:
         except ValueError:
             continue
         try:
-            dt = parse_timestamp(parsed)
+            dt = parse_timestamp(parsed, years=years)
         except InvalidTimestamp:
             break
         return dt, (dt.date().isoformat() if "%H" not in fmt else dt.isoformat())
@@ -398,6 +423,7 @@ def _layout(header: list[str], mapping: CsvMapping | None, stem: str) -> _Layout
             spec = CSV_KINDS[name]
             if present.issuperset(spec.required) and (
                 not spec.any_of or present.intersection(spec.any_of)
+                or any(present.issuperset(p) for p in spec.any_of_pairs)
             ):
                 break
         else:
@@ -431,8 +457,8 @@ def _layout(header: list[str], mapping: CsvMapping | None, stem: str) -> _Layout
     missing = [c for c in spec.required if c not in index]
     if missing:
         return f"{spec.name} CSV has no {missing[0]!r} column"
-    if spec.any_of and not any(c in index for c in spec.any_of):
-        return f"{spec.name} CSV needs one of the columns {', '.join(spec.any_of)}"
+    if spec.any_of and not spec.identifies({c: True for c in index}):
+        return f"{spec.name} CSV needs one of the columns {spec.identifying()}"
     extras: list[tuple[str, int]] = []
     taken = set(index)
     for i, h in enumerate(header):
@@ -461,39 +487,61 @@ def _row_event(
     for canon in spec.required:
         if values.get(canon) is None:
             return f"missing required value '{canon}'"
-    if spec.any_of and not any(values.get(c) for c in spec.any_of):
-        return f"{spec.event_kind} needs one of {', '.join(spec.any_of)}"
+    issues: list[FieldIssue] = []
     occurred_at: datetime | None = None
+
+    def parsed(col: str, parse: Any) -> Any:
+        """``parse(value)``; a bad optional value is nulled with a field issue (the row stays),
+        a bad required one rejects the row (BadValue goes up)."""
+        raw = values[col]
+        try:
+            return parse(raw)
+        except BadValue as exc:
+            if col in spec.required:
+                raise
+            issues.append(FieldIssue(col, raw, f"{exc}; left empty"))
+            return None
+
     try:
         for col in spec.datetime_cols:
             if values.get(col) is not None:
-                dt, values[col] = parse_date_value(values[col], col)
-                if col == spec.time_col:
-                    occurred_at = dt
-        for col in spec.date_cols:
+                got = parsed(col, lambda v, c=col: parse_date_value(v, c))
+                values[col] = got[1] if got else None
+                if got and col == spec.time_col:
+                    occurred_at = got[0]
+        for col in spec.date_cols:  # dates such as a birth date: the whole calendar
             if values.get(col) is not None:
-                dt, _ = parse_date_value(values[col], col)
-                values[col] = dt.date().isoformat()
+                got = parsed(col, lambda v, c=col: parse_date_value(v, c, years=CALENDAR_YEARS))
+                values[col] = got[0].date().isoformat() if got else None
+                if got and got[0].date() > datetime.now(UTC).date():
+                    issues.append(FieldIssue(col, values[col], f"'{col}' is in the future; left "
+                                             "empty"))
+                    values[col] = None
         for col in spec.money_cols:
             if values.get(col) is not None:
-                amount, symbol_currency = parse_amount(values[col])
-                values[col] = amount
+                got = parsed(col, parse_amount)
+                values[col] = got[0] if got else None
+                if got is None:
+                    continue
                 if values.get("currency"):
                     values["currency"] = values["currency"].upper()
                 else:
-                    values["currency"] = symbol_currency
+                    values["currency"] = got[1]
         for col in spec.int_cols:
             if values.get(col) is not None:
-                values[col] = parse_count(values[col], col)
+                values[col] = parsed(col, lambda v, c=col: parse_count(v, c))
     except BadValue as exc:
         return str(exc)
+    if not spec.identifies(values):
+        what = f"{spec.event_kind} needs one of {spec.identifying()}"
+        return what + (f" (bad: {'; '.join(i.reason for i in issues)})" if issues else "")
     payload: dict[str, Any] = dict(values)
     for key, i in layout.extras:
         payload[key] = row[i].strip() or None
     if decoded_as:
         payload["_decoded_as"] = decoded_as
     text, actor, subject, thread = _render(spec.name, values)
-    return Event(
+    event = Event(
         source=source,
         source_id=values[spec.id_col],
         kind=spec.event_kind,
@@ -506,6 +554,8 @@ def _row_event(
         file=file,
         line=line,
     )
+    event.issues.extend(issues)
+    return event
 
 
 def _money(values: dict[str, Any]) -> str:
@@ -521,6 +571,7 @@ def _render(kind: str, v: dict[str, Any]) -> tuple[str, str | None, str | None, 
             p for p in (v.get("first_name"), v.get("last_name")) if p
         )
         who = f"{name} <{v['email']}>" if name and v.get("email") else (name or v.get("email"))
+        who = who or v.get("phone") or f"record {v['source_id']}"
         parts = [f"Contact {who}"]
         role = " at ".join(p for p in (v.get("title"), v.get("company")) if p)
         place = ", ".join(p for p in (v.get("city"), v.get("state"), v.get("country")) if p)
