@@ -287,3 +287,20 @@ def test_parse_date_value_refuses_ambiguous_and_invalid() -> None:
     for bad in ("yesterday", "2024-02-30", "13/13/2024", "1800-01-01", "20240230", "18000101"):
         with pytest.raises(ValueError, match="invalid date"):
             parse_date_value(bad, "due_at")
+
+
+def test_an_unclosed_quote_quarantines_one_line_and_reading_resumes(tmp_path):
+    """Issue 15: one bad quote silently swallowed 4,977 of 20,001 rows after it."""
+    path = tmp_path / "runaway.csv"
+    with path.open("w") as fh:
+        fh.write("source_id,first_name,last_name,email\n")
+        fh.write('r0,"Ann,Lee,ann@example.com\n')
+        for i in range(1, 20_002):
+            fh.write(f"r{i},N{i},S{i},n{i}@example.com\n")
+    records = list(iter_records(path))
+    events = [r for r in records if isinstance(r, Event)]
+    rejections = [r for r in records if not isinstance(r, Event)]
+    assert len(events) == 20_001
+    assert [e.source_id for e in events[:2]] == ["r1", "r2"] and events[0].line == 3
+    assert [(r.line, r.raw) for r in rejections] == [(2, 'r0,"Ann,Lee,ann@example.com\n')]
+    assert "unclosed quote" in rejections[0].reason

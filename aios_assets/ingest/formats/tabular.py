@@ -13,6 +13,7 @@ import codecs
 import csv
 import math
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -628,11 +629,19 @@ def _is_utf8(f: BinaryIO) -> bool:
     return True
 
 
+class _Runaway(Exception):
+    """The row being read has run over MAX_ROW_LINES physical lines: an unclosed quote."""
+
+
 class _Feeder:
-    """Physical lines for :func:`csv.reader`, remembering which lines the current row used."""
+    """Physical lines for :func:`csv.reader`, remembering which lines the current row used.
+
+    Lines put back in ``pending`` are read again first: after an unclosed quote only the line
+    it opened on is quarantined, and reading resumes on the next line."""
 
     def __init__(self, lines: Iterator[tuple[int, bytes, int]], encoding: str) -> None:
         self._lines = lines
+        self.pending: deque[tuple[int, str]] = deque()
         self._decode = (
             (lambda b: b.decode("utf-8", errors="replace"))
             if encoding == "utf-8"
@@ -646,6 +655,13 @@ class _Feeder:
         return self
 
     def __next__(self) -> str:
+        if len(self.buf) >= MAX_ROW_LINES:
+            raise _Runaway  # csv.reader would otherwise swallow the rest of the file
+        if self.pending:
+            lineno, text = self.pending.popleft()
+            self.last_line = lineno
+            self.buf.append((lineno, text))
+            return text
         lineno, data, size = next(self._lines)
         self.last_line = lineno
         if lineno == 1 and data.startswith(BOM):
@@ -699,11 +715,20 @@ def parse_csv(
             row = next(reader)
         except StopIteration:
             break
+        except _Runaway:
+            error = (f"unclosed quote: the row runs over {MAX_ROW_LINES} lines; only its "
+                     "first line is quarantined")
         except csv.Error as exc:
             detail = str(exc)
             if detail.startswith("new-line character seen in unquoted field"):
                 detail = "line break (CR) inside an unquoted field"
             error = f"malformed CSV: {detail}"
+        if error is not None and len(feeder.buf) > 1 and layout is not None:
+            # A quote that never closes swallows the lines after it: quarantine the line it
+            # opened on and read the others again as rows of their own.
+            feeder.pending.extendleft(reversed(feeder.buf[1:]))
+            del feeder.buf[1:]
+            reader = csv.reader(feeder, strict=True)
         for lineno, size, data in feeder.oversized:
             if layout is None:
                 yield ctx.reject(lineno, f"CSV header {too_large(size)}", data, source=source)
@@ -731,10 +756,6 @@ def parse_csv(
             source = source or layout.kind.default_source
             continue
         rows += 1
-        if len(feeder.buf) > MAX_ROW_LINES:
-            reason = f"row spans lines {start}-{feeder.buf[-1][0]} (unbalanced quote?)"
-            yield ctx.reject(start, reason, raw, source=source)
-            continue
         if len(raw) > MAX_RECORD_BYTES:
             yield ctx.reject(start, too_large(len(raw.encode())), raw, source=source)
             continue
