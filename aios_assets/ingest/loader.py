@@ -24,7 +24,14 @@ import orjson
 import pyarrow as pa
 
 from aios_assets.ingest import parallel
-from aios_assets.ingest.events import Event, Rejection, extract_entity_refs, make_event_id
+from aios_assets.ingest.events import (
+    Event,
+    Rejection,
+    extract_entity_refs,
+    make_event_id,
+    make_storable,
+    storable,
+)
 from aios_assets.ingest.parsers import detect_format, iter_records
 
 CHUNK_ROWS = 10_000
@@ -250,11 +257,15 @@ def _options_key(path: Path, source: str | None, mapping: Path | None) -> str:
 
 
 def _event_row(event: Event, seq: int) -> dict:
-    payload = (
-        orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
-        if event.payload is not None
-        else None
-    )
+    try:
+        payload = (
+            orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+            if event.payload is not None
+            else None
+        )
+    except orjson.JSONEncodeError:  # a lone surrogate: repaired below
+        payload = None
+    payload = make_storable(event, payload)
     content_hash = event.content_hash()
     return {
         "event_id": make_event_id(event.source, event.source_id, content_hash),
@@ -299,8 +310,8 @@ def _chunks(records: Iterator[Event | Rejection], size: int):
                 {
                     "file": record.file,
                     "line": record.line,
-                    "reason": record.reason,
-                    "raw": (record.raw or "")[:RAW_CHARS],
+                    "reason": storable(record.reason),
+                    "raw": storable((record.raw or "")[:RAW_CHARS]),
                     "source": record.source,
                     "format": record.fmt,
                 }

@@ -112,12 +112,38 @@ def line_too_large(data: bytes, size: int, limit: int = MAX_RECORD_BYTES) -> boo
     return len(data.rstrip(b"\r\n")) > limit
 
 
+# Signatures of binary formats that are sometimes saved under a text extension.
+_SIGNATURES = (
+    (b"%PDF-", "PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"PK\x03\x04", "ZIP archive (or an Office document)"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"BZh", "bzip2 archive"),
+    (b"\xfd7zXZ\x00", "xz archive"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "OLE compound file (Outlook .msg, old Office)"),
+    (b"\x7fELF", "ELF executable"),
+    (b"SQLite format 3\x00", "SQLite database"),
+)
+# A text file with a stray NUL still reads line by line (only its bad lines are quarantined);
+# a head this full of NULs is binary or UTF-16/32.
+_NUL_SHARE = 0.1
+
+
 def sniff_binary(head: bytes) -> str | None:
-    """A reason when the first bytes of a file show it is binary or UTF-16/32, else None."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """A reason when the first bytes of a file show it is binary or UTF-16/32, else None.
+
+    Binary formats are told by their signatures; a few NUL bytes do not make a file binary."""
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            return f"binary file ({what}), not text"
+    nuls = head.count(0)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and nuls * 4 >= len(head):
         return "UTF-16/UTF-32 encoded file; save it as UTF-8"
-    if b"\x00" in head:
-        return "binary file (NUL bytes in the first 8 KB)"
+    if nuls > _NUL_SHARE * len(head):
+        return "binary file (mostly NUL bytes in the first 8 KB)"
     return None
 
 
