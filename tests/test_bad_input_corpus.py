@@ -91,6 +91,13 @@ def test_corpus_file(name: str) -> None:
     for (line, reason), want in zip(got, expected, strict=True):
         assert line == want["line"], (reason, want)
         assert want["reason"] in reason, (line, reason, want)
+    # field issues: what was guessed or dropped from a record that was kept
+    issues = [(e.line, i.field, i.reason) for e in events for i in e.issues]
+    want_issues = spec.get("issues") or []
+    assert len(issues) == len(want_issues), issues
+    for (line, field, reason), want in zip(issues, want_issues, strict=True):
+        assert (line, field) == (want["line"], want["field"]), (reason, want)
+        assert want["reason"] in reason, (line, reason, want)
     if "decoded_as" in spec:
         assert events and all(e.payload["_decoded_as"] == spec["decoded_as"] for e in events)
     else:
