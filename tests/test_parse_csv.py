@@ -183,6 +183,28 @@ def test_mapping_headers_match_case_insensitively_and_canonical_names_still_coun
     assert event.payload == {"source_id": "7", "email": "a@x", "updated_at": "2024-01-01"}
 
 
+def test_mapping_naming_a_missing_optional_header_rejects_the_file(tmp_path: Path) -> None:
+    # the export renamed "Email Address" to "E-mail": the emails must not vanish into extras
+    path = write(tmp_path / "export.csv", "Record ID,First Name,E-mail\n7,Ann,a@x\n8,Bo,b@x\n")
+    write(tmp_path / "export.mapping.yaml", MAPPING)
+    (rejection,) = list(iter_records(path))
+    assert isinstance(rejection, Rejection) and rejection.line == 1
+    assert rejection.reason == (
+        "mapping column 'Email Address' (for email) is not in the CSV header"
+    )
+
+
+def test_unmapped_headers_named_like_canonical_columns_are_used(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "e.csv", "Record ID,EMAIL,Last Name,Phone\n7,A@x.com,Lee,+44 20 7946 0000\n"
+    )
+    mapping = write(tmp_path / "m.yaml", "kind: contacts\ncolumns:\n  source_id: Record ID\n")
+    (event,) = list(iter_records(path, mapping=mapping))
+    assert event.payload == {
+        "source_id": "7", "email": "A@x.com", "last_name": "Lee", "phone": "+44 20 7946 0000"
+    }
+
+
 def test_load_mapping(tmp_path: Path) -> None:
     path = write(tmp_path / "m.mapping.yaml", MAPPING)
     assert load_mapping(path) == CsvMapping(

@@ -440,10 +440,8 @@ def _layout(header: list[str], mapping: CsvMapping | None, stem: str) -> _Layout
         index = {}
         for canon, col in mapping.columns.items():
             found = exact.get(col, loose.get(col.lower()))
-            if found is None:
-                if canon in spec.required or canon in spec.any_of:
-                    return f"mapping column {col!r} (for {canon}) is not in the CSV header"
-                continue
+            if found is None:  # a typo or a renamed export column: the data would be lost
+                return f"mapping column {col!r} (for {canon}) is not in the CSV header"
             index[canon] = found
     used = set(index.values())
     canonical = set(spec.columns)
