@@ -9,6 +9,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import yaml
+
 from aios_assets.ingest.events import MAX_TEXT_CHARS, Rejection
 
 BOM = b"\xef\xbb\xbf"
@@ -216,3 +218,30 @@ def empty_or_blank(data: bytes) -> bool:
     if data.startswith(BOM):
         data = data[3:]
     return not data.strip()
+
+
+# --- YAML (front matter, mapping files) ----------------------------------------------------------
+
+MAX_YAML_CHARS = 256_000  # front matter and mapping files are small; larger is refused
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases: 1 KB of nested aliases ("billion laughs") expands to
+    gigabytes once the value is serialized, and front matter never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed", mark)
+        return super().compose_node(parent, index)
+
+
+def safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with no aliases, bounded size and depth; raises ``yaml.YAMLError``."""
+    if len(text) > MAX_YAML_CHARS:
+        raise yaml.YAMLError(f"YAML larger than {MAX_YAML_CHARS // 1000} KB")
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise yaml.YAMLError("YAML nested too deeply") from None

@@ -12,10 +12,10 @@ Every such guess is kept on the event as a :class:`~aios_assets.ingest.events.Fi
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.charset
 import email.policy
-import codecs
 import hashlib
 import logging
 import re

@@ -40,6 +40,7 @@ from aios_assets.ingest.formats.common import (
     iter_lines,
     line_too_large,
     mb,
+    safe_yaml,
     short,
     too_large,
 )
@@ -204,7 +205,7 @@ def load_mapping(path: Path) -> CsvMapping:
     except UnicodeDecodeError as exc:
         raise InvalidMapping(f"{prefix}: not valid UTF-8") from exc
     try:
-        data = yaml.safe_load(text)
+        data = safe_yaml(text)
     except yaml.YAMLError as exc:
         raise InvalidMapping(f"{prefix}: not valid YAML ({_yaml_problem(exc)})") from exc
     if not isinstance(data, dict):
