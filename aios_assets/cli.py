@@ -303,29 +303,29 @@ def sql(
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
     limit: Annotated[int, typer.Option(help="Rows to show in table format (0: all).")] = 200,
 ) -> None:
-    """Read-only SQL over the warehouse; works while the pipeline runs."""
+    """Read-only SQL over the warehouse: one query, no file or network access (docs/analysts.md).
+
+    To save a result, redirect it: `aios sql QUERY --format csv > result.csv`.
+    """
     import duckdb
 
-    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+    from resources.warehouse import DuckDBWarehouse, QueryRefused, WarehouseBusy, WarehouseMissing
 
     activate_home()
     if query == "-":
         query = sys.stdin.read()
     try:
-        con = DuckDBWarehouse().read()
-    except (WarehouseMissing, WarehouseBusy) as exc:
+        columns, rows = DuckDBWarehouse().query(query)
+    except (WarehouseMissing, WarehouseBusy, QueryRefused) as exc:
         _fail(str(exc))
-    try:
-        cur = con.execute(query)
-        columns = [d[0] for d in cur.description] if cur.description else []
-        rows = cur.fetchall() if columns else []
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         if "read-only" in str(exc).lower():
             first = "the warehouse is read-only here: aios sql runs queries, not writes"
+        elif isinstance(exc, duckdb.PermissionException):
+            first = ("file and network access is off in aios sql: it reads only the warehouse "
+                     f"({first})")
         _fail(first)
-    finally:
-        con.close()
     if fmt is OutputFormat.json:
         sys.stdout.write(
             json.dumps([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows],
