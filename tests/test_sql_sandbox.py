@@ -152,3 +152,17 @@ def test_exporting_a_result_is_a_redirect(home: Path, tmp_path: Path):
     (tmp_path / "out.csv").write_text(res.stdout)
     assert list(csv.reader(io.StringIO((tmp_path / "out.csv").read_text()))) == [
         ["source_id", "text"], ["m1", "hello"], ["m2", "world"]]
+
+
+def test_a_full_text_index_in_the_warehouse_is_queryable(tmp_path: Path):
+    """A BM25 index built by a writer works in the sandbox: fts loads before the lock."""
+    from resources.warehouse import DuckDBWarehouse, load_extensions
+
+    w = DuckDBWarehouse(home=str(tmp_path / "home"))
+    with w.connect() as con:
+        load_extensions(con, "fts")
+        con.execute("CREATE TABLE docs AS SELECT * FROM (VALUES (1, 'overdue invoice for acme'), "
+                    "(2, 'lunch plans')) t(id, body)")
+        con.execute("PRAGMA create_fts_index('docs', 'id', 'body')")
+    assert w.query("SELECT id FROM (SELECT id, fts_main_docs.match_bm25(id, 'invoice') AS s "
+                   "FROM docs) WHERE s IS NOT NULL") == (["id"], [(1,)])
