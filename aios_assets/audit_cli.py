@@ -10,19 +10,24 @@ from typing import Annotated, Any
 
 import click
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
+from aios_assets.termtext import make_console, safe
 from resources.home import activate_home
 
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+console = make_console(stderr=True)
+out = make_console()
+# Our own markup inside table cells; every other cell is data and is escaped by _table.
+_MISSING = Text.from_markup("[red]missing[/]")
+_NO = Text.from_markup("[red]NO[/]")
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {safe(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -52,7 +57,7 @@ def _sources() -> tuple[Any, str | None, Any]:
     try:
         pg_url: str | None = PostgresStore().resolved_url()
     except PostgresUnavailable as exc:
-        console.print(f"[yellow]warning:[/] {exc}; decisions, deliveries and LLM calls are "
+        console.print(f"[yellow]warning:[/] {safe(exc)}; decisions, deliveries and LLM calls are "
                       "left out", highlight=False)
         pg_url = None
     instance = None
@@ -63,6 +68,12 @@ def _sources() -> tuple[Any, str | None, Any]:
     except Exception:  # noqa: BLE001 - no instance: audit the warehouse and Postgres only
         instance = None
     return con, pg_url, instance
+
+
+def _safe_values(d: dict[str, Any]) -> dict[str, Any]:
+    """The scalar values of ``d`` escaped for a markup string (None stays None)."""
+    return {k: v if v is None or isinstance(v, dict | list | bool) else safe(v)
+            for k, v in d.items()}
 
 
 def _money(x: Any) -> str:
@@ -79,12 +90,13 @@ def _table(title: str, cols: list[str], rows: list[list[Any]], empty: str = "non
         return f"[bold]{title}[/]: {empty}"
     t = Table(*cols, title=title, title_justify="left", expand=False)
     for r in rows:
-        t.add_row(*["" if v is None else str(v) for v in r])
+        t.add_row(*[v if isinstance(v, Text) else safe(v) for v in r])
     return t
 
 
 def render_proposal(r: dict[str, Any]) -> Group:
     p, m, c = r["proposal"], r["manifest"], r["cost"]
+    p, m = _safe_values(p), _safe_values(m)
     head = (f"[bold]{p['proposal_id']}[/] {p['action_type']} by [bold]{p['agent']}[/] "
             f"{m['version']}" + (f" (template {m['template_version']}, {m['channel']})"
                                  if m.get("template_version") else "")
@@ -92,14 +104,15 @@ def render_proposal(r: dict[str, Any]) -> Group:
             f"   intent: {p['intent_id'] or '-'}   plan: {p['plan_id'] or '-'}"
             f"   run: {p['run_id'] or '-'}   mode: {p['mode']}"
             f"\ncreated {p['created_at']}  expires {p['expires_at']}  confidence "
-            f"{p['confidence']}" + ("  [yellow]untrusted input[/]" if p["untrusted_input"]
-                                    else "")
+            f"{p['confidence']}" + ("  [yellow]untrusted input[/]" if r["proposal"][
+                "untrusted_input"] else "")
             + f"\n[bold]why:[/] {p['rationale']}"
-            + f"\n[bold]what:[/] {_cut(json.dumps(p['payload'], ensure_ascii=False), 300)}"
-            + f"\n[bold]fate:[/] {r['fate']}")
+            + f"\n[bold]what:[/] "
+            f"{safe(_cut(json.dumps(r['proposal']['payload'], ensure_ascii=False), 300))}"
+            + f"\n[bold]fate:[/] {safe(r['fate'])}")
     parts: list[Any] = [Panel(head, title="proposal", expand=False)]
     parts.append(_table("evidence", ["event", "kind", "when", "line"], [
-        [e["event_id"][:16], e.get("kind", "[red]missing[/]"), e.get("occurred_at", ""),
+        [e["event_id"][:16], e.get("kind", _MISSING), e.get("occurred_at", ""),
          _cut(e.get("line"), 80)] for e in r["evidence"]]))
     parts.append(_table("LLM calls (its run, its agent)",
                         ["model", "task", "prompt hash", "tokens", "cost", "cache", "outcome"], [
@@ -107,7 +120,7 @@ def render_proposal(r: dict[str, Any]) -> Group:
          _money(x["cost_usd"]), "hit" if x["cache_hit"] else "", x["outcome"]]
         for x in r["llm_calls"]]))
     parts.append(_table("gates", ["gate", "passed", "reason", "evaluated"], [
-        [g["gate"], "yes" if g["passed"] else "[red]NO[/]", _cut(g["reason"], 70),
+        [g["gate"], "yes" if g["passed"] else _NO, _cut(g["reason"], 70),
          g["evaluated_at"]] for g in r["gates"]], empty="not gated yet"))
     parts.append(_table("decisions", ["decision", "by", "via", "reason", "when"], [
         [d["decision"], d["decided_by"], d["via"], _cut(d["reason"], 60), d["decided_at"]]
@@ -121,19 +134,19 @@ def render_proposal(r: dict[str, Any]) -> Group:
                                           "ms"], [
         [a["adapter"], a["attempt"], a["outcome"], a["status_code"], _money(a["cost_usd"]),
          a["latency_ms"]] for a in r["adapter_calls"]]))
-    parts.append(f"[bold]cost:[/] {_money(c['total_usd'])} — {c['why']}")
+    parts.append(f"[bold]cost:[/] {_money(c['total_usd'])} — {safe(c['why'])}")
     return Group(*parts)
 
 
 def render_entity(r: dict[str, Any]) -> Group:
     c = r["contact"] or {}
     i = r["interactions"]
-    head = (f"[bold]{r['entity_id']}[/] {c.get('full_name') or ''} "
-            f"<{c.get('primary_email') or '-'}>"
+    head = (f"[bold]{safe(r['entity_id'])}[/] {safe(c.get('full_name'))} "
+            f"<{safe(c.get('primary_email') or '-')}>"
             f"\n{len(r['records'])} record(s); {i['count']} interaction(s) "
-            f"({i['first']} → {i['last']}); proposals: "
-            + (", ".join(f"{n} {f}" for f, n in sorted(r["fates"].items())) or "none")
-            + f"\n[bold]cost:[/] {_money(r['cost']['total_usd'])} — {r['cost']['why']}")
+            f"({safe(i['first'])} → {safe(i['last'])}); proposals: "
+            + (", ".join(f"{n} {safe(f)}" for f, n in sorted(r["fates"].items())) or "none")
+            + f"\n[bold]cost:[/] {_money(r['cost']['total_usd'])} — {safe(r['cost']['why'])}")
     return Group(
         Panel(head, title="entity", expand=False),
         _table("records", ["source", "source id", "kind", "matched by"], [
@@ -152,10 +165,11 @@ def render_entity(r: dict[str, Any]) -> Group:
 
 def render_run(r: dict[str, Any]) -> Group:
     d = r["dagster"] or {}
-    head = (f"[bold]{r['run_id']}[/] " + (f"job {d.get('job')} {d.get('status')} "
-                                          f"{d.get('start')} → {d.get('end')}" if d else
-                                          "(not in this Dagster instance)")
-            + f"\nassets: {', '.join(d.get('assets_materialized', [])) or '-'}"
+    head = (f"[bold]{safe(r['run_id'])}[/] " + (
+                f"job {safe(d.get('job'))} {safe(d.get('status'))} "
+                f"{safe(d.get('start'))} → {safe(d.get('end'))}" if d else
+                "(not in this Dagster instance)")
+            + f"\nassets: {safe(', '.join(d.get('assets_materialized', [])) or '-')}"
             + f"\n[bold]cost:[/] {_money(r['cost']['total_usd'])} (LLM "
             f"{_money(r['cost']['llm_usd'])}, adapters {_money(r['cost']['adapter_usd'])})")
     return Group(
@@ -196,7 +210,7 @@ def show(
         report = audit(con, target, pg_url=pg_url, instance=instance, kind=kind)
     except AmbiguousTarget as exc:
         for s in exc.suggestions[:15]:
-            console.print(f"  {s.kind:<8} {s.id}  {s.label}", highlight=False)
+            console.print(f"  {s.kind:<8} {safe(s.id)}  {safe(s.label)}", highlight=False)
         _fail(str(exc))
     except AuditError as exc:
         _fail(str(exc))
@@ -242,7 +256,7 @@ def export(
                 entity_id = resolve_target(con, entity, kind="entity").id
             except AmbiguousTarget as exc:
                 for s in exc.suggestions[:15]:
-                    console.print(f"  {s.id}  {s.label}", highlight=False)
+                    console.print(f"  {safe(s.id)}  {safe(s.label)}", highlight=False)
                 _fail(str(exc))
             except AuditError as exc:
                 _fail(str(exc))
@@ -254,7 +268,7 @@ def export(
     finally:
         con.close()
     total = sum(counts.values())
-    console.print(f"wrote {total} record(s) to {out_file}: "
+    console.print(f"wrote {total} record(s) to {safe(out_file)}: "
                   + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none"))
 
 
@@ -297,14 +311,14 @@ def cost(
         try:
             pg_url: str | None = PostgresStore().resolved_url()
         except PostgresUnavailable as exc:
-            console.print(f"[yellow]warning:[/] {exc}; showing the last mirrored calls",
+            console.print(f"[yellow]warning:[/] {safe(exc)}; showing the last mirrored calls",
                           highlight=False)
             pg_url = None
         try:
             with DuckDBWarehouse(lock_timeout_s=20).connect() as con:
                 refresh_cost_views(con, pg_url, plan)
         except WarehouseBusy as exc:
-            console.print(f"[yellow]warning:[/] {exc}; showing the last mirrored calls",
+            console.print(f"[yellow]warning:[/] {safe(exc)}; showing the last mirrored calls",
                           highlight=False)
     try:
         con = DuckDBWarehouse().read()
@@ -328,7 +342,7 @@ def cost(
     cols = list(rows[0].keys()) if rows else [by, "cost_usd"]
     t = Table(*cols, title=f"spend by {by}", title_justify="left")
     for r in rows:
-        t.add_row(*["" if r[c] is None else str(r[c]) for c in cols])
+        t.add_row(*[safe(r[c]) for c in cols])
     out.print(t if rows else f"no spend recorded{' in that window' if lo or hi else ''}")
     if status:
         b = Table("scope", "name", "period", "budget", "spent", "source",
@@ -339,7 +353,8 @@ def cost(
                      else s["spent_today_usd"])
             budget = (_money(s["budget_usd"]) if s["budget_usd"] is not None
                       else f"{s['budget_tokens']:,} tokens")
-            b.add_row(s["scope"], s["name"], s["period"], budget, _money(spent), s["source"])
+            b.add_row(*[safe(v) for v in (s["scope"], s["name"], s["period"], budget,
+                                          _money(spent), s["source"])])
         out.print(b)
     else:
         console.print("no budgets set (LLM resource / $AIOS_LLM_DAILY_BUDGET_USD, "
@@ -347,12 +362,16 @@ def cost(
 
 
 def _print_replay(s: dict[str, Any], agent: str) -> None:
+    s, agent = {**s, **_safe_values({k: s[k] for k in (
+        "replay_id", "manifest_version", "template_version", "since", "until", "then", "now")})
+    }, safe(agent)
     out.print(f"[bold]replay {s['replay_id']}[/] {agent} {s['manifest_version']} (template "
               f"{s['template_version']}) over {len(s['runs'])} run(s) {s['since']} → "
               f"{s['until']}: then {s['then']}, now {s['now']}: {s['same']} same, "
               f"{len(s['changed'])} changed, {len(s['added'])} added, {len(s['removed'])} "
               f"removed, {s['earlier']} proposed before the window; LLM answers "
-              + (", ".join(f"{n} {k}" for k, n in sorted(s["llm_answers"].items())) or "none"),
+              + (", ".join(f"{n} {safe(k)}" for k, n in sorted(s["llm_answers"].items()))
+                 or "none"),
               highlight=False)
     rows = ([["changed: " + ", ".join(c["fields"]), c["proposal_id"][:12], c["action_type"],
               c["target_entity_id"], _cut(c["what"], 50)] for c in s["changed"]]
@@ -449,9 +468,10 @@ def replay_cmd(
         sys.stdout.write(json.dumps(summary, default=str) + "\n")
     elif plan is not None:
         s = result.summary()
-        out.print(f"[bold]plan {s['plan_id']}[/] ({s['intent_id']}, {s['status']}) "
-                  f"{s['since']} → {s['until']}: {len(s['agents'])} step(s) replayed"
-                  + (f", skipped {', '.join(s['skipped'])}" if s["skipped"] else ""),
+        out.print(f"[bold]plan {safe(s['plan_id'])}[/] ({safe(s['intent_id'])}, "
+                  f"{safe(s['status'])}) {safe(s['since'])} → {safe(s['until'])}: "
+                  f"{len(s['agents'])} step(s) replayed"
+                  + (f", skipped {safe(', '.join(s['skipped']))}" if s["skipped"] else ""),
                   highlight=False)
         for r in results:
             _print_replay(r.summary(), r.agent)

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aios_assets.agents.cli import intent_app
+from aios_assets.termtext import make_console, safe, visible
 from resources.home import AiosHome, activate_home
 
 app = typer.Typer(
@@ -32,12 +32,12 @@ pg_app = typer.Typer(help="The embedded Postgres server (or AIOS_POSTGRES_URL)."
 app.add_typer(pg_app, name="pg")
 app.add_typer(intent_app, name="intent")
 
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+console = make_console(stderr=True)
+out = make_console()
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {safe(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -69,7 +69,7 @@ def demo_data(
     summary = _generate(out_dir, seed=seed, days=days, scale=scale)
     console.print(
         f"wrote {summary.events:,} events for {summary.people} people and "
-        f"{summary.organizations} organizations to {summary.out_dir} "
+        f"{summary.organizations} organizations to {safe(summary.out_dir)} "
         f"(ground truth: {summary.ground_truth})"
     )
 
@@ -103,15 +103,17 @@ def demo(
     """Generate the demo business into AIOS_HOME and run the whole pipeline on it."""
     home = activate_home()
     started = time.monotonic()
-    console.print(f"AIOS_HOME = {home.root}")
+    console.print(f"AIOS_HOME = {safe(home.root)}")
     demo_dir = home.root / "demo"
     console.print(f"[1/2] generating the demo business (seed {seed}, {days} days, scale {scale})")
     summary = _generate(demo_dir, seed=seed, days=days, scale=scale)
-    console.print(f"      {summary.events:,} events in {len(summary.files)} files → {demo_dir}")
+    console.print(f"      {summary.events:,} events in {len(summary.files)} files → "
+                  f"{safe(demo_dir)}")
     from aios_assets.publishing.policy import write_demo_policy
 
     if write_demo_policy(home):
-        console.print(f"      wrote the demo operator's policy → {home.root / 'policy.yaml'}")
+        console.print(f"      wrote the demo operator's policy → "
+                      f"{safe(home.root / 'policy.yaml')}")
     console.print("[2/2] ingesting and updating memory and entities")
     paths = [demo_dir / s for s in DEMO_SOURCES if (demo_dir / s).exists()]
     _run_ingest(paths, source=None, mapping=None, materialize=True, as_json=False)
@@ -152,17 +154,17 @@ def _print_summary(home: AiosHome, started: float, expected_events: int | None =
                   else f"{proposals:,}")
     if agents is not None:
         table.add_row("proposals by agent", ", ".join(
-            f"{a} {n}" for a, n in agents["by_agent"].items()) + f" (+{agents['not_live']} "
+            f"{safe(a)} {n}" for a, n in agents["by_agent"].items()) + f" (+{agents['not_live']} "
             "canary/shadow)")
         if agents["gated"]:
             table.add_row("gates", f"{agents['passing']} pass every gate, {agents['failing']} "
                           "held back" + (" (" + ", ".join(
-                              f"{g} {n}" for g, n in agents["per_gate"].items()) + ")"
+                              f"{safe(g)} {n}" for g, n in agents["per_gate"].items()) + ")"
                               if agents["per_gate"] else "")
                           + "; see `aios proposals`")
     table.add_row("LLM cost", f"${float(cost):.4f} (offline tier)")
     table.add_row("wall time", f"{time.monotonic() - started:.1f}s")
-    table.add_row("warehouse", str(home.warehouse))
+    table.add_row("warehouse", safe(home.warehouse))
     out.print(table)
     if expected_events is not None and events < expected_events:
         _fail(f"only {events} of the {expected_events} generated events reached the event log")
@@ -219,7 +221,7 @@ def _run_ingest(
 
         class Observer(IngestObserver):
             def progress(self, file: str, records: int) -> None:
-                progress.update(task, description=f"ingesting {Path(file).name}",
+                progress.update(task, description=f"ingesting {safe(Path(file).name)}",
                                 completed=records)
 
             def on_file(self, report: FileReport) -> None:
@@ -248,13 +250,15 @@ def _run_ingest(
     files = observer.files
     for f in files:
         if f.skipped:
-            console.print(f"[yellow]skipped[/] {f.file}: {f.skipped}", highlight=False)
+            console.print(f"[yellow]skipped[/] {safe(f.file)}: {safe(f.skipped)}",
+                          highlight=False)
         elif f.fully_rejected:
-            console.print(f"[red]rejected[/] {f.file}: {f.reasons[0]}", highlight=False)
+            console.print(f"[red]rejected[/] {safe(f.file)}: {safe(f.reasons[0])}",
+                          highlight=False)
         elif f.rejected:
             console.print(
-                f"[yellow]partly rejected[/] {f.file}: {f.rejected} record(s), "
-                f"e.g. {f.reasons[0]}",
+                f"[yellow]partly rejected[/] {safe(f.file)}: {f.rejected} record(s), "
+                f"e.g. {safe(f.reasons[0])}",
                 highlight=False,
             )
     read = sum(f.events_read for f in files)
@@ -307,29 +311,29 @@ def sql(
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
     limit: Annotated[int, typer.Option(help="Rows to show in table format (0: all).")] = 200,
 ) -> None:
-    """Read-only SQL over the warehouse; works while the pipeline runs."""
+    """Read-only SQL over the warehouse: one query, no file or network access (docs/analysts.md).
+
+    To save a result, redirect it: `aios sql QUERY --format csv > result.csv`.
+    """
     import duckdb
 
-    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+    from resources.warehouse import DuckDBWarehouse, QueryRefused, WarehouseBusy, WarehouseMissing
 
     activate_home()
     if query == "-":
         query = sys.stdin.read()
     try:
-        con = DuckDBWarehouse().read()
-    except (WarehouseMissing, WarehouseBusy) as exc:
+        columns, rows = DuckDBWarehouse().query(query)
+    except (WarehouseMissing, WarehouseBusy, QueryRefused) as exc:
         _fail(str(exc))
-    try:
-        cur = con.execute(query)
-        columns = [d[0] for d in cur.description] if cur.description else []
-        rows = cur.fetchall() if columns else []
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         if "read-only" in str(exc).lower():
             first = "the warehouse is read-only here: aios sql runs queries, not writes"
+        elif isinstance(exc, duckdb.PermissionException):
+            first = ("file and network access is off in aios sql: it reads only the warehouse "
+                     f"({first})")
         _fail(first)
-    finally:
-        con.close()
     if fmt is OutputFormat.json:
         sys.stdout.write(
             json.dumps([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows],
@@ -342,10 +346,10 @@ def sql(
         writer.writerows([[_jsonable(v) for v in r] for r in rows])
         sys.stdout.write(buf.getvalue())
     else:
-        table = Table(*columns, show_lines=False)
+        table = Table(*[safe(c) for c in columns], show_lines=False)
         shown = rows if limit == 0 else rows[:limit]
         for r in shown:
-            table.add_row(*["" if v is None else str(_jsonable(v)) for v in r])
+            table.add_row(*[safe(_jsonable(v)) for v in r])
         out.print(table)
         if len(shown) < len(rows):
             console.print(f"({len(rows) - len(shown)} more rows; --limit 0 shows all)")
@@ -388,14 +392,14 @@ def recall(
         sys.stdout.write(json.dumps(payload, default=str) + "\n")
         return
     if budget is not None:
-        out.print(pack.text, highlight=False, markup=False)
+        out.print(visible(pack.text, keep_newlines=True), highlight=False, markup=False)
         console.print(f"({len(hits)} pieces of evidence, {pack.tokens}/{budget} tokens)")
         return
     table = Table("#", "score", "source_id", "when", "thread", "text", show_lines=False)
     for i, h in enumerate(hits, 1):
         text = h.text if len(h.text) <= 160 else h.text[:157] + "..."
-        table.add_row(str(i), f"{h.score:.3f}", f"{h.source}:{h.source_id}", h.occurred_at[:16],
-                      h.thread or "", text)
+        table.add_row(str(i), f"{h.score:.3f}", safe(f"{h.source}:{h.source_id}"),
+                      safe(h.occurred_at[:16]), safe(h.thread), safe(text))
     out.print(table)
     if not hits:
         console.print("no matching evidence")
@@ -425,7 +429,7 @@ def pg_start() -> None:
         apply_ddl(url, "base", "SELECT 1")
     except PostgresUnavailable as exc:
         _fail(str(exc))
-    out.print(_mask(url))
+    out.print(safe(_mask(url)), highlight=False)
 
 
 @pg_app.command("stop")
@@ -444,10 +448,10 @@ def pg_status() -> None:
 
     home = activate_home()
     if os.environ.get(URL_ENV):
-        out.print(f"external server: {_mask(os.environ[URL_ENV])}")
+        out.print(f"external server: {safe(_mask(os.environ[URL_ENV]))}", highlight=False)
         return
     state = "running" if embedded_running(home) else "stopped"
-    out.print(f"embedded server {state} (data: {home.pg})")
+    out.print(f"embedded server {state} (data: {safe(home.pg)})", highlight=False)
 
 
 # --- ui --------------------------------------------------------------------------------------
@@ -464,7 +468,8 @@ def ui(
     home = activate_home()
     ensure_dbt_manifest()
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
-    console.print(f"Dagster UI on http://{host}:{port}  (DAGSTER_HOME={home.dagster_home})")
+    console.print(f"Dagster UI on http://{safe(host)}:{port}  "
+                  f"(DAGSTER_HOME={safe(home.dagster_home)})")
     dagster = Path(sys.executable).with_name("dagster")
     os.execv(
         str(dagster),

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -47,6 +48,92 @@ def load_extensions(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     for name in names:
         con.execute(f"INSTALL '{extension_path(name)}'")
         con.execute(f"LOAD {name}")
+
+
+class QueryRefused(ValueError):
+    """SQL that ``aios sql`` does not run; the message is one line saying why and what instead."""
+
+
+# Statement types an analyst may run, as DuckDB's own parser classifies them (DESCRIBE, SHOW,
+# SUMMARIZE, FROM-first, PIVOT and table-valued PRAGMAs parse as SELECT). These are pybind
+# enums: compare them with ==, never `is`.
+_READ_TYPES = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+_WRITE_HINT = "the warehouse is read-only here: aios sql runs queries, not writes"
+_REFUSALS = {
+    duckdb.StatementType.ATTACH: "ATTACH is refused: aios sql reads only the published snapshot",
+    duckdb.StatementType.DETACH: "DETACH is refused: aios sql reads only the published snapshot",
+    duckdb.StatementType.COPY: "COPY is refused: export a result with `aios sql QUERY --format "
+                               "csv > file` (or --format json)",
+    duckdb.StatementType.COPY_DATABASE: "COPY FROM DATABASE is refused: aios sql only reads",
+    duckdb.StatementType.EXPORT: "EXPORT DATABASE is refused: export a result with `aios sql "
+                                 "QUERY --format csv > file`",
+    duckdb.StatementType.LOAD: "INSTALL/LOAD is refused: nothing is downloaded, and the offline "
+                               "fts and vss extensions load by themselves when a query uses them",
+    duckdb.StatementType.SET: "SET/RESET/USE is refused: the analyst connection's settings are "
+                              "locked",
+    duckdb.StatementType.VARIABLE_SET: "SET VARIABLE is refused: the analyst connection's "
+                                       "settings are locked",
+    duckdb.StatementType.PRAGMA: "this PRAGMA is refused: use DESCRIBE t, SHOW TABLES or "
+                                 "SELECT * FROM pragma_table_info('t')",
+    duckdb.StatementType.CALL: "CALL is refused: use SELECT * FROM the_function(...)",
+}
+_EXPLAIN_PREFIX = re.compile(r"^\s*explain\s*(?:\([^)]*\)\s*)?(?:analy[sz]e\b)?",
+                             re.IGNORECASE)
+OFFLINE_EXTENSIONS = ("fts", "vss")
+_NEEDS_EXTENSION = re.compile(r"exists in the (\w+) extension")
+
+
+def check_analyst_query(query: str) -> None:
+    """Raise :class:`QueryRefused` unless ``query`` is exactly one read-only statement.
+
+    DuckDB's parser splits and classifies the statements, so comments, case and
+    quoting cannot smuggle a second statement or a write past the check.
+    """
+    # PIVOT without an IN list expands into helper CREATE TYPE statements (temp enums) before
+    # its SELECT; the parser leaves those without query text.
+    statements = [s for s in duckdb.extract_statements(query)
+                  if not (s.type == duckdb.StatementType.CREATE and not s.query.strip())]
+    if not statements:
+        raise QueryRefused("no SQL statement given")
+    if len(statements) > 1:
+        raise QueryRefused(f"{len(statements)} statements given: aios sql runs one statement "
+                           "(drop the ';'-separated extras)")
+    for s in statements:
+        if s.type not in _READ_TYPES:
+            raise QueryRefused(_REFUSALS.get(s.type, _WRITE_HINT))
+        if s.type == duckdb.StatementType.EXPLAIN:
+            # EXPLAIN ANALYZE runs its statement, so that one must pass the same check.
+            inner = _EXPLAIN_PREFIX.sub("", s.query, count=1)
+            try:
+                check_analyst_query(inner)
+            except (QueryRefused, duckdb.Error) as exc:
+                raise QueryRefused(f"EXPLAIN of a refused statement: {exc}") from None
+
+
+def open_sandboxed(path: Path, extensions: Sequence[str] = ()) -> duckdb.DuckDBPyConnection:
+    """A connection that can read ``path`` and nothing else.
+
+    Its own in-memory DuckDB instance attaches the file READ_ONLY (so locking the settings here
+    never touches another connection to the same file in this process), loads the offline
+    extensions asked for, then disables file and network access (no ATTACH, COPY TO,
+    read_text, INSTALL, LOAD) and locks the configuration so SET cannot reopen it.
+    """
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
+    try:
+        for name in extensions:  # before the lock: LOAD reads a file
+            con.execute(f"LOAD '{extension_path(name)}'")
+        escaped = str(path).replace("'", "''")
+        con.execute(f"ATTACH '{escaped}' (READ_ONLY)")
+        (db,) = con.execute("SELECT database_name FROM duckdb_databases() WHERE NOT internal "
+                            "AND database_name <> 'memory'").fetchone()
+        con.execute(f'USE "{db}"')
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 class DuckDBWarehouse(dg.ConfigurableResource):
@@ -111,13 +198,16 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         shutil.copyfile(self.path, tmp)
         os.replace(tmp, self.snapshot_path)
 
-    def read(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to the latest published snapshot (never blocks writers)."""
+    def _require_snapshot(self) -> None:
         if not self.snapshot_path.exists():
             raise WarehouseMissing(
                 f"no warehouse yet at {self.snapshot_path.parent}: run `aios demo` or "
                 "`aios ingest PATH` first"
             )
+
+    def read(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the latest published snapshot (never blocks writers)."""
+        self._require_snapshot()
         last: Exception | None = None
         for _ in range(5):
             try:
@@ -126,3 +216,36 @@ class DuckDBWarehouse(dg.ConfigurableResource):
                 last = exc
                 time.sleep(0.05)
         raise WarehouseBusy(f"could not open {self.snapshot_path}: {last}")
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Run one analyst query on the snapshot, sandboxed: (column names, rows).
+
+        Raises :class:`QueryRefused` for anything but one read-only statement, and
+        ``duckdb.Error`` for a query DuckDB rejects. A query that uses fts or vss is rerun with
+        that offline extension loaded (it cannot be loaded once the sandbox is locked).
+        """
+        check_analyst_query(sql)
+        self._require_snapshot()
+        extensions: list[str] = []
+        while True:
+            last: Exception | None = None
+            for _ in range(5):
+                try:
+                    con = open_sandboxed(self.snapshot_path, extensions)
+                    break
+                except duckdb.IOException as exc:  # a rename raced with the open
+                    last = exc
+                    time.sleep(0.05)
+            else:
+                raise WarehouseBusy(f"could not open {self.snapshot_path}: {last}")
+            try:
+                cur = con.execute(sql)
+                columns = [d[0] for d in cur.description] if cur.description else []
+                return columns, (cur.fetchall() if columns else [])
+            except duckdb.CatalogException as exc:
+                needed = _NEEDS_EXTENSION.search(str(exc))
+                if not needed or needed[1] not in OFFLINE_EXTENSIONS or needed[1] in extensions:
+                    raise
+                extensions.append(needed[1])
+            finally:
+                con.close()

@@ -161,8 +161,11 @@ def test_rejections_with_reasons(demo):
 
 
 def run(demo, name: str) -> list[dict]:
-    # The snapshot analysts read, opened read-only like `aios sql` does.
-    con = duckdb.connect(str(demo["snapshot"]), read_only=True)
+    # The snapshot analysts read, in the same sandbox and statement check as `aios sql`.
+    from resources.warehouse import check_analyst_query, open_sandboxed
+
+    check_analyst_query(doc_queries()[name])
+    con = open_sandboxed(demo["snapshot"])
     try:
         cur = con.execute(doc_queries()[name])
         cols = [d[0] for d in cur.description]

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from aios_assets.agents.intents import (
@@ -17,15 +16,16 @@ from aios_assets.agents.intents import (
     intents_path,
     load_intents,
 )
+from aios_assets.termtext import make_console, safe
 
 intent_app = typer.Typer(help="Intents: goals with a KPI, cadence, constraints and autonomy.",
                          no_args_is_help=True)
-_err = Console(stderr=True, soft_wrap=True)
-_out = Console(soft_wrap=True)
+_err = make_console(stderr=True)
+_out = make_console()
 
 
 def _fail(message: str) -> None:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    _err.print(f"[bold red]error:[/] {safe(message)}", highlight=False, markup=True)
     raise typer.Exit(1)
 
 
@@ -46,11 +46,11 @@ def intent_list(
         sys.stdout.write(json.dumps([i.model_dump(mode="json") for i in intents]) + "\n")
         return
     table = Table("id", "goal", "kpi", "cadence", "autonomy", "agents", "enabled",
-                  title=str(path))
+                  title=safe(path))
     for i in intents:
         kpi = i.kpi.name + (f" → {i.kpi.target:g}" if i.kpi.target is not None else "")
-        table.add_row(i.id, i.goal, kpi, i.cadence, i.autonomy, ", ".join(i.agents),
-                      "yes" if i.enabled else "no")
+        table.add_row(*[safe(v) for v in (i.id, i.goal, kpi, i.cadence, i.autonomy,
+                                          ", ".join(i.agents), "yes" if i.enabled else "no")])
     _out.print(table)
 
 
@@ -88,5 +88,5 @@ def intent_add(
         intents = add_intent(path, intent, replace=replace)
     except IntentsFileError as exc:
         _fail(str(exc))
-    _err.print(f"{'replaced' if replace else 'added'} intent {intent.id} "
-               f"({len(intents)} in {path})", highlight=False)
+    _err.print(f"{'replaced' if replace else 'added'} intent {safe(intent.id)} "
+               f"({len(intents)} in {safe(path)})", highlight=False)

@@ -7,17 +7,17 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from aios_assets.termtext import make_console, safe
 from resources.home import activate_home
 
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+console = make_console(stderr=True)
+out = make_console()
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {safe(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -67,13 +67,15 @@ def proposals(
     for r in shown:
         note = "; ".join(f"{g['gate']}: {g['reason']}" for g in r["failed_gates"])
         note = note or r.get("status_reason") or r["decision_reason"] or ""
-        table.add_row(r["proposal_id"], r["status"], r["agent"], r["action_type"],
-                      _cut(r["summary"], 60), _cut(note, 80))
+        table.add_row(*[safe(v) for v in (r["proposal_id"], r["status"], r["agent"],
+                                          r["action_type"], _cut(r["summary"], 60),
+                                          _cut(note, 80))])
     out.print(table)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no proposals")
+    console.print(", ".join(f"{n} {safe(s)}" for s, n in sorted(counts.items()))
+                  or "no proposals")
 
 
 def _cut(text: Any, n: int) -> str:
@@ -94,11 +96,11 @@ def _decide(ids: list[str], decision: str, reason: str | None) -> None:
     except (DecisionError, PostgresUnavailable) as exc:
         _fail(str(exc))
     for w in report.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {safe(w)}", highlight=False)
     if report.note:
-        console.print(f"[yellow]note:[/] {report.note}", highlight=False)
+        console.print(f"[yellow]note:[/] {safe(report.note)}", highlight=False)
     for d in report.decisions:
-        out.print(f"{d.decision} {d.proposal_id}", highlight=False)
+        out.print(f"{safe(d.decision)} {safe(d.proposal_id)}", highlight=False)
     if decision == "approved":
         console.print("approvals_sensor publishes them (or run `aios publish` now)")
 
@@ -173,9 +175,10 @@ def publish(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
             + (f", reconciled {pub['reconciled']}" if pub.get("reconciled") else "")
             + f"; run {result.run_id[:8]}")
         for why in pub.get("waiting_for_adapter_reasons") or []:
-            console.print(f"  waiting for an adapter: {why}", highlight=False)
+            console.print(f"  waiting for an adapter: {safe(why)}", highlight=False)
         for c in checks:
-            console.print(f"  check {c['check']} failed ({c['severity']})", highlight=False)
+            console.print(f"  check {safe(c['check'])} failed ({safe(c['severity'])})",
+                          highlight=False)
     if summary.get("blocked"):
         _fail(summary["blocked"])
     if not result.success:
