@@ -58,6 +58,26 @@ class CorpusRun:
     report: dict | None  # the CLI's --json report
     outcomes: dict[str, Outcome]
     seconds: float
+    step_failures: list[str]  # "step: root cause" of each failed Dagster step
+
+
+def step_failures(dagster_home: Path, run_id: str) -> list[str]:
+    """The root cause of each failed step of the run (the CLI prints only the wrapper)."""
+    import dagster as dg
+
+    out = []
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        for record in instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+        ).records:
+            event = record.event_log_entry.dagster_event
+            error = event.step_failure_data.error if event else None
+            while error is not None and error.cause is not None:
+                error = error.cause
+            where = error.stack[-1].strip().splitlines()[0] if error and error.stack else ""
+            message = error.message.strip().splitlines()[0] if error else "?"
+            out.append(f"{event.step_key if event else '?'}: {message} ({where})")
+    return out
 
 
 def corpus_files() -> list[str]:
@@ -127,7 +147,10 @@ def read_outcomes(warehouse: Path, data: Path, files: list[str]) -> dict[str, Ou
 
 
 def run_corpus(home: Path | None = None) -> CorpusRun:
-    """Run the real ``aios ingest`` (materializing everything downstream) on the corpus."""
+    """Run the real ``aios ingest`` (materializing everything downstream) on the corpus.
+
+    The default home is a private temporary folder, not pytest's: a concurrent pytest prunes
+    old ``pytest-of-*`` folders, which took the embedded Postgres's data folder away mid-run."""
     with tempfile.TemporaryDirectory(prefix="aios-real-corpus-") as tmp:
         data = Path(tmp) / "real"
         files = _stage(data)
@@ -148,7 +171,10 @@ def run_corpus(home: Path | None = None) -> CorpusRun:
             report = None
         warehouse = home / "warehouse.duckdb"
         outcomes = read_outcomes(warehouse, data, files) if warehouse.exists() else {}
-        return CorpusRun(proc.returncode, proc.stdout, proc.stderr, report, outcomes, seconds)
+        failures = (step_failures(home / "dagster", report["run_id"])
+                    if report and not report.get("success") else [])
+        return CorpusRun(proc.returncode, proc.stdout, proc.stderr, report, outcomes, seconds,
+                         failures)
 
 
 def _stop_pg(home: Path) -> None:
@@ -217,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
           f"run success={run.report and run.report.get('success')}")
     if run.returncode != 0:
         print(run.stderr[-3000:], file=sys.stderr)
+    for failure in run.step_failures:
+        print(f"failed step {failure}", file=sys.stderr)
     if not run.outcomes:
         return 1
     print(summary(run.outcomes))
