@@ -119,3 +119,11 @@ def test_rendered_items_pass_their_own_check() -> None:
     items = key_items(["Pay €12,50 by 3 June; I promise to ship the report next week."],
                       ["Ana <ana@x.example>"])
     assert check_fidelity("\n".join(render_items(items)), items).passed
+
+
+def test_sentence_split_survives_lines_that_start_with_dots() -> None:
+    """A calendar description ". New Years Day" crashed summaries (IndexError) for the whole run."""
+    from aios_assets.memory.fidelity import sentence_split
+
+    assert sentence_split(". New Years Day. Closed.") == [".", "New Years Day.", "Closed."]
+    assert sentence_split("... More to come") == ["...", "More to come"]

@@ -196,7 +196,9 @@ def sentence_split(text: str) -> list[str]:
         merged: list[str] = []
         for piece in pieces:
             if merged:
-                last_word = merged[-1].rstrip(".").rsplit(None, 1)[-1] if merged[-1] else ""
+                # a piece of dots alone (". New Year", "... More") has no last word
+                words = merged[-1].rstrip(".").rsplit(None, 1)
+                last_word = words[-1] if words else ""
                 if last_word.lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]", last_word):
                     merged[-1] = f"{merged[-1]} {piece}"
                     continue
