@@ -370,7 +370,15 @@ def message_to_event(
     headers = _raw_headers(msg, issues)
     sender = _sender(headers)
     if not sender:
-        return ctx.reject(line, "missing From header", raw, source=source)
+        # Still a message (text, recipients, date): keep it, say where the sender came from.
+        for header in ("sender", "reply-to", "return-path"):
+            sender = _sender_of(headers.get(header))
+            if sender:
+                issues.append(FieldIssue(
+                    "from", None, f"missing From header; sender taken from {header.title()}"))
+                break
+        else:
+            issues.append(FieldIssue("from", None, "missing From header; sender unknown"))
     date_raw = headers.get("date")
     occurred_at = _mail_date(date_raw)
     if occurred_at is None:
@@ -417,7 +425,7 @@ def _email_event(
     source_id: str,
     message_id: str | None,
     occurred_at: datetime,
-    sender: str,
+    sender: str | None,
     to: list[str],
     cc: list[str],
     subject: str | None,
