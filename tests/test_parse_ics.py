@@ -114,25 +114,29 @@ def test_unreadable_minor_property_is_noted_not_fatal(tmp_path: Path) -> None:
     assert "DTEND" in event.payload["_errors"]
 
 
-def test_rejections(tmp_path: Path) -> None:
+def test_a_vevent_without_a_usable_start_is_kept_unless_nothing_is_left(tmp_path: Path) -> None:
     path = write(
         tmp_path / "bad.ics",
         vevent("ok@x"),
-        "BEGIN:VEVENT\nSUMMARY:no start, no uid\nEND:VEVENT\n",
+        "BEGIN:VEVENT\nSUMMARY:no start, no uid\nDTSTAMP:20240301T090000Z\nEND:VEVENT\n",
         "BEGIN:VEVENT\nUID:nostart@x\nEND:VEVENT\n",
-        vevent("bad@x", "DTSTART:tomorrow"),
+        vevent("bad@x", "DTSTART:tomorrow", "SUMMARY:bad start"),
+        vevent("tz@x", "DTSTART;TZID=Nowhere/Land:20240315T090000", "SUMMARY:unknown zone"),
     )
     records = list(iter_records(path))
     assert [(type(r).__name__, r.line) for r in records] == [
-        ("Event", 4),
-        ("Rejection", 8),
-        ("Rejection", 11),
-        ("Rejection", 14),
-    ]
-    reasons = [r.reason for r in records[1:]]
-    assert reasons[:2] == ["VEVENT without DTSTART", "VEVENT without DTSTART"]
-    assert reasons[2].startswith("invalid DTSTART")
-    assert all(r.source == "calendar" and r.fmt == "ics" for r in records[1:])
+        ("Event", 4), ("Event", 8), ("Rejection", 12), ("Event", 15), ("Event", 20)]
+    _, no_start, uid_only, bad, tz = records
+    assert no_start.occurred_at == datetime(2024, 3, 1, 9, tzinfo=UTC)
+    assert [i.reason for i in no_start.issues] == [
+        "VEVENT without DTSTART; time taken from DTSTAMP",
+        "VEVENT without UID; id derived from DTSTART, SUMMARY, ORGANIZER, LOCATION, DTEND, "
+        "DURATION, RRULE"]
+    assert uid_only.reason == "VEVENT without DTSTART; load time used"
+    assert bad.occurred_at is None and "load time used" in bad.issues[0].reason
+    assert tz.occurred_at == datetime(2024, 3, 15, 9, tzinfo=UTC)
+    assert "wall time read as UTC" in tz.issues[0].reason
+    assert uid_only.source == "calendar" and uid_only.fmt == "ics"
 
 
 NO_UID = (

@@ -9,6 +9,7 @@ block is parsed on its own (with the file's VTIMEZONEs), so one broken block cos
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -125,9 +126,10 @@ _IDENTITY = ("SUMMARY", "ORGANIZER", "LOCATION", "DTEND", "DURATION", "RRULE")
 _DERIVED = "id derived from DTSTART, " + ", ".join(_IDENTITY)
 
 
-def derived_uid(component: Any, start: datetime) -> str:
+def derived_uid(component: Any, start: datetime | date | None) -> str:
     """A stable id for a VEVENT without UID: a hash of its start and identifying properties."""
-    parts = [start.isoformat(), *(_ical_text(component.get(name)) for name in _IDENTITY)]
+    first = start.isoformat() if start is not None else ""
+    parts = [first, *(_ical_text(component.get(name)) for name in _IDENTITY)]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
     return f"derived-{digest}"
 
@@ -147,21 +149,61 @@ def _ical_text(value: Any) -> str:
     return " ".join(text.split())
 
 
+_RAW_START_RE = re.compile(r"^DTSTART[^:\n]*:([^\n]{8,40})$", re.M | re.I)
+# When DTSTART is missing or unusable, the next best time the VEVENT carries.
+_TIME_FALLBACKS = ("DTSTAMP", "CREATED", "LAST-MODIFIED")
+
+
+def _start(component: Any, raw: str, errors: dict[str, str]
+           ) -> tuple[Any, datetime | None, FieldIssue | None]:
+    """(DTSTART's value, the event time, a field issue when the time is not DTSTART's).
+
+    A VEVENT is kept without a usable DTSTART: a time zone that cannot be read (a TZID defined
+    later, or nowhere) gives the wall time read as UTC; a missing or implausible one (years
+    outside 1900-2200) gives DTSTAMP / CREATED / LAST-MODIFIED, else the load time."""
+    problem = "VEVENT without DTSTART"
+    start: Any = None
+    if component.get("DTSTART") is not None:
+        try:
+            start = _dt(component, "DTSTART")
+            tzid = (getattr(component.get("DTSTART"), "params", None) or {}).get("TZID")
+            if tzid and isinstance(start, datetime) and start.tzinfo is None:
+                return start, parse_timestamp(start), FieldIssue(
+                    "occurred_at", str(tzid)[:200],
+                    f"DTSTART time zone {str(tzid)[:60]!r} unknown; wall time read as UTC")
+            return start, parse_timestamp(start), None
+        except InvalidTimestamp as exc:
+            problem = f"DTSTART {exc}"
+        except Exception:  # noqa: BLE001 - icalendar raises many kinds for a broken value
+            problem = f"invalid DTSTART: {errors.get('DTSTART', 'unreadable value')}"
+            m = _RAW_START_RE.search(raw)
+            if m:  # the value as written: basic (20240314T100000) or extended ISO 8601
+                value = m.group(1).strip()
+                try:
+                    wall = parse_timestamp(value.rstrip("Zz"))
+                    return wall, wall, FieldIssue(
+                        "occurred_at", m.group(0)[:200], f"{problem}; wall time read as UTC")
+                except InvalidTimestamp:
+                    pass
+    for name in _TIME_FALLBACKS:
+        try:
+            value = _dt(component, name)
+            if value is not None:
+                return start, parse_timestamp(value), FieldIssue(
+                    "occurred_at", _iso(start), f"{problem}; time taken from {name}")
+        except Exception:  # noqa: BLE001, S112 - try the next one
+            continue
+    return start, None, FieldIssue("occurred_at", _iso(start), f"{problem}; load time used")
+
+
 def component_to_event(
     component: Any, line: int, raw: str, ctx: Ctx, source: str, decoded_as: str | None
 ) -> Event | Rejection:
     errors = _errors(component)
     issues: list[FieldIssue] = []
-    if component.get("DTSTART") is None:
-        return ctx.reject(line, "VEVENT without DTSTART", raw, source=source)
-    try:
-        start = _dt(component, "DTSTART")
-        occurred_at = parse_timestamp(start)
-    except InvalidTimestamp as exc:
-        return ctx.reject(line, f"invalid DTSTART: {exc}", raw, source=source)
-    except Exception:
-        detail = errors.get("DTSTART", "unreadable value")
-        return ctx.reject(line, f"invalid DTSTART: {detail}", raw, source=source)
+    start, occurred_at, issue = _start(component, raw, errors)
+    if issue is not None:
+        issues.append(issue)
     end = None
     try:
         end = _dt(component, "DTEND")
@@ -173,7 +215,7 @@ def component_to_event(
         end = None
     uid = _text(component.get("UID"))
     if not uid:
-        uid = derived_uid(component, occurred_at)
+        uid = derived_uid(component, start)
         issues.append(FieldIssue("source_id", None, f"VEVENT without UID; {_DERIVED}"))
     source_id = uid
     try:
@@ -200,6 +242,12 @@ def component_to_event(
         if name or addr:
             attendees.append({"name": name, "email": addr})
     text = _text(component.get("DESCRIPTION")) or ""
+    subject = _text(component.get("SUMMARY"))
+    location = _text(component.get("LOCATION"))
+    if occurred_at is None and start is None and not (
+        subject or text or organizer or attendees or location
+    ):  # no time and nothing else to keep: a UID alone is not a meeting
+        return ctx.reject(line, issue.reason if issue else "empty VEVENT", raw, source=source)
     if len(text) > MAX_TEXT_CHARS:
         return ctx.reject(line, too_large(len(text.encode())), raw, source=source)
     payload: dict[str, Any] = {
@@ -207,7 +255,7 @@ def component_to_event(
         "attendees": attendees,
         "start": _iso(start),
         "end": _iso(end),
-        "location": _text(component.get("LOCATION")),
+        "location": location,
     }
     status = _text(component.get("STATUS"))
     if status:
@@ -227,7 +275,7 @@ def component_to_event(
         text=text,
         actor=organizer,
         thread=uid,
-        subject=_text(component.get("SUMMARY")),
+        subject=subject,
         payload=payload,
         file=ctx.file,
         line=line,
@@ -238,10 +286,11 @@ def component_to_event(
 def parse_ics(data: bytes, ctx: Ctx, source: str) -> Iterator[Event | Rejection]:
     text, decoded_as = decode_text(data)
     lines = _lines(text)
-    if not any(line.strip().upper() == "BEGIN:VCALENDAR" for line in lines):
+    blocks, timezones = _scan(lines)
+    # A bare VEVENT (no VCALENDAR around it, as some tools export one event) is still read.
+    if not blocks and not any(line.strip().upper() == "BEGIN:VCALENDAR" for line in lines):
         yield ctx.reject(1, "not an iCalendar file (no BEGIN:VCALENDAR)", text, source=source)
         return
-    blocks, timezones = _scan(lines)
     if not blocks:
         yield ctx.reject(None, "calendar has no VEVENT", source=source)
         return
