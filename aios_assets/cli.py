@@ -198,9 +198,8 @@ def _run_ingest(
     as_json: bool,
 ) -> None:
     """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it)."""
-    import dagster as dg
-
     from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.runs import run_job
 
     if materialize:
         ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
@@ -235,15 +234,15 @@ def _run_ingest(
         with tool_log.open("a", encoding="utf-8") as log_file, \
                 contextlib.redirect_stdout(log_file):
             log_file.write(f"--- aios {job} {datetime.now(UTC).isoformat()}\n")
-            result = defs.resolve_job_def(job).execute_in_process(
+            result = run_job(
+                defs.resolve_job_def(job),
                 run_config={
                     "ops": {"ingest_files": {"config": config}},
                     # The CLI reports for itself; Dagster's step log stays in the run (UI).
-                    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
                 },
-                instance=dg.DagsterInstance.get(),
                 resources={"ingest_observer": observer},
-                raise_on_error=False,
+                notify=lambda line: console.print(line, highlight=False),
             )
     files = observer.files
     for f in files:
