@@ -117,7 +117,6 @@ def reject(ids: Annotated[list[str], typer.Argument(help="Proposal ids (or uniqu
 
 def publish(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Gate and publish now (runs publish_job in-process; the UI shows the run)."""
-
     from aios_assets.dbt_manifest import ensure_dbt_manifest
     from aios_assets.runs import run_job
 
