@@ -30,7 +30,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -236,6 +236,9 @@ def run_job(job_def: dg.JobDefinition, *, run_config: Mapping[str, Any],
 
     worker = threading.Thread(target=work, name=f"aios-run-{run_id[:8]}", daemon=True)
     bound = wait_bound_s()
+    # Dagster's compute-log capture points fds 1 and 2 at a pipe read by a child process while
+    # the run executes; a stop ends that child, so the last words go to the original fds.
+    saved_fds = (os.dup(1), os.dup(2))
     try:
         with stop_on_signals():
             worker.start()
@@ -266,16 +269,28 @@ def run_job(job_def: dg.JobDefinition, *, run_config: Mapping[str, Any],
                         f"{waiting.said or 'another run'}; if that run is stuck, end it "
                         f"(or set {WAIT_ENV} to wait longer) and re-run")
     except RunStopped as stop:
+        _restore_fds(saved_fds)
         _abandon(run_id, f"stopped by {stop} (pid {os.getpid()})", failed=False)
         notify(f"stopped by {stop}: run {run_id[:8]} canceled, its pool slots freed")
         _exit(128 + stop.signum)
     except RunWaitTimeout as exc:
+        _restore_fds(saved_fds)
         _abandon(run_id, str(exc), failed=True)
         notify(f"[bold red]error:[/] {exc}")
         _exit(1)
+    for fd in saved_fds:
+        os.close(fd)
     if "error" in box:
         raise box["error"]
     return box["result"]
+
+
+def _restore_fds(saved: tuple[int, int]) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os.dup2(saved[0], 1)
+    os.dup2(saved[1], 2)
 
 
 def _abandon(run_id: str, message: str, *, failed: bool) -> None:
