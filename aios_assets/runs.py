@@ -151,7 +151,7 @@ def reap_stale_runs(instance: dg.DagsterInstance, notify: Notify | None = None) 
 
 
 def release_run(instance: dg.DagsterInstance, run_id: str, message: str, *,
-                failed: bool = False) -> None:
+                failed: bool = False, free_slots: bool = True) -> None:
     """Mark ``run_id`` canceled (or failed) if it is unfinished, and free its pool slots."""
     run = instance.get_run_by_id(run_id)
     if run is not None and not run.is_finished:
@@ -159,7 +159,8 @@ def release_run(instance: dg.DagsterInstance, run_id: str, message: str, *,
             instance.report_run_failed(run, message=message)
         else:
             instance.report_run_canceled(run, message=message)
-    instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+    if free_slots:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def end_children(grace_s: float = 3.0) -> None:
@@ -297,9 +298,13 @@ def _abandon(run_id: str, message: str, *, failed: bool) -> None:
     # Ignore further signals while cleaning up: a second Ctrl-C must not leave the slot held.
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, signal.SIG_IGN)
+    # A fresh instance: the signal may have interrupted the monitor's own storage query. The
+    # status first (ending the children fails the step, and the run with it), the slots last
+    # (a dbt child may still be writing the warehouse until it is gone).
+    instance = dg.DagsterInstance.get()
+    release_run(instance, run_id, message, failed=failed, free_slots=False)
     end_children()
-    # A fresh instance: the signal may have interrupted the monitor's own storage query.
-    release_run(dg.DagsterInstance.get(), run_id, message, failed=failed)
+    instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def _exit(code: int) -> None:
