@@ -200,9 +200,8 @@ def _run_ingest(
     as_json: bool,
 ) -> None:
     """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it)."""
-    import dagster as dg
-
     from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.runs import run_job
 
     if materialize:
         ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
@@ -216,6 +215,10 @@ def _run_ingest(
     if mapping:
         config["mapping"] = str(mapping.resolve())
 
+    from resources.postgres import embedded_running
+
+    # Checked again if the run fails (its assets start the server when they need it).
+    pg_was_running = embedded_running(AiosHome.from_env())
     with _progress() as progress:
         task = progress.add_task("ingesting", total=None)
 
@@ -237,15 +240,15 @@ def _run_ingest(
         with tool_log.open("a", encoding="utf-8") as log_file, \
                 contextlib.redirect_stdout(log_file):
             log_file.write(f"--- aios {job} {datetime.now(UTC).isoformat()}\n")
-            result = defs.resolve_job_def(job).execute_in_process(
+            result = run_job(
+                defs.resolve_job_def(job),
                 run_config={
                     "ops": {"ingest_files": {"config": config}},
                     # The CLI reports for itself; Dagster's step log stays in the run (UI).
-                    "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
                 },
-                instance=dg.DagsterInstance.get(),
                 resources={"ingest_observer": observer},
-                raise_on_error=False,
+                notify=lambda line: console.print(line, highlight=False),
             )
     files = observer.files
     for f in files:
@@ -282,8 +285,26 @@ def _run_ingest(
             for e in result.all_events
             if e.is_step_failure and e.event_specific_data is not None
         ][:3]
+        if (gone := _postgres_gone(pg_was_running, failed)) is not None:
+            _fail(f"{job} failed: {gone}; run `aios pg status` (`aios pg start` restarts it), "
+                  f"then re-run `aios ingest` (run {result.run_id[:8]}, tool output: {tool_log})")
         _fail(f"{job} failed: {'; '.join(failed) or 'see the run in the UI'} "
               f"(tool output: {tool_log})")
+
+
+def _postgres_gone(was_running: bool, errors: list[str]) -> str | None:
+    """What happened to Postgres during a failed run, if that is why it failed."""
+    from resources.postgres import URL_ENV, embedded_running
+
+    words = ("psycopg", "postgres", "connection", "server closed", "terminating", "connect")
+    said = any(w in e.lower() for e in errors for w in words)
+    if url := os.environ.get(URL_ENV):
+        return f"the Postgres server at {_mask(url)} went away during the run" if said else None
+    home = AiosHome.from_env()
+    if (home.pg / "PG_VERSION").exists() and (was_running or said) \
+            and not embedded_running(home):
+        return f"the embedded Postgres at {home.pg} stopped during the run"
+    return None
 
 
 # --- sql -------------------------------------------------------------------------------------
@@ -471,6 +492,12 @@ def ui(
     console.print(f"Dagster UI on http://{safe(host)}:{port}  "
                   f"(DAGSTER_HOME={safe(home.dagster_home)})")
     dagster = Path(sys.executable).with_name("dagster")
+    # A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored
+    # across exec: `dagster dev` (which maps SIGTERM onto SIGINT's handler) then ignored both.
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
     os.execv(
         str(dagster),
         [str(dagster), "dev", "-w", str(workspace), "-h", host, "-p", str(port)],

@@ -42,7 +42,9 @@ def test_ui_serves_assets_and_sensors(aios_home):
     port = _free_port()
     env = {**os.environ, "AIOS_HOME": str(aios_home), "DAGSTER_HOME": str(aios_home / "dagster")}
     proc = subprocess.Popen(
-        [*AIOS, "ui", "--port", str(port)], cwd=ROOT, env=env,
+        # as a shell starts a background job (`aios ui &`): SIGINT ignored, then exec
+        ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *AIOS, "ui", "--port", str(port)],
+        cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
@@ -72,6 +74,13 @@ def test_ui_serves_assets_and_sensors(aios_home):
         assert sensors.get("inbox_sensor") == "RUNNING"
         # Bound to loopback only.
         assert _listen_addresses(port) == {"127.0.0.1"}
+        # SIGTERM to `aios ui` alone (not its group) stops it and its servers (issue 15: it
+        # ignored SIGTERM and SIGINT when started in the background).
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        assert time.monotonic() - sent < 30
+        assert _listen_addresses(port) == set()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

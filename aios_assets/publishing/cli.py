@@ -119,17 +119,17 @@ def reject(ids: Annotated[list[str], typer.Argument(help="Proposal ids (or uniqu
 
 def publish(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Gate and publish now (runs publish_job in-process; the UI shows the run)."""
-    import dagster as dg
-
     from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.runs import run_job
 
     activate_home()
     ensure_dbt_manifest()
     from aios_assets.definitions import defs
 
-    result = defs.resolve_job_def("publish_job").execute_in_process(
+    result = run_job(
+        defs.resolve_job_def("publish_job"),
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        instance=dg.DagsterInstance.get(), raise_on_error=False)
+        notify=lambda line: console.print(line, highlight=False))
     summary: dict[str, Any] = {"run_id": result.run_id, "success": result.success}
     checks: list[dict[str, Any]] = []
     for e in result.all_events:

@@ -1,0 +1,315 @@
+"""Runs the CLI starts in-process, and the runs a crash left behind.
+
+A CLI run (``aios ingest``, ``aios publish``) executes its job in this process and takes a slot
+of the Dagster pool ``warehouse``. A process killed mid-run (SIGKILL, OOM, power) leaves its run
+STARTED and its slot claimed, and every later run would wait for that slot forever. So:
+
+- every CLI run is tagged with its owner: ``aios/pid``, ``aios/pid_started`` (the process's
+  start time, so a reused pid does not pass for the owner), ``aios/host``, ``aios/started`` and
+  ``aios/heartbeat`` (refreshed every :data:`HEARTBEAT_S` seconds while it runs);
+- before a run starts, and again while it waits for a pool slot, :func:`reap_stale_runs` marks
+  failed every unfinished CLI run whose owner is gone (its pid is dead on this host, or, from
+  another host sharing the instance storage, its heartbeat is older than
+  :data:`HEARTBEAT_STALE_S`), and frees the pool slots of that run and of any finished run;
+- a run waiting for a slot says for whom ("waiting for run X (job), started … by pid … on …")
+  and gives up after ``AIOS_RUN_WAIT_S`` seconds (default :data:`DEFAULT_WAIT_S`) with an error;
+- SIGTERM, SIGINT and SIGHUP stop the run at any point: it is marked canceled, its slots are
+  freed and its child processes (parse workers, dbt) are ended before the CLI exits.
+
+The job runs in a worker thread so that the signals reach this module's handlers: Dagster's
+in-process executor defers them to checkpoints, and its wait for a pool slot has none.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+import dagster as dg
+import psutil
+
+WAIT_ENV = "AIOS_RUN_WAIT_S"
+DEFAULT_WAIT_S = 600.0  # a full demo ingest with materialization takes a few minutes
+HEARTBEAT_S = 10.0
+HEARTBEAT_STALE_S = 90.0  # nine missed heartbeats
+POLL_S = 0.5
+PID, PID_STARTED, HOST, STARTED, HEARTBEAT = (
+    "aios/pid", "aios/pid_started", "aios/host", "aios/started", "aios/heartbeat")
+UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+              dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+Notify = Callable[[str], None]
+
+
+class RunWaitTimeout(RuntimeError):
+    """A run waited longer than the bound for a pool slot another live run holds."""
+
+
+class RunStopped(BaseException):
+    """A signal stopped the CLI (a BaseException, like KeyboardInterrupt)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def wait_bound_s() -> float:
+    value = os.environ.get(WAIT_ENV)
+    return float(value) if value else DEFAULT_WAIT_S
+
+
+def _process_started(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return None
+    except psutil.AccessDenied:  # alive, someone else's
+        return -1.0
+
+
+def owner_tags() -> dict[str, str]:
+    now = time.time()
+    return {PID: str(os.getpid()), PID_STARTED: f"{_process_started(os.getpid()):.2f}",
+            HOST: socket.gethostname(),
+            STARTED: datetime.now(UTC).isoformat(timespec="seconds"),
+            HEARTBEAT: f"{now:.0f}"}
+
+
+def stale_reason(run: dg.DagsterRun, now: float | None = None) -> str | None:
+    """Why ``run``'s owner is provably gone, or None (alive, or not a CLI run)."""
+    tags = run.tags
+    if PID not in tags or HOST not in tags:
+        return None  # launched by the daemon or the UI: Dagster's run monitoring owns it
+    pid = int(tags[PID])
+    if tags[HOST] == socket.gethostname():
+        started = _process_started(pid)
+        if started is None:
+            return f"its process (pid {pid}) is gone"
+        want = float(tags.get(PID_STARTED) or -1)
+        if started >= 0 and want >= 0 and abs(started - want) > 1.0:
+            return f"its process (pid {pid}) is gone (the pid belongs to another process now)"
+        return None
+    beat = float(tags.get(HEARTBEAT) or 0)
+    age = (now or time.time()) - beat
+    if age > HEARTBEAT_STALE_S:
+        return f"no heartbeat from pid {pid} on {tags[HOST]} for {age:.0f}s"
+    return None
+
+
+def describe(run: dg.DagsterRun | None, run_id: str) -> str:
+    if run is None:
+        return f"run {run_id[:8]} (deleted)"
+    tags = run.tags
+    if PID in tags:
+        return (f"run {run_id[:8]} ({run.job_name}), started {tags.get(STARTED, '?')} "
+                f"by pid {tags[PID]} on {tags.get(HOST, '?')}")
+    return (f"run {run_id[:8]} ({run.job_name}, {run.status.value}; not started by aios: "
+            "if it is stuck, terminate it in the Dagster UI)")
+
+
+def _pools(instance: dg.DagsterInstance) -> list[Any]:
+    """Concurrency info (claimed slots, pending steps) of every pool."""
+    storage = instance.event_log_storage
+    keys = [limit.name for limit in storage.get_pool_limits()]
+    return [storage.get_concurrency_info(key) for key in keys]
+
+
+def reap_stale_runs(instance: dg.DagsterInstance, notify: Notify | None = None) -> list[str]:
+    """Mark failed the unfinished CLI runs whose owner is gone and free their pool slots, and
+    free the slots still held by finished or deleted runs. Returns the run ids it cleaned."""
+    cleaned: list[str] = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED)):
+        reason = stale_reason(run)
+        if reason is None:
+            continue
+        message = f"marked failed by aios (pid {os.getpid()}): {reason}"
+        instance.report_run_failed(run, message=message)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        cleaned.append(run.run_id)
+        if notify:
+            notify(f"{describe(run, run.run_id)} was left unfinished ({reason}): marked failed, "
+                   "its pool slots freed")
+    for info in _pools(instance):
+        holders = {s.run_id for s in info.claimed_slots} | {s.run_id for s in info.pending_steps}
+        for run_id in holders - set(cleaned):
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+                cleaned.append(run_id)
+    return cleaned
+
+
+def release_run(instance: dg.DagsterInstance, run_id: str, message: str, *,
+                failed: bool = False, free_slots: bool = True) -> None:
+    """Mark ``run_id`` canceled (or failed) if it is unfinished, and free its pool slots."""
+    run = instance.get_run_by_id(run_id)
+    if run is not None and not run.is_finished:
+        if failed:
+            instance.report_run_failed(run, message=message)
+        else:
+            instance.report_run_canceled(run, message=message)
+    if free_slots:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+
+
+def end_children(grace_s: float = 3.0) -> None:
+    """Terminate this process's children (parse workers, dbt), then kill what is left."""
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with _gone_ok():
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    for child in alive:
+        with _gone_ok():
+            child.kill()
+
+
+@contextmanager
+def _gone_ok() -> Iterator[None]:
+    try:
+        yield
+    except psutil.NoSuchProcess:
+        pass
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Inside the block SIGTERM, SIGINT and SIGHUP raise :class:`RunStopped` in the main
+    thread, even when the shell started the CLI in the background with SIGINT ignored."""
+    stopped = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise RunStopped(signum)
+
+    before = {s: signal.getsignal(s) for s in stopped}
+    for s in stopped:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+
+
+@dataclass
+class _Waiting:
+    since: float
+    said: str = ""
+
+
+def _waiting_for(instance: dg.DagsterInstance, run_id: str) -> list[str] | None:
+    """The runs holding the slots ``run_id`` waits for, or None when it waits for none."""
+    for info in _pools(instance):
+        if run_id in info.pending_run_ids:
+            return sorted({s.run_id for s in info.claimed_slots} | info.assigned_run_ids)
+    return None
+
+
+def run_job(job_def: dg.JobDefinition, *, run_config: Mapping[str, Any],
+            resources: Mapping[str, object] | None = None, notify: Notify,
+            ) -> dg.ExecuteInProcessResult:
+    """``job_def.execute_in_process`` on this home's instance, with stale-run reaping, a
+    visible bounded wait for pool slots, heartbeats, and clean stops on signals (the process
+    exits after a stop or a wait timeout: the run's thread cannot be interrupted)."""
+    monitor = dg.DagsterInstance.get()  # the main thread's own connections
+    reap_stale_runs(monitor, notify)
+    run_id = str(uuid.uuid4())
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = job_def.execute_in_process(
+                run_config=run_config, instance=dg.DagsterInstance.get(), resources=resources,
+                raise_on_error=False, run_id=run_id, tags=owner_tags())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name=f"aios-run-{run_id[:8]}", daemon=True)
+    bound = wait_bound_s()
+    # Dagster's compute-log capture points fds 1 and 2 at a pipe read by a child process while
+    # the run executes; a stop ends that child, so the last words go to the original fds.
+    saved_fds = (os.dup(1), os.dup(2))
+    try:
+        with stop_on_signals():
+            worker.start()
+            waiting: _Waiting | None = None
+            beat = time.monotonic()
+            while worker.is_alive():
+                worker.join(POLL_S)
+                if not worker.is_alive():
+                    break
+                now = time.monotonic()
+                if now - beat >= HEARTBEAT_S:
+                    monitor.add_run_tags(run_id, {HEARTBEAT: f"{time.time():.0f}"})
+                    beat = now
+                holders = _waiting_for(monitor, run_id)
+                if holders is None:
+                    waiting = None
+                    continue
+                if reap_stale_runs(monitor, notify):
+                    continue
+                waiting = waiting or _Waiting(now)
+                said = "; ".join(describe(monitor.get_run_by_id(h), h) for h in holders)
+                if said and said != waiting.said:
+                    notify(f"waiting for {said} (gives up after {bound:.0f}s, {WAIT_ENV})")
+                    waiting.said = said
+                if now - waiting.since > bound:
+                    raise RunWaitTimeout(
+                        f"gave up after {bound:.0f}s waiting for a pool slot held by "
+                        f"{waiting.said or 'another run'}; if that run is stuck, end it "
+                        f"(or set {WAIT_ENV} to wait longer) and re-run")
+    except RunStopped as stop:
+        _restore_fds(saved_fds)
+        _abandon(run_id, f"stopped by {stop} (pid {os.getpid()})", failed=False)
+        notify(f"stopped by {stop}: run {run_id[:8]} canceled, its pool slots freed")
+        _exit(128 + stop.signum)
+    except RunWaitTimeout as exc:
+        _restore_fds(saved_fds)
+        _abandon(run_id, str(exc), failed=True)
+        notify(f"[bold red]error:[/] {exc}")
+        _exit(1)
+    for fd in saved_fds:
+        os.close(fd)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _restore_fds(saved: tuple[int, int]) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os.dup2(saved[0], 1)
+    os.dup2(saved[1], 2)
+
+
+def _abandon(run_id: str, message: str, *, failed: bool) -> None:
+    # Ignore further signals while cleaning up: a second Ctrl-C must not leave the slot held.
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    # A fresh instance: the signal may have interrupted the monitor's own storage query. The
+    # status first (ending the children fails the step, and the run with it), the slots last
+    # (a dbt child may still be writing the warehouse until it is gone).
+    instance = dg.DagsterInstance.get()
+    release_run(instance, run_id, message, failed=failed, free_slots=False)
+    end_children()
+    instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+
+
+def _exit(code: int) -> None:
+    """Leave now: the run's thread may be inside Dagster's slot wait, which never returns.
+    The warehouse is as safe as after a SIGKILL (tests/test_ingest_crash.py)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
