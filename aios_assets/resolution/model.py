@@ -41,6 +41,8 @@ BLOCKING_KEYS = (
     ("bk_scity", "bk_scity"),
     ("bk_swap", "bk_name"),
     ("bk_addr", "bk_addr"),
+    ("bk_fpost", "bk_fpost"),
+    ("bk_spost", "bk_spost"),
 )
 
 INPUT_COLUMNS = (
@@ -87,11 +89,34 @@ def comparisons() -> list:
                 m_probability=0.5, u_probability=0.5,
                 fix_m_probability=True, fix_u_probability=True,
             )
+        # the same, up to a typo in either name ("whitbe alexa-rose" / "alexa-rose white")
+        fuzzy_reversed = cll.CustomLevel(
+            f"jaro_winkler_similarity({col}_l, {other}_r) >= 0.88 "
+            f"and jaro_winkler_similarity({other}_l, {col}_r) >= 0.88",
+            label_for_charts="first and last name swapped, up to a typo"
+            + ("" if nickname else " (counted under first_name)"),
+        )
+        if not nickname:
+            fuzzy_reversed.configure(m_probability=0.5, u_probability=0.5,
+                                     fix_m_probability=True, fix_u_probability=True)
         levels = [
             cll.NullLevel(col),
             cll.ExactMatchLevel(col).configure(tf_adjustment_column=col),
             reversed_level,
+            fuzzy_reversed,
         ]
+        if nickname:
+            # the surname typed into the first-name field, the surname field empty ("bennett"
+            # / "joseph bennett"); the surname comparison is then NULL, so counted once
+            levels.append(
+                cll.CustomLevel(
+                    "(surname_l is null and surname_r is not null "
+                    "and jaro_winkler_similarity(first_name_l, surname_r) >= 0.92) "
+                    "or (surname_r is null and surname_l is not null "
+                    "and jaro_winkler_similarity(first_name_r, surname_l) >= 0.92)",
+                    label_for_charts="surname in the first-name field",
+                )
+            )
         if nickname:
             levels.append(
                 cll.CustomLevel(
@@ -175,6 +200,12 @@ def comparisons() -> list:
                     "and jaro_winkler_similarity(street_name_l, street_name_r) >= 0.88",
                     label_for_charts="same number, similar street name",
                 ),
+                # the house number missing on one side ("mackey place" / "10 mackey place")
+                cll.CustomLevel(
+                    "(street_number_l is null or street_number_r is null) "
+                    "and jaro_winkler_similarity(street_name_l, street_name_r) >= 0.88",
+                    label_for_charts="similar street name, a house number missing",
+                ),
                 cll.CustomLevel(
                     "postcode_l = postcode_r and (street_l is null or street_r is null)",
                     label_for_charts="same postcode, a street missing",
@@ -183,7 +214,7 @@ def comparisons() -> list:
                     "postcode_l = postcode_r", label_for_charts="same postcode, other street"
                 ),
                 cll.CustomLevel(
-                    "levenshtein(postcode_l, postcode_r) <= 1",
+                    "damerau_levenshtein(postcode_l, postcode_r) <= 1",
                     label_for_charts="postcode one edit apart",
                 ),
                 cll.CustomLevel(

@@ -78,7 +78,7 @@ def setup_lookup_tables(con) -> None:
 # Uncapped blocking keys (``k_*``, kept in the resolver state so an incremental run can cap
 # keys against the whole population) and the rule each capped key ``bk_*`` is used in.
 KEY_COLUMNS = ("k_email", "k_name", "k_sdob", "k_fdob", "k_dob", "k_user", "k_phone", "k_scity",
-               "k_swap", "k_addr")
+               "k_swap", "k_addr", "k_fpost", "k_spost")
 
 
 def input_hash_sql(alias: str = "") -> str:
@@ -221,7 +221,13 @@ keyed as (
         case when first_name is not null and surname is not null
              then surname || '|' || first_name end as k_swap,
         case when street_number is not null and street_name is not null
-             then street_number || '|' || street_name end as k_addr
+             then street_number || '|' || street_name end as k_addr,
+        -- first name or surname with the postcode: finds a typo in the other name when the
+        -- record has no dob and another street (no other key joins such a pair)
+        case when first_name is not null and postcode is not null
+             then first_name_canon || '|' || postcode end as k_fpost,
+        case when surname is not null and postcode is not null
+             then surname || '|' || postcode end as k_spost
     from final
 )
 select *,
@@ -235,6 +241,8 @@ select *,
     case when count(*) over (partition by k_scity) <= {block_cap} then k_scity end as bk_scity,
     -- first/last swapped: my "first|last" equals your "last|first"
     case when count(*) over (partition by k_swap) <= {block_cap} then k_swap end as bk_swap,
-    case when count(*) over (partition by k_addr) <= {block_cap} then k_addr end as bk_addr
+    case when count(*) over (partition by k_addr) <= {block_cap} then k_addr end as bk_addr,
+    case when count(*) over (partition by k_fpost) <= {block_cap} then k_fpost end as bk_fpost,
+    case when count(*) over (partition by k_spost) <= {block_cap} then k_spost end as bk_spost
 from keyed
 """

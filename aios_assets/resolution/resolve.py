@@ -353,6 +353,19 @@ def _only_placed(a: _Who, b: _Who) -> bool:
     return not ((ea is not None and ea == eb) or (pa is not None and pa == pb))
 
 
+def _unnamed_candidate(x: _Who, y: _Who, sx: str | None) -> bool:
+    """``x`` has no first name (surname ``sx``), ``y`` has one, their surnames agree up to a
+    typo and no dob contradicts: a strong Splink pair that ``_only_placed`` refused (nothing
+    identifies ``x``) but that may join ``y``'s entity when it is the only one Splink places
+    ``x`` with."""
+    (fx, dx, _ex, _px), (fy, dy, _ey, _py) = x, y
+    if fx is not None or fy is None or not sx or not fy[2]:
+        return False
+    if sx != fy[2] and jaro_winkler(sx, fy[2]) < 0.92:
+        return False
+    return not _dobs_conflict(dx, dy)
+
+
 def _dobs_conflict(a: str | None, b: str | None) -> bool:
     """Both present and not explainable as a typo: more than one character apart, not a
     day/month swap, and more than a year apart."""
@@ -393,6 +406,29 @@ class _Clusters:
     def _members(self, root: int) -> list[int]:
         return self.members.get(root) or [root]
 
+    def _conflicting(self, a: int, b: int, ma: list[int], mb: list[int]) -> bool:
+        """Two clusters are two people when the pair being joined contradicts on first name
+        and dob, or more than half the comparable cross pairs do. Not "any cross pair": one
+        record with a wrong first name and another with a wrong dob inside a cluster of one
+        person would make it refuse its own further records (FEBRL corrupts fields
+        independently, and so do real imports)."""
+        fnames, dobs = self.fnames, self.dobs
+
+        def clash(x: int, y: int) -> bool:
+            return _first_names_conflict(fnames[x], fnames[y]) and _dobs_conflict(
+                dobs[x], dobs[y])
+
+        left = [x for x in ma if fnames[x] is not None and dobs[x] is not None]
+        if not left:
+            return False
+        right = [y for y in mb if fnames[y] is not None and dobs[y] is not None]
+        if not right:
+            return False
+        if fnames[a] is not None and fnames[b] is not None and clash(a, b):
+            return True
+        clashes = sum(1 for x in left for y in right if clash(x, y))
+        return 2 * clashes > len(left) * len(right)
+
     def try_union(self, a: int, b: int, *, forced: bool = False) -> bool:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -411,17 +447,9 @@ class _Clusters:
             if len(ma) + len(mb) > self.max_size:
                 self.refused["size"] += 1
                 return False
-            fnames, dobs = self.fnames, self.dobs
-            left = [x for x in ma if fnames[x] is not None and dobs[x] is not None]
-            if left:
-                right = [y for y in mb if fnames[y] is not None and dobs[y] is not None]
-                for x in left:
-                    for y in right:
-                        if _first_names_conflict(fnames[x], fnames[y]) and _dobs_conflict(
-                            dobs[x], dobs[y]
-                        ):
-                            self.refused["conflict"] += 1
-                            return False
+            if self._conflicting(a, b, ma, mb):
+                self.refused["conflict"] += 1
+                return False
         self.parent[ra] = rb
         self.members[rb] = mb + ma if rb in self.members else [rb, *ma]
         self.members.pop(ra, None)
@@ -556,7 +584,7 @@ def resolve_with_details(
         )
         rec = con.execute(
             "select source, source_id, first_name, first_name_canon, surname, dob, email, phone, "
-            "is_new, "
+            "is_new, street, postcode, count(dob) over (partition by dob) as dob_n, "
             "prev_entity_id, prev_matched_by, prev_score, prev_to_source, prev_to_source_id, "
             "seen_at, record_hash from _er_recs order by uid"
         ).fetchnumpy()
@@ -716,10 +744,27 @@ def resolve_with_details(
                                 rec["surname"].tolist())
         ]
         dobs = [None if _isna(d) else d for d in rec["dob"].tolist()]
+        surnames = [None if _isna(sn) else sn for sn in rec["surname"].tolist()]
         emails = [None if _isna(e) else e for e in rec["email"].tolist()]
         phones = [None if _isna(p) else p for p in rec["phone"].tolist()]
 
         who = list(zip(fnames, dobs, emails, phones, strict=True))
+        streets = [None if _isna(x) else x for x in rec["street"].tolist()]
+        postcodes = [None if _isna(x) else x for x in rec["postcode"].tolist()]
+        dob_n = rec["dob_n"].tolist()
+
+        def _birth_and_home(a: int, b: int) -> bool:
+            # Both names differ, yet the same date of birth at the same street address: one
+            # person whose names were mistyped or replaced. Not for a dob many records share
+            # or a 1 January (placeholders), nor without a street.
+            d, sa, sb = dobs[a], streets[a], streets[b]
+            if d is None or d != dobs[b] or dob_n[a] > 10 or d.endswith("-01-01"):
+                return False
+            if sa is None or sb is None or postcodes[a] != postcodes[b]:
+                return False
+            # a typo or a misplaced space in the street ("burkitts treet") still agrees
+            sa, sb = sa.replace(" ", ""), sb.replace(" ", "")
+            return sa == sb or jaro_winkler(sa, sb) >= 0.95
 
         uf = _Clusters(n, fnames if cfg.conflict_guard else [None] * n, dobs, cannot,
                        cfg.max_cluster_size)
@@ -748,6 +793,7 @@ def resolve_with_details(
                 return True
             return False
 
+        unnamed: dict[int, list[tuple[int, float]]] = {}  # see _unnamed_candidate
         for a, b in must:
             _take(a, b, "override:must_link", 1.0, forced=True)
         for a, b in email_edges:
@@ -758,13 +804,27 @@ def resolve_with_details(
             _tolist(splink_edges["match_probability"]),
         ):
             if p >= cfg.match_threshold:
-                if cfg.conflict_guard and (_names_contradict(fnames[int(a)], fnames[int(b)])
-                                           or _only_placed(who[int(a)], who[int(b)])):
+                if cfg.conflict_guard and (
+                        (_names_contradict(fnames[int(a)], fnames[int(b)])
+                         and not _birth_and_home(int(a), int(b)))
+                        or _only_placed(who[int(a)], who[int(b)])):
                     uf.refused["names"] += 1
+                    for x, y in ((int(a), int(b)), (int(b), int(a))):
+                        if _unnamed_candidate(who[x], who[y], surnames[x]):
+                            unnamed.setdefault(x, []).append((y, float(p)))
                     continue
                 _take(int(a), int(b), "splink", float(p))
             else:
                 weak.append((int(a), int(b), float(p)))
+        n_unnamed = 0
+        for x, partners in unnamed.items():
+            # A record without a first name (and without a dob to tell) joins the one entity
+            # that Splink places it with; two candidate entities (a household): it stays alone.
+            roots = {uf.find(y) for y, _p in partners} - {uf.find(x)}
+            if len(roots) == 1:
+                y, p = max(partners, key=lambda t: t[1])
+                if _take(x, y, "unnamed_unique", p):
+                    n_unnamed += 1
         n_unique_name = 0
         if weak and cfg.unique_name_rule:
             # A record with nothing but a full name ("Benjamin Haddad" as a chat speaker) joins
@@ -890,6 +950,7 @@ def resolve_with_details(
             "entities": len(clusters),
             "splink_edges": len(splink_edges["uid_l"]) - len(weak),
             "unique_name_merges": n_unique_name,
+            "unnamed_unique_merges": n_unnamed,
             "email_edges": len(email_edges),
             "refused_merges": dict(uf.refused),
             "matched_by": {d["matched_by"]: d["len"] for d in by},
