@@ -2,7 +2,7 @@
 
 Input: any table with ``source``, ``source_id`` and some of the person columns
 (``first_name``, ``last_name`` or ``surname``, ``full_name``, ``email``, ``phone``, ``dob``,
-``city``, ``postcode``, ``company``, ``street``, ``first_seen_at``). Output: one row per input
+``city``, ``postcode``, ``company``, ``street``, ``state``, ``title``, ``first_seen_at``). Output: one row per input
 row with a dense integer ``uid`` and the comparison columns Splink uses:
 
 - ``first_name``, ``surname``: lower case, accents stripped, honorifics and punctuation removed;
@@ -13,6 +13,7 @@ row with a dense integer ``uid`` and the comparison columns Splink uses:
 - ``dob``: ISO ``YYYY-MM-DD`` string (ISO, ``dd/mm/yyyy``, ``dd.mm.yyyy``, ``yyyy/mm/dd`` or
   ``yyyymmdd`` accepted).
 - ``city``, ``postcode`` (upper, no spaces), ``phone`` (last 9 digits).
+- ``state`` (region) and ``title`` (occupation): lower case, punctuation removed.
 - ``street``: lower case, punctuation removed, street types spelt out (``st`` -> ``street``);
   ``street_number`` (its first house number) and ``street_name`` (the rest, without numbers).
 - ``record_hash``: hash of the normalized identity fields (a changed record gets a new hash).
@@ -37,6 +38,8 @@ PERSON_COLUMNS = (
     "postcode",
     "company",
     "street",
+    "state",
+    "title",
 )
 
 ROLE_MAILBOXES = (
@@ -123,7 +126,9 @@ with base as (
         {_clean_name_sql('city')} as city,
         nullif(upper(regexp_replace(coalesce(postcode, ''), '[^A-Za-z0-9]', '', 'g')), '') as postcode,
         nullif(trim(company), '') as company,
-        {_street_sql('street')} as street
+        {_street_sql('street')} as street,
+        {_clean_name_sql('state')} as state,
+        {_clean_name_sql('title')} as title
     from {input_table}
 ),
 split as (
@@ -176,7 +181,7 @@ norm as (
             case when regexp_full_match(dob_raw, '\\d{{8}}')
                  then try_strptime(dob_raw, '%Y%m%d')::date end
         ), '%Y-%m-%d') as dob0,
-        city, postcode, company, street,
+        city, postcode, company, street, state, title,
         nullif(regexp_extract(street, '\\d+[a-z]?\\b'), '') as street_number,
         nullif(trim(regexp_replace(regexp_replace(street, '\\b\\d+[a-z]?\\b', ' ', 'g'),
                                    '\\s+', ' ', 'g')), '') as street_name
@@ -196,7 +201,8 @@ final as (
         n.email_domain, n.phone,
         case when n.dob0 between '1900-01-01' and strftime(current_date, '%Y-%m-%d')
              then n.dob0 end as dob,
-        n.city, n.postcode, n.company, n.street, n.street_number, n.street_name
+        n.city, n.postcode, n.company, n.street, n.street_number, n.street_name, n.state,
+        n.title
     from norm n
     left join _nicknames k on k.variant = n.first_name
     left join _role_mailboxes r on r.local = n.email_user
@@ -205,8 +211,8 @@ keyed as (
     select *,
         md5(concat_ws('|', coalesce(first_name, ''), coalesce(surname, ''),
                       coalesce(email_norm, ''), coalesce(dob, ''), coalesce(city, ''),
-                      coalesce(postcode, ''), coalesce(phone, ''), coalesce(street, '')))
-            as record_hash,
+                      coalesce(postcode, ''), coalesce(phone, ''), coalesce(street, ''),
+                      coalesce(state, ''), coalesce(title, ''))) as record_hash,
         email as k_email,
         case when first_name is not null and surname is not null
              then first_name_canon || '|' || surname end as k_name,

@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,7 +171,7 @@ STATE_COLUMNS = (
     "source", "source_id", "first_seen_at", "input_hash", "first_name", "surname",
     "first_name_canon", "email_norm", "email_is_role", "email", "email_user", "email_domain",
     "phone", "dob", "city", "postcode", "company", "street", "street_number", "street_name",
-    "record_hash", *KEY_COLUMNS,
+    "state", "title", "record_hash", *KEY_COLUMNS,
 )
 TF_COLUMNS = ("first_name", "surname", "city", "email")  # comparisons with term frequencies
 
@@ -324,6 +324,18 @@ def _first_names_conflict(a: tuple | None, b: tuple | None) -> bool:
     return jaro_winkler(fa, fb) < 0.7
 
 
+def _surnames_conflict(a: tuple, b: tuple) -> bool:
+    """Both surnames present and clearly different, not explained by first/last swapped: with
+    the same first name and nothing that identifies a person, two namesakes ("Nora Walsh" and
+    "Nora Osei" in one city), not one person."""
+    (fa, _ca, sa), (fb, _cb, sb) = a, b
+    if not sa or not sb or sa == sb or sa.startswith(sb) or sb.startswith(sa):
+        return False
+    if jaro_winkler(sa, fb) >= 0.88 or jaro_winkler(sb, fa) >= 0.88:
+        return False
+    return jaro_winkler(sa, sb) < 0.7
+
+
 def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
     """First names *and* surnames both present and clearly different (as in
     ``_first_names_conflict``). Such a pair can still agree on street, postcode, city and
@@ -341,12 +353,16 @@ def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
 _Who = tuple[tuple | None, str | None, str | None, str | None]
 
 
-def _only_placed(a: _Who, b: _Who) -> bool:
-    """First names clearly differ (or one is missing) and nothing that identifies a person
-    agrees - date of birth up to a typo, email (shared mailboxes are already NULL), phone - so
-    only place, surname or company can: a household or an office, not one person."""
+def _only_placed(a: _Who, b: _Who, same_home: Callable[[], bool] | None = None) -> bool:
+    """First names clearly differ (or one is missing), or the surnames do, and nothing that
+    identifies a person agrees - date of birth up to a typo, email (shared mailboxes are
+    already NULL), phone - so only place, a name or company can: a household, an office or two
+    namesakes, not one person. Same first name and another surname at the same street
+    address (``same_home``) is one person whose surname changed: two Noras in one postcode are
+    common, in one home rare."""
     (fa, da, ea, pa), (fb, db, eb, pb) = a, b
-    if fa is not None and fb is not None and not _first_names_conflict(fa, fb):
+    if fa is not None and fb is not None and not _first_names_conflict(fa, fb) and (
+            not _surnames_conflict(fa, fb) or (same_home is not None and same_home())):
         return False
     if da is not None and db is not None and not _dobs_conflict(da, db):
         return False
@@ -753,18 +769,22 @@ def resolve_with_details(
         postcodes = [None if _isna(x) else x for x in rec["postcode"].tolist()]
         dob_n = rec["dob_n"].tolist()
 
-        def _birth_and_home(a: int, b: int) -> bool:
-            # Both names differ, yet the same date of birth at the same street address: one
-            # person whose names were mistyped or replaced. Not for a dob many records share
-            # or a 1 January (placeholders), nor without a street.
-            d, sa, sb = dobs[a], streets[a], streets[b]
-            if d is None or d != dobs[b] or dob_n[a] > 10 or d.endswith("-01-01"):
-                return False
+        def _same_home(a: int, b: int) -> bool:
+            sa, sb = streets[a], streets[b]
             if sa is None or sb is None or postcodes[a] != postcodes[b]:
                 return False
             # a typo or a misplaced space in the street ("burkitts treet") still agrees
             sa, sb = sa.replace(" ", ""), sb.replace(" ", "")
             return sa == sb or jaro_winkler(sa, sb) >= 0.95
+
+        def _birth_and_home(a: int, b: int) -> bool:
+            # Both names differ, yet the same date of birth at the same street address: one
+            # person whose names were mistyped or replaced. Not for a dob many records share
+            # or a 1 January (placeholders), nor without a street.
+            d = dobs[a]
+            if d is None or d != dobs[b] or dob_n[a] > 10 or d.endswith("-01-01"):
+                return False
+            return _same_home(a, b)
 
         uf = _Clusters(n, fnames if cfg.conflict_guard else [None] * n, dobs, cannot,
                        cfg.max_cluster_size)
@@ -807,7 +827,8 @@ def resolve_with_details(
                 if cfg.conflict_guard and (
                         (_names_contradict(fnames[int(a)], fnames[int(b)])
                          and not _birth_and_home(int(a), int(b)))
-                        or _only_placed(who[int(a)], who[int(b)])):
+                        or _only_placed(who[int(a)], who[int(b)],
+                                        lambda a=int(a), b=int(b): _same_home(a, b))):
                     uf.refused["names"] += 1
                     for x, y in ((int(a), int(b)), (int(b), int(a))):
                         if _unnamed_candidate(who[x], who[y], surnames[x]):
