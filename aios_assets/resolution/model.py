@@ -43,6 +43,10 @@ BLOCKING_KEYS = (
     ("bk_addr", "bk_addr"),
     ("bk_fpost", "bk_fpost"),
     ("bk_spost", "bk_spost"),
+    # one name typed into the other field ("sydoernko david" / "david sydorenko"): both
+    # directions, as a dedupe compares each pair once, in uid order
+    ("bk_fpost", "bk_spost"),
+    ("bk_spost", "bk_fpost"),
 )
 
 INPUT_COLUMNS = (

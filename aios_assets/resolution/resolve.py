@@ -6,7 +6,8 @@ call:
 
 1. **normalize** (DuckDB SQL, see ``normalize.py``);
 2. **candidate pairs** by blocking on frequency-capped keys (email, name, name+dob, dob, email
-   user, phone, surname+city, swapped name, house number+street) and **Splink** match
+   user, phone, surname+city, swapped name, house number+street, first name+postcode,
+   surname+postcode and the two crossed) and **Splink** match
    probabilities
    (``model.py``); deterministic **email** edges where the normalized address is equal, is not a
    shared mailbox (``info@``…) and the first names do not contradict each other;
@@ -1140,7 +1141,9 @@ def resolve_update(
         f"create or replace temp view _er_old as select s.* from {state_table} s "
         "anti join _er_new n using (source, source_id)"
     )
-    partner = {"k_name": "k_swap", "k_swap": "k_name"}  # the swapped-name rule crosses keys
+    # the swapped-name rules cross keys
+    partner = {"k_name": "k_swap", "k_swap": "k_name", "k_fpost": "k_spost",
+               "k_spost": "k_fpost"}
     capped: dict[str, str] = {}
     for k in KEY_COLUMNS:
         vals = f"select {k} as v from _er_new where {k} is not null"
