@@ -370,15 +370,14 @@ def _only_placed(a: _Who, b: _Who, same_home: Callable[[], bool] | None = None) 
     return not ((ea is not None and ea == eb) or (pa is not None and pa == pb))
 
 
-def _unnamed_candidate(x: _Who, y: _Who, sx: str | None) -> bool:
-    """``x`` has no first name (surname ``sx``), ``y`` has one, their surnames agree up to a
-    typo and no dob contradicts: a strong Splink pair that ``_only_placed`` refused (nothing
-    identifies ``x``) but that may join ``y``'s entity when it is the only one Splink places
-    ``x`` with."""
-    (fx, dx, _ex, _px), (fy, dy, _ey, _py) = x, y
-    if fx is not None or fy is None or not sx or not fy[2]:
+def _unnamed_candidate(x: _Who, y: _Who, sx: str | None, sy: str | None) -> bool:
+    """``x`` has no first name (surnames ``sx``, ``sy``), the surnames agree up to a typo and
+    no dob contradicts: a strong Splink pair that ``_only_placed`` refused (nothing identifies
+    ``x``) but that may join ``y``'s entity when it is the only one Splink places ``x`` with."""
+    (fx, dx, _ex, _px), (_fy, dy, _ey, _py) = x, y
+    if fx is not None or not sx or not sy:
         return False
-    if sx != fy[2] and jaro_winkler(sx, fy[2]) < 0.92:
+    if sx != sy and jaro_winkler(sx, sy) < 0.92:
         return False
     return not _dobs_conflict(dx, dy)
 
@@ -832,7 +831,7 @@ def resolve_with_details(
                                         lambda a=int(a), b=int(b): _same_home(a, b))):
                     uf.refused["names"] += 1
                     for x, y in ((int(a), int(b)), (int(b), int(a))):
-                        if _unnamed_candidate(who[x], who[y], surnames[x]):
+                        if _unnamed_candidate(who[x], who[y], surnames[x], surnames[y]):
                             unnamed.setdefault(x, []).append((y, float(p)))
                     continue
                 _take(int(a), int(b), "splink", float(p))
