@@ -1,6 +1,6 @@
 """Signals added for issue 14 (FEBRL against a tuned Splink model), on tiny fixtures: names
-swapped with a typo, a nickname with a surname typo, records without a first name or a dob,
-the job title as a weak signal - and households and namesakes that must stay apart."""
+swapped with a typo, a nickname with a surname typo and no dob, the job title as a weak signal,
+one stray record in a person's cluster - and households and namesakes that must stay apart."""
 
 from __future__ import annotations
 
@@ -75,18 +75,6 @@ def test_two_people_of_one_household_do_not_merge_and_an_unnamed_record_joins_ne
     m = resolve(_records(rows))
     assert _entity(m, "mary") != _entity(m, "peter")
     assert _entity(m, "j") not in (_entity(m, "mary"), _entity(m, "peter"))
-
-
-def test_a_record_without_first_name_or_dob_joins_the_one_person_at_that_address():
-    rows = [
-        {"source": "crm", "source_id": "eliza", "first_name": "Eliza", "last_name": "Haack",
-         "dob": "1961-02-03", **HOME},
-        {"source": "billing", "source_id": "h", "last_name": "Haack", **HOME},
-        *OTHERS,
-    ]
-    m = resolve(_records(rows))
-    assert _entity(m, "h") == _entity(m, "eliza")
-    assert _row(m, "h")["matched_by"] == "unnamed_unique"
 
 
 def test_namesakes_in_one_postcode_do_not_merge():

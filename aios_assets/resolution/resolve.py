@@ -370,18 +370,6 @@ def _only_placed(a: _Who, b: _Who, same_home: Callable[[], bool] | None = None) 
     return not ((ea is not None and ea == eb) or (pa is not None and pa == pb))
 
 
-def _unnamed_candidate(x: _Who, y: _Who, sx: str | None, sy: str | None) -> bool:
-    """``x`` has no first name (surnames ``sx``, ``sy``), the surnames agree up to a typo and
-    no dob contradicts: a strong Splink pair that ``_only_placed`` refused (nothing identifies
-    ``x``) but that may join ``y``'s entity when it is the only one Splink places ``x`` with."""
-    (fx, dx, _ex, _px), (_fy, dy, _ey, _py) = x, y
-    if fx is not None or not sx or not sy:
-        return False
-    if sx != sy and jaro_winkler(sx, sy) < 0.92:
-        return False
-    return not _dobs_conflict(dx, dy)
-
-
 def _dobs_conflict(a: str | None, b: str | None) -> bool:
     """Both present and not explainable as a typo: more than one character apart, not a
     day/month swap, and more than a year apart."""
@@ -760,7 +748,6 @@ def resolve_with_details(
                                 rec["surname"].tolist())
         ]
         dobs = [None if _isna(d) else d for d in rec["dob"].tolist()]
-        surnames = [None if _isna(sn) else sn for sn in rec["surname"].tolist()]
         emails = [None if _isna(e) else e for e in rec["email"].tolist()]
         phones = [None if _isna(p) else p for p in rec["phone"].tolist()]
 
@@ -813,7 +800,6 @@ def resolve_with_details(
                 return True
             return False
 
-        unnamed: dict[int, list[tuple[int, float]]] = {}  # see _unnamed_candidate
         for a, b in must:
             _take(a, b, "override:must_link", 1.0, forced=True)
         for a, b in email_edges:
@@ -830,22 +816,10 @@ def resolve_with_details(
                         or _only_placed(who[int(a)], who[int(b)],
                                         lambda a=int(a), b=int(b): _same_home(a, b))):
                     uf.refused["names"] += 1
-                    for x, y in ((int(a), int(b)), (int(b), int(a))):
-                        if _unnamed_candidate(who[x], who[y], surnames[x], surnames[y]):
-                            unnamed.setdefault(x, []).append((y, float(p)))
                     continue
                 _take(int(a), int(b), "splink", float(p))
             else:
                 weak.append((int(a), int(b), float(p)))
-        n_unnamed = 0
-        for x, partners in unnamed.items():
-            # A record without a first name (and without a dob to tell) joins the one entity
-            # that Splink places it with; two candidate entities (a household): it stays alone.
-            roots = {uf.find(y) for y, _p in partners} - {uf.find(x)}
-            if len(roots) == 1:
-                y, p = max(partners, key=lambda t: t[1])
-                if _take(x, y, "unnamed_unique", p):
-                    n_unnamed += 1
         n_unique_name = 0
         if weak and cfg.unique_name_rule:
             # A record with nothing but a full name ("Benjamin Haddad" as a chat speaker) joins
@@ -971,7 +945,6 @@ def resolve_with_details(
             "entities": len(clusters),
             "splink_edges": len(splink_edges["uid_l"]) - len(weak),
             "unique_name_merges": n_unique_name,
-            "unnamed_unique_merges": n_unnamed,
             "email_edges": len(email_edges),
             "refused_merges": dict(uf.refused),
             "matched_by": {d["matched_by"]: d["len"] for d in by},
