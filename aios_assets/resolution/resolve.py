@@ -14,12 +14,14 @@ call:
 3. **clustering**: union-find over the edges in priority order (operator ``must_link``, then
    email, then Splink by descending probability, at or above ``match_threshold``), refusing
    any merge that would put a ``cannot_link`` pair in one entity, join two records whose first
-   names *and* dates of birth both clearly contradict, or grow an entity beyond
-   ``max_cluster_size`` records. A Splink pair is never an edge, however high its score,
-   when its first names *and* surnames both clearly contradict, or when its first names
-   contradict (or one is missing) and nothing that identifies a person agrees (date of birth
-   up to a typo, email, phone): address, postcode, city, surname and company place a record -
-   a household, an office - they do not make two records one person;
+   names *and* dates of birth both clearly contradict (the pair joined, or most cross pairs of
+   the two sides), or grow an entity beyond ``max_cluster_size`` records. A Splink pair is
+   never an edge, however high its score, when its first names *and* surnames both clearly
+   contradict (unless the same rare dob at the same street says one person), or when its
+   first names contradict (or one is missing), or its surnames do at another street, and
+   nothing that identifies a person agrees (date of birth up to a typo, email, phone):
+   address, postcode, city, surname and company place a record - a household, an office, two
+   namesakes in one postcode - they do not make two records one person;
 4. **stable ids**: each cluster keeps the oldest previous entity id among its members (merges
    keep the older id, splits leave it with the larger part); a cluster with none gets
    ``ent_`` + a hash of its earliest member. New records never renumber existing entities.
