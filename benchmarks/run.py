@@ -188,6 +188,18 @@ def figures() -> list[Figure]:
         if f1 is not None and base:
             out.append(_fig(f"ER F1 ratio vs standard Splink on {name}", round(f1 / base, 3),
                             "ratio", "≥ 1.0", lambda v: v >= 1.0, "er.json"))
+        tuned = _get(q, "tuned_splink", "f1")
+        if tuned is not None:  # the second baseline (FEBRL sets): issue 14's tuned model
+            tprf = [_get(q, "tuned_splink", k) for k in ("precision", "recall", "f1")]
+            out.append(_fig(f"ER tuned Splink precision / recall / F1 on {name}",
+                            " / ".join(f"{v:.3f}" for v in tprf), "", source="er.json"))
+            if f1 is not None:
+                out.append(_fig(f"ER F1 ratio vs tuned Splink on {name}", round(f1 / tuned, 3),
+                                "ratio", "≥ 1.0", lambda v: v >= 1.0, "er.json"))
+        lost = _get(q, "aios", "records_lost")
+        if lost is not None:
+            out.append(_fig(f"ER records lost (input minus membership) on {name}", lost,
+                            "records", "0", lambda v: v == 0, "er.json"))
     speed = _get(er, "speed") or {}
     e2e = speed.get("dbt_end_to_end") or {}
     n_er = f"{speed.get('records') or 0:,}"

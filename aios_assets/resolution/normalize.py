@@ -2,7 +2,7 @@
 
 Input: any table with ``source``, ``source_id`` and some of the person columns
 (``first_name``, ``last_name`` or ``surname``, ``full_name``, ``email``, ``phone``, ``dob``,
-``city``, ``postcode``, ``company``, ``street``, ``first_seen_at``). Output: one row per input
+``city``, ``postcode``, ``company``, ``street``, ``state``, ``title``, ``first_seen_at``). Output: one row per input
 row with a dense integer ``uid`` and the comparison columns Splink uses:
 
 - ``first_name``, ``surname``: lower case, accents stripped, honorifics and punctuation removed;
@@ -13,6 +13,7 @@ row with a dense integer ``uid`` and the comparison columns Splink uses:
 - ``dob``: ISO ``YYYY-MM-DD`` string (ISO, ``dd/mm/yyyy``, ``dd.mm.yyyy``, ``yyyy/mm/dd`` or
   ``yyyymmdd`` accepted).
 - ``city``, ``postcode`` (upper, no spaces), ``phone`` (last 9 digits).
+- ``state`` (region) and ``title`` (occupation): lower case, punctuation removed.
 - ``street``: lower case, punctuation removed, street types spelt out (``st`` -> ``street``);
   ``street_number`` (its first house number) and ``street_name`` (the rest, without numbers).
 - ``record_hash``: hash of the normalized identity fields (a changed record gets a new hash).
@@ -37,6 +38,8 @@ PERSON_COLUMNS = (
     "postcode",
     "company",
     "street",
+    "state",
+    "title",
 )
 
 ROLE_MAILBOXES = (
@@ -78,7 +81,7 @@ def setup_lookup_tables(con) -> None:
 # Uncapped blocking keys (``k_*``, kept in the resolver state so an incremental run can cap
 # keys against the whole population) and the rule each capped key ``bk_*`` is used in.
 KEY_COLUMNS = ("k_email", "k_name", "k_sdob", "k_fdob", "k_dob", "k_user", "k_phone", "k_scity",
-               "k_swap", "k_addr")
+               "k_swap", "k_addr", "k_fpost", "k_spost")
 
 
 def input_hash_sql(alias: str = "") -> str:
@@ -123,7 +126,9 @@ with base as (
         {_clean_name_sql('city')} as city,
         nullif(upper(regexp_replace(coalesce(postcode, ''), '[^A-Za-z0-9]', '', 'g')), '') as postcode,
         nullif(trim(company), '') as company,
-        {_street_sql('street')} as street
+        {_street_sql('street')} as street,
+        {_clean_name_sql('state')} as state,
+        {_clean_name_sql('title')} as title
     from {input_table}
 ),
 split as (
@@ -176,7 +181,7 @@ norm as (
             case when regexp_full_match(dob_raw, '\\d{{8}}')
                  then try_strptime(dob_raw, '%Y%m%d')::date end
         ), '%Y-%m-%d') as dob0,
-        city, postcode, company, street,
+        city, postcode, company, street, state, title,
         nullif(regexp_extract(street, '\\d+[a-z]?\\b'), '') as street_number,
         nullif(trim(regexp_replace(regexp_replace(street, '\\b\\d+[a-z]?\\b', ' ', 'g'),
                                    '\\s+', ' ', 'g')), '') as street_name
@@ -196,7 +201,8 @@ final as (
         n.email_domain, n.phone,
         case when n.dob0 between '1900-01-01' and strftime(current_date, '%Y-%m-%d')
              then n.dob0 end as dob,
-        n.city, n.postcode, n.company, n.street, n.street_number, n.street_name
+        n.city, n.postcode, n.company, n.street, n.street_number, n.street_name, n.state,
+        n.title
     from norm n
     left join _nicknames k on k.variant = n.first_name
     left join _role_mailboxes r on r.local = n.email_user
@@ -205,8 +211,8 @@ keyed as (
     select *,
         md5(concat_ws('|', coalesce(first_name, ''), coalesce(surname, ''),
                       coalesce(email_norm, ''), coalesce(dob, ''), coalesce(city, ''),
-                      coalesce(postcode, ''), coalesce(phone, ''), coalesce(street, '')))
-            as record_hash,
+                      coalesce(postcode, ''), coalesce(phone, ''), coalesce(street, ''),
+                      coalesce(state, ''), coalesce(title, ''))) as record_hash,
         email as k_email,
         case when first_name is not null and surname is not null
              then first_name_canon || '|' || surname end as k_name,
@@ -221,7 +227,13 @@ keyed as (
         case when first_name is not null and surname is not null
              then surname || '|' || first_name end as k_swap,
         case when street_number is not null and street_name is not null
-             then street_number || '|' || street_name end as k_addr
+             then street_number || '|' || street_name end as k_addr,
+        -- first name or surname with the postcode: finds a typo in the other name when the
+        -- record has no dob and another street (no other key joins such a pair)
+        case when first_name is not null and postcode is not null
+             then first_name_canon || '|' || postcode end as k_fpost,
+        case when surname is not null and postcode is not null
+             then surname || '|' || postcode end as k_spost
     from final
 )
 select *,
@@ -235,6 +247,8 @@ select *,
     case when count(*) over (partition by k_scity) <= {block_cap} then k_scity end as bk_scity,
     -- first/last swapped: my "first|last" equals your "last|first"
     case when count(*) over (partition by k_swap) <= {block_cap} then k_swap end as bk_swap,
-    case when count(*) over (partition by k_addr) <= {block_cap} then k_addr end as bk_addr
+    case when count(*) over (partition by k_addr) <= {block_cap} then k_addr end as bk_addr,
+    case when count(*) over (partition by k_fpost) <= {block_cap} then k_fpost end as bk_fpost,
+    case when count(*) over (partition by k_spost) <= {block_cap} then k_spost end as bk_spost
 from keyed
 """

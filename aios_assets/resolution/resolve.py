@@ -6,19 +6,22 @@ call:
 
 1. **normalize** (DuckDB SQL, see ``normalize.py``);
 2. **candidate pairs** by blocking on frequency-capped keys (email, name, name+dob, dob, email
-   user, phone, surname+city, swapped name, house number+street) and **Splink** match
+   user, phone, surname+city, swapped name, house number+street, first name+postcode,
+   surname+postcode and the two crossed) and **Splink** match
    probabilities
    (``model.py``); deterministic **email** edges where the normalized address is equal, is not a
    shared mailbox (``info@``…) and the first names do not contradict each other;
 3. **clustering**: union-find over the edges in priority order (operator ``must_link``, then
    email, then Splink by descending probability, at or above ``match_threshold``), refusing
    any merge that would put a ``cannot_link`` pair in one entity, join two records whose first
-   names *and* dates of birth both clearly contradict, or grow an entity beyond
-   ``max_cluster_size`` records. A Splink pair is never an edge, however high its score,
-   when its first names *and* surnames both clearly contradict, or when its first names
-   contradict (or one is missing) and nothing that identifies a person agrees (date of birth
-   up to a typo, email, phone): address, postcode, city, surname and company place a record -
-   a household, an office - they do not make two records one person;
+   names *and* dates of birth both clearly contradict (the pair joined, or most cross pairs of
+   the two sides), or grow an entity beyond ``max_cluster_size`` records. A Splink pair is
+   never an edge, however high its score, when its first names *and* surnames both clearly
+   contradict (unless the same rare dob at the same street says one person), or when its
+   first names contradict (or one is missing), or its surnames do at another street, and
+   nothing that identifies a person agrees (date of birth up to a typo, email, phone):
+   address, postcode, city, surname and company place a record - a household, an office, two
+   namesakes in one postcode - they do not make two records one person;
 4. **stable ids**: each cluster keeps the oldest previous entity id among its members (merges
    keep the older id, splits leave it with the larger part); a cluster with none gets
    ``ent_`` + a hash of its earliest member. New records never renumber existing entities.
@@ -38,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,7 +174,7 @@ STATE_COLUMNS = (
     "source", "source_id", "first_seen_at", "input_hash", "first_name", "surname",
     "first_name_canon", "email_norm", "email_is_role", "email", "email_user", "email_domain",
     "phone", "dob", "city", "postcode", "company", "street", "street_number", "street_name",
-    "record_hash", *KEY_COLUMNS,
+    "state", "title", "record_hash", *KEY_COLUMNS,
 )
 TF_COLUMNS = ("first_name", "surname", "city", "email")  # comparisons with term frequencies
 
@@ -324,6 +327,18 @@ def _first_names_conflict(a: tuple | None, b: tuple | None) -> bool:
     return jaro_winkler(fa, fb) < 0.7
 
 
+def _surnames_conflict(a: tuple, b: tuple) -> bool:
+    """Both surnames present and clearly different, not explained by first/last swapped: with
+    the same first name and nothing that identifies a person, two namesakes ("Nora Walsh" and
+    "Nora Osei" in one city), not one person."""
+    (fa, _ca, sa), (fb, _cb, sb) = a, b
+    if not sa or not sb or sa == sb or sa.startswith(sb) or sb.startswith(sa):
+        return False
+    if jaro_winkler(sa, fb) >= 0.88 or jaro_winkler(sb, fa) >= 0.88:
+        return False
+    return jaro_winkler(sa, sb) < 0.7
+
+
 def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
     """First names *and* surnames both present and clearly different (as in
     ``_first_names_conflict``). Such a pair can still agree on street, postcode, city and
@@ -341,12 +356,16 @@ def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
 _Who = tuple[tuple | None, str | None, str | None, str | None]
 
 
-def _only_placed(a: _Who, b: _Who) -> bool:
-    """First names clearly differ (or one is missing) and nothing that identifies a person
-    agrees - date of birth up to a typo, email (shared mailboxes are already NULL), phone - so
-    only place, surname or company can: a household or an office, not one person."""
+def _only_placed(a: _Who, b: _Who, same_home: Callable[[], bool] | None = None) -> bool:
+    """First names clearly differ (or one is missing), or the surnames do, and nothing that
+    identifies a person agrees - date of birth up to a typo, email (shared mailboxes are
+    already NULL), phone - so only place, a name or company can: a household, an office or two
+    namesakes, not one person. Same first name and another surname at the same street
+    address (``same_home``) is one person whose surname changed: two Noras in one postcode are
+    common, in one home rare."""
     (fa, da, ea, pa), (fb, db, eb, pb) = a, b
-    if fa is not None and fb is not None and not _first_names_conflict(fa, fb):
+    if fa is not None and fb is not None and not _first_names_conflict(fa, fb) and (
+            not _surnames_conflict(fa, fb) or (same_home is not None and same_home())):
         return False
     if da is not None and db is not None and not _dobs_conflict(da, db):
         return False
@@ -393,6 +412,29 @@ class _Clusters:
     def _members(self, root: int) -> list[int]:
         return self.members.get(root) or [root]
 
+    def _conflicting(self, a: int, b: int, ma: list[int], mb: list[int]) -> bool:
+        """Two clusters are two people when the pair being joined contradicts on first name
+        and dob, or more than half the comparable cross pairs do. Not "any cross pair": one
+        record with a wrong first name and another with a wrong dob inside a cluster of one
+        person would make it refuse its own further records (FEBRL corrupts fields
+        independently, and so do real imports)."""
+        fnames, dobs = self.fnames, self.dobs
+
+        def clash(x: int, y: int) -> bool:
+            return _first_names_conflict(fnames[x], fnames[y]) and _dobs_conflict(
+                dobs[x], dobs[y])
+
+        left = [x for x in ma if fnames[x] is not None and dobs[x] is not None]
+        if not left:
+            return False
+        right = [y for y in mb if fnames[y] is not None and dobs[y] is not None]
+        if not right:
+            return False
+        if fnames[a] is not None and fnames[b] is not None and clash(a, b):
+            return True
+        clashes = sum(1 for x in left for y in right if clash(x, y))
+        return 2 * clashes > len(left) * len(right)
+
     def try_union(self, a: int, b: int, *, forced: bool = False) -> bool:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -411,17 +453,9 @@ class _Clusters:
             if len(ma) + len(mb) > self.max_size:
                 self.refused["size"] += 1
                 return False
-            fnames, dobs = self.fnames, self.dobs
-            left = [x for x in ma if fnames[x] is not None and dobs[x] is not None]
-            if left:
-                right = [y for y in mb if fnames[y] is not None and dobs[y] is not None]
-                for x in left:
-                    for y in right:
-                        if _first_names_conflict(fnames[x], fnames[y]) and _dobs_conflict(
-                            dobs[x], dobs[y]
-                        ):
-                            self.refused["conflict"] += 1
-                            return False
+            if self._conflicting(a, b, ma, mb):
+                self.refused["conflict"] += 1
+                return False
         self.parent[ra] = rb
         self.members[rb] = mb + ma if rb in self.members else [rb, *ma]
         self.members.pop(ra, None)
@@ -556,7 +590,7 @@ def resolve_with_details(
         )
         rec = con.execute(
             "select source, source_id, first_name, first_name_canon, surname, dob, email, phone, "
-            "is_new, "
+            "is_new, street, postcode, count(dob) over (partition by dob) as dob_n, "
             "prev_entity_id, prev_matched_by, prev_score, prev_to_source, prev_to_source_id, "
             "seen_at, record_hash from _er_recs order by uid"
         ).fetchnumpy()
@@ -720,6 +754,26 @@ def resolve_with_details(
         phones = [None if _isna(p) else p for p in rec["phone"].tolist()]
 
         who = list(zip(fnames, dobs, emails, phones, strict=True))
+        streets = [None if _isna(x) else x for x in rec["street"].tolist()]
+        postcodes = [None if _isna(x) else x for x in rec["postcode"].tolist()]
+        dob_n = rec["dob_n"].tolist()
+
+        def _same_home(a: int, b: int) -> bool:
+            sa, sb = streets[a], streets[b]
+            if sa is None or sb is None or postcodes[a] != postcodes[b]:
+                return False
+            # a typo or a misplaced space in the street ("burkitts treet") still agrees
+            sa, sb = sa.replace(" ", ""), sb.replace(" ", "")
+            return sa == sb or jaro_winkler(sa, sb) >= 0.95
+
+        def _birth_and_home(a: int, b: int) -> bool:
+            # Both names differ, yet the same date of birth at the same street address: one
+            # person whose names were mistyped or replaced. Not for a dob many records share
+            # or a 1 January (placeholders), nor without a street.
+            d = dobs[a]
+            if d is None or d != dobs[b] or dob_n[a] > 10 or d.endswith("-01-01"):
+                return False
+            return _same_home(a, b)
 
         uf = _Clusters(n, fnames if cfg.conflict_guard else [None] * n, dobs, cannot,
                        cfg.max_cluster_size)
@@ -758,8 +812,11 @@ def resolve_with_details(
             _tolist(splink_edges["match_probability"]),
         ):
             if p >= cfg.match_threshold:
-                if cfg.conflict_guard and (_names_contradict(fnames[int(a)], fnames[int(b)])
-                                           or _only_placed(who[int(a)], who[int(b)])):
+                if cfg.conflict_guard and (
+                        (_names_contradict(fnames[int(a)], fnames[int(b)])
+                         and not _birth_and_home(int(a), int(b)))
+                        or _only_placed(who[int(a)], who[int(b)],
+                                        lambda a=int(a), b=int(b): _same_home(a, b))):
                     uf.refused["names"] += 1
                     continue
                 _take(int(a), int(b), "splink", float(p))
@@ -1058,7 +1115,9 @@ def resolve_update(
         f"create or replace temp view _er_old as select s.* from {state_table} s "
         "anti join _er_new n using (source, source_id)"
     )
-    partner = {"k_name": "k_swap", "k_swap": "k_name"}  # the swapped-name rule crosses keys
+    # the swapped-name rules cross keys
+    partner = {"k_name": "k_swap", "k_swap": "k_name", "k_fpost": "k_spost",
+               "k_spost": "k_fpost"}
     capped: dict[str, str] = {}
     for k in KEY_COLUMNS:
         vals = f"select {k} as v from _er_new where {k} is not null"
