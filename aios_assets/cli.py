@@ -13,15 +13,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aios_assets.agents.cli import intent_app
 from resources.home import AiosHome, activate_home
+
+if TYPE_CHECKING:
+    from aios_assets.ingest.loader import FileReport
 
 app = typer.Typer(
     help="AIOS: an AI operating system for a one-person company (built on Dagster).",
@@ -170,6 +174,12 @@ def _print_summary(home: AiosHome, started: float, expected_events: int | None =
 
 # --- ingest ----------------------------------------------------------------------------------
 
+# `aios ingest` exit codes (README, "Ingesting data"): 0 every file was read (quarantined
+# records inside a file do not count), 1 the Dagster run failed (or another error, such as a
+# missing path), 2 a usage error (typer), 3 the run succeeded but a file was wholly rejected.
+EXIT_RUN_FAILED = 1
+EXIT_FILE_REJECTED = 3
+
 
 @app.command()
 def ingest(
@@ -190,14 +200,20 @@ def ingest(
             _fail(f"no such file or folder: {p}")
     if mapping is not None and not mapping.is_file():
         _fail(f"no such mapping file: {mapping}")
-    _run_ingest(paths, source=source, mapping=mapping, materialize=materialize, as_json=as_json)
+    files = _run_ingest(paths, source=source, mapping=mapping, materialize=materialize,
+                        as_json=as_json)
+    rejected = [f for f in files if f.fully_rejected]
+    if rejected:
+        # the run went through, but nothing of these files reached the event log
+        raise typer.Exit(EXIT_FILE_REJECTED)
 
 
 def _run_ingest(
     paths: list[Path], *, source: str | None, mapping: Path | None, materialize: bool,
     as_json: bool,
-) -> None:
-    """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it)."""
+) -> list[FileReport]:
+    """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it); exits
+    with EXIT_RUN_FAILED when the run fails, else returns what each file contributed."""
     import dagster as dg
 
     from aios_assets.dbt_manifest import ensure_dbt_manifest
@@ -205,7 +221,7 @@ def _run_ingest(
     if materialize:
         ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
     from aios_assets.definitions import defs
-    from aios_assets.ingest.loader import FileReport, IngestObserver
+    from aios_assets.ingest.loader import IngestObserver
 
     job = "ingest_and_update_job" if materialize else "ingest_job"
     config: dict[str, Any] = {"paths": [str(p.resolve()) for p in paths], "archive_inbox": False}
@@ -248,11 +264,12 @@ def _run_ingest(
     files = observer.files
     for f in files:
         if f.fully_rejected:
-            console.print(f"[red]rejected[/] {f.file}: {f.reasons[0]}", highlight=False)
+            console.print(f"[red]rejected[/] {escape(f.file)}: {escape(f.reasons[0])}",
+                          highlight=False)
         elif f.rejected:
             console.print(
-                f"[yellow]partly rejected[/] {f.file}: {f.rejected} record(s), "
-                f"e.g. {f.reasons[0]}",
+                f"[yellow]partly rejected[/] {escape(f.file)}: {f.rejected} record(s), "
+                f"e.g. {escape(f.reasons[0])}",
                 highlight=False,
             )
     read = sum(f.events_read for f in files)
@@ -261,7 +278,8 @@ def _run_ingest(
     if as_json:
         out.print_json(json.dumps({
             "run_id": result.run_id, "success": result.success, "events_read": read,
-            "events_new": new, "rejected": rejected, "files": [f.__dict__ for f in files],
+            "events_new": new, "rejected": rejected,
+            "files": [{**f.__dict__, "fully_rejected": f.fully_rejected} for f in files],
         }))
     else:
         console.print(
@@ -274,8 +292,9 @@ def _run_ingest(
             for e in result.all_events
             if e.is_step_failure and e.event_specific_data is not None
         ][:3]
-        _fail(f"{job} failed: {'; '.join(failed) or 'see the run in the UI'} "
-              f"(tool output: {tool_log})")
+        _fail(f"{job} failed: {escape('; '.join(failed)) or 'see the run in the UI'} "
+              f"(tool output: {tool_log})", EXIT_RUN_FAILED)
+    return files
 
 
 # --- sql -------------------------------------------------------------------------------------
