@@ -203,3 +203,16 @@ def test_empty_file_alone_in_a_new_home(home: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout) == []
     _TIMES["empty"] = time.monotonic() - started
+
+
+def test_an_index_over_nothing_is_built_and_finds_nothing(tmp_path: Path) -> None:
+    """The semantic index of an empty event log (only rejected files so far): bm25s cannot
+    index an empty corpus, which failed semantic_memory and so the whole run."""
+    import numpy as np
+
+    from aios_assets.memory.index import build_index, load_index
+    from aios_assets.retrieval import recall
+
+    build_index(tmp_path, [], np.zeros((0, 8), dtype=np.float32), [], "test-model")
+    assert load_index(tmp_path).size == 0
+    assert recall("anything at all", home=tmp_path) == []
