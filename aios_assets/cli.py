@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +22,9 @@ from rich.table import Table
 from aios_assets.agents.cli import intent_app
 from aios_assets.termtext import make_console, safe, visible
 from resources.home import AiosHome, activate_home
+
+if TYPE_CHECKING:
+    from aios_assets.ingest.loader import FileReport
 
 app = typer.Typer(
     help="AIOS: an AI operating system for a one-person company (built on Dagster).",
@@ -172,6 +175,12 @@ def _print_summary(home: AiosHome, started: float, expected_events: int | None =
 
 # --- ingest ----------------------------------------------------------------------------------
 
+# `aios ingest` exit codes (README, "Ingesting data"): 0 every file was read (quarantined
+# records inside a file do not count), 1 the Dagster run failed (or another error, such as a
+# missing path), 2 a usage error (typer), 3 the run succeeded but a file was wholly rejected.
+EXIT_RUN_FAILED = 1
+EXIT_FILE_REJECTED = 3
+
 
 @app.command()
 def ingest(
@@ -192,21 +201,27 @@ def ingest(
             _fail(f"no such file or folder: {p}")
     if mapping is not None and not mapping.is_file():
         _fail(f"no such mapping file: {mapping}")
-    _run_ingest(paths, source=source, mapping=mapping, materialize=materialize, as_json=as_json)
+    files = _run_ingest(paths, source=source, mapping=mapping, materialize=materialize,
+                        as_json=as_json)
+    rejected = [f for f in files if f.fully_rejected]
+    if rejected:
+        # the run went through, but nothing of these files reached the event log
+        raise typer.Exit(EXIT_FILE_REJECTED)
 
 
 def _run_ingest(
     paths: list[Path], *, source: str | None, mapping: Path | None, materialize: bool,
     as_json: bool,
-) -> None:
-    """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it)."""
+) -> list[FileReport]:
+    """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it); exits
+    with EXIT_RUN_FAILED when the run fails, else returns what each file contributed."""
     from aios_assets.dbt_manifest import ensure_dbt_manifest
     from aios_assets.runs import run_job
 
     if materialize:
         ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
     from aios_assets.definitions import defs
-    from aios_assets.ingest.loader import FileReport, IngestObserver
+    from aios_assets.ingest.loader import IngestObserver
 
     job = "ingest_and_update_job" if materialize else "ingest_job"
     config: dict[str, Any] = {"paths": [str(p.resolve()) for p in paths], "archive_inbox": False}
@@ -272,7 +287,7 @@ def _run_ingest(
         out.print_json(json.dumps({
             "run_id": result.run_id, "success": result.success, "events_read": read,
             "events_new": new, "rejected": rejected, "field_issues": issues,
-            "files": [f.__dict__ for f in files],
+            "files": [{**f.__dict__, "fully_rejected": f.fully_rejected} for f in files],
         }))
     else:
         console.print(
@@ -287,9 +302,11 @@ def _run_ingest(
         ][:3]
         if (gone := _postgres_gone(pg_was_running, failed)) is not None:
             _fail(f"{job} failed: {gone}; run `aios pg status` (`aios pg start` restarts it), "
-                  f"then re-run `aios ingest` (run {result.run_id[:8]}, tool output: {tool_log})")
-        _fail(f"{job} failed: {'; '.join(failed) or 'see the run in the UI'} "
-              f"(tool output: {tool_log})")
+                  f"then re-run `aios ingest` (run {result.run_id[:8]}, tool output: {tool_log})",
+                  EXIT_RUN_FAILED)
+        _fail(f"{job} failed: {safe('; '.join(failed)) or 'see the run in the UI'} "
+              f"(tool output: {tool_log})", EXIT_RUN_FAILED)
+    return files
 
 
 def _postgres_gone(was_running: bool, errors: list[str]) -> str | None:

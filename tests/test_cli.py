@@ -52,7 +52,7 @@ def test_rejected_file_gets_one_clear_line(tmp_path, aios_home):
     (data / "data.xlsx").write_bytes(b"PK\x03\x04 not really")
     good = write_jsonl(data / "ok.jsonl", [event("m1")])
     res = run_aios("ingest", str(data), "--no-materialize", home=aios_home)
-    assert res.returncode == 0
+    assert res.returncode == 3  # a file wholly rejected (the other one is kept)
     lines = [ln for ln in res.stderr.splitlines() if "data.xlsx" in ln]
     assert len(lines) == 1 and "unknown format" in lines[0]
     assert good.exists()

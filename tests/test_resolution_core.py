@@ -202,6 +202,23 @@ def test_one_record_and_no_records():
     assert resolve(_records([])).height == 0
 
 
+def test_no_records_still_give_a_state_to_save():
+    """A home whose data names nobody (only notes, say) still persists a typed, empty
+    resolver state (save_state crashed on None)."""
+    import duckdb
+
+    from aios_assets.resolution.resolve import STATE_COLUMNS, save_state
+
+    result = resolve_with_details(_records([]), return_records=True)
+    assert result.membership.height == 0
+    assert result.records is not None and result.records.num_rows == 0
+    assert tuple(result.records.column_names) == STATE_COLUMNS
+    con = duckdb.connect()
+    save_state(con, "er_record_state", result.records, replace=True)
+    assert [r[0] for r in con.execute("describe er_record_state").fetchall()] == list(
+        STATE_COLUMNS)
+
+
 def test_training_without_dates_of_birth_degrades_to_default_parameters(caplog):
     """No source has a dob (as in the demo business): the dob EM round finds no pairs, so it is
     skipped with a logged reason and name parameters come from the packaged default model."""

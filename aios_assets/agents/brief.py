@@ -89,6 +89,11 @@ def run_brief(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         row = con.execute("SELECT event_id FROM events_current WHERE occurred_at <= ? "
                           "ORDER BY occurred_at DESC LIMIT 1", [run.as_of]).fetchone()
         evidence = [row[0]] if row else []
+    stats = {"events": len(events), "emails": kinds.get("email", 0)}
+    if not evidence:
+        # an empty event log (a new home whose files were all rejected): nothing to cite, and
+        # a proposal without evidence fails brief_outputs_valid, so no brief to send
+        return AgentOutput([], text, stats)
     proposal = run.propose(
         action_type="notify_webhook", target_entity_id=None,
         basis=f"brief:{run.as_of:%Y-%m-%d}", payload={"text": text},
@@ -96,5 +101,4 @@ def run_brief(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
                   "day, waiting work and costs.",
         evidence=evidence, confidence=0.9,
         untrusted_input=bool(subjects) or bool(daily_ids))  # both quote inbound text
-    return AgentOutput(keep_best([proposal], run), text,
-                       {"events": len(events), "emails": kinds.get("email", 0)})
+    return AgentOutput(keep_best([proposal], run), text, stats)

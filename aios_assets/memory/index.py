@@ -102,6 +102,8 @@ class SemanticIndex:
 def _save_bm25(tokens: list[list[str]], path: Path) -> None:
     import bm25s
 
+    if not tokens:
+        return  # bm25s cannot index an empty corpus; an empty generation has no lexical index
     retriever = bm25s.BM25(k1=1.2, b=0.75)
     # bm25s needs at least one token per document; an empty unit gets a harmless marker.
     retriever.index([t or ["\x00"] for t in tokens], show_progress=False)
@@ -257,8 +259,10 @@ def _load(path: Path) -> SemanticIndex:
         dim=manifest["dim"],
         meta=meta,
         vectors=_vectors(path / "vectors.npy"),
-        lex_unit=bm25s.BM25.load(str(path / "lex_unit"), mmap=True),
-        lex_context=bm25s.BM25.load(str(path / "lex_context"), mmap=True),
+        # an empty home (nothing ingested, or only rejected files) has no lexical index
+        lex_unit=bm25s.BM25.load(str(path / "lex_unit"), mmap=True) if meta.height else None,
+        lex_context=(bm25s.BM25.load(str(path / "lex_context"), mmap=True)
+                     if meta.height else None),
         thread_codes=codes,
         thread_lookup=lookup,
         epoch=epoch,

@@ -541,7 +541,12 @@ def resolve_with_details(
             n = prepare_records(con, records, block_cap=cfg.block_cap)
         timings["normalize_s"] = time.perf_counter() - t0
         if n == 0:
-            return Resolution(pl.DataFrame(schema=MEMBERSHIP_SCHEMA), previous_model, {"records": 0})
+            # no person at all (a home with only notes, or only content metrics): an empty but
+            # typed state, so that callers persist it like any other result
+            kept = (con.sql(f"select {', '.join(STATE_COLUMNS)} from _er_records")
+                    .to_arrow_table() if return_records else None)
+            return Resolution(pl.DataFrame(schema=MEMBERSHIP_SCHEMA), previous_model,
+                              {"records": 0}, kept)
 
         # previous state ------------------------------------------------------------------
         has_prev = previous_membership is not None
