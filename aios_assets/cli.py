@@ -247,7 +247,9 @@ def _run_ingest(
             )
     files = observer.files
     for f in files:
-        if f.fully_rejected:
+        if f.skipped:
+            console.print(f"[yellow]skipped[/] {f.file}: {f.skipped}", highlight=False)
+        elif f.fully_rejected:
             console.print(f"[red]rejected[/] {f.file}: {f.reasons[0]}", highlight=False)
         elif f.rejected:
             console.print(

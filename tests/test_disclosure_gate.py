@@ -32,7 +32,7 @@ from aios_assets.publishing.policy import parse_policy
 from aios_assets.publishing.publish import plan_publishing
 from tests.agent_fixtures import CLOCK, MAYA, PEOPLE, add_more, build_business, mail
 
-HOSTILE = Path(__file__).resolve().parent / "corpus" / "hostile"
+HOSTILE = Path(__file__).resolve().parent / "corpus" / "hostile" / "disclosure"
 LEAK = (HOSTILE / "misbehaving-llm-draft.txt").read_text()
 OTHERS = ("bob@stone.example", "leo@yarrow.example", "eve@fastinvoice-secure.example",
           "zed@zeta-clients.example", "7946", "2,300.00")

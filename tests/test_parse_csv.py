@@ -183,6 +183,28 @@ def test_mapping_headers_match_case_insensitively_and_canonical_names_still_coun
     assert event.payload == {"source_id": "7", "email": "a@x", "updated_at": "2024-01-01"}
 
 
+def test_mapping_naming_a_missing_optional_header_rejects_the_file(tmp_path: Path) -> None:
+    # the export renamed "Email Address" to "E-mail": the emails must not vanish into extras
+    path = write(tmp_path / "export.csv", "Record ID,First Name,E-mail\n7,Ann,a@x\n8,Bo,b@x\n")
+    write(tmp_path / "export.mapping.yaml", MAPPING)
+    (rejection,) = list(iter_records(path))
+    assert isinstance(rejection, Rejection) and rejection.line == 1
+    assert rejection.reason == (
+        "mapping column 'Email Address' (for email) is not in the CSV header"
+    )
+
+
+def test_unmapped_headers_named_like_canonical_columns_are_used(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "e.csv", "Record ID,EMAIL,Last Name,Phone\n7,A@x.com,Lee,+44 20 7946 0000\n"
+    )
+    mapping = write(tmp_path / "m.yaml", "kind: contacts\ncolumns:\n  source_id: Record ID\n")
+    (event,) = list(iter_records(path, mapping=mapping))
+    assert event.payload == {
+        "source_id": "7", "email": "A@x.com", "last_name": "Lee", "phone": "+44 20 7946 0000"
+    }
+
+
 def test_load_mapping(tmp_path: Path) -> None:
     path = write(tmp_path / "m.mapping.yaml", MAPPING)
     assert load_mapping(path) == CsvMapping(
@@ -287,3 +309,20 @@ def test_parse_date_value_refuses_ambiguous_and_invalid() -> None:
     for bad in ("yesterday", "2024-02-30", "13/13/2024", "1800-01-01", "20240230", "18000101"):
         with pytest.raises(ValueError, match="invalid date"):
             parse_date_value(bad, "due_at")
+
+
+def test_an_unclosed_quote_quarantines_one_line_and_reading_resumes(tmp_path):
+    """Issue 15: one bad quote silently swallowed 4,977 of 20,001 rows after it."""
+    path = tmp_path / "runaway.csv"
+    with path.open("w") as fh:
+        fh.write("source_id,first_name,last_name,email\n")
+        fh.write('r0,"Ann,Lee,ann@example.com\n')
+        for i in range(1, 20_002):
+            fh.write(f"r{i},N{i},S{i},n{i}@example.com\n")
+    records = list(iter_records(path))
+    events = [r for r in records if isinstance(r, Event)]
+    rejections = [r for r in records if not isinstance(r, Event)]
+    assert len(events) == 20_001
+    assert [e.source_id for e in events[:2]] == ["r1", "r2"] and events[0].line == 3
+    assert [(r.line, r.raw) for r in rejections] == [(2, 'r0,"Ann,Lee,ann@example.com\n')]
+    assert "unclosed quote" in rejections[0].reason

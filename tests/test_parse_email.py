@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aios_assets.ingest.events import Event, Rejection, extract_entity_refs
+import pytest
+
+from aios_assets.ingest.events import Event, FieldIssue, Rejection, extract_entity_refs
 from aios_assets.ingest.formats.mail import html_to_text
-from aios_assets.ingest.parsers import iter_records
+from aios_assets.ingest.parsers import iter_records, parse_file
+from tests.conftest import run_aios
 
 GOOD = Path(__file__).parent / "corpus" / "good"
+REAL = Path(__file__).parent / "corpus" / "real"
+MTIME = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+
+def real_copy(tmp_path: Path, name: str) -> Path:
+    """A real test message copied with a known mtime (the last fallback for its time)."""
+    path = tmp_path / Path(name).name
+    shutil.copyfile(REAL / name, path)
+    os.utime(path, (MTIME.timestamp(), MTIME.timestamp()))
+    return path
 
 
 def message(
@@ -112,16 +127,30 @@ def test_date_without_zone_is_utc(tmp_path: Path) -> None:
 
 def test_mbox_lines_and_bad_messages_in_between(tmp_path: Path) -> None:
     path = tmp_path / "box.mbox"
-    broken = "From: Bob <bob@x.com>\nSubject: no date\n\nbody\n"
+    broken = "From: Bob <bob@x.com>\nSubject: no body\n"
     path.write_text(mbox(message("a@x"), broken, message("c@x")))
     records = list(iter_records(path))
     assert [(type(r).__name__, r.line) for r in records] == [
         ("Event", 1),
         ("Rejection", 10),
-        ("Event", 16),
+        ("Event", 14),
     ]
-    assert records[1].reason == "missing Date header"
+    assert records[1].reason == "truncated message: no body"
     assert records[1].source == "email"
+
+
+def test_mbox_message_without_date_takes_its_from_line_time(tmp_path: Path) -> None:
+    path = tmp_path / "box.mbox"
+    no_date = "From: Bob <bob@x.com>\nSubject: no date\n\nbody\n"
+    path.write_text(mbox(message("a@x"), no_date))
+    first, second = list(iter_records(path))
+    assert isinstance(second, Event) and second.line == 10
+    # "From jane@acme.com Mon Mar  4 09:12:01 2024", read as UTC
+    assert second.occurred_at == datetime(2024, 3, 4, 9, 12, 1, tzinfo=UTC)
+    assert second.issues == [
+        FieldIssue("occurred_at", None, "missing Date header; used the mbox 'From ' line's time")
+    ]
+    assert first.issues == []
 
 
 def test_from_line_inside_a_body_does_not_split(tmp_path: Path) -> None:
@@ -167,6 +196,8 @@ def test_unknown_charset_does_not_lose_the_message(tmp_path: Path) -> None:
     path.write_text(message(extra="Content-Type: text/plain; charset=x-unknown-42\n"))
     (event,) = list(iter_records(path))
     assert event.text == "Hello there"
+    (issue,) = event.issues
+    assert (issue.field, issue.raw) == ("charset", "x-unknown-42")
 
 
 def test_html_to_text() -> None:
@@ -200,3 +231,234 @@ def test_sender_without_display_name(tmp_path: Path) -> None:
     path.write_text(message().replace("Jane Doe <jane@acme.com>", "jane@acme.com"))
     (event,) = list(iter_records(path))
     assert event.actor == event.payload["from"] == "jane@acme.com"
+
+
+# --- charsets, as mail clients read them ---------------------------------------------------------
+
+
+def raw_message(
+    body: bytes, content_type: str, *, subject: str = "Hi", cte: str = "8bit"
+) -> bytes:
+    head = (
+        "From: Jane Doe <jane@acme.com>\r\nTo: sam@example.com\r\n"
+        f"Subject: {subject}\r\nDate: Mon, 04 Mar 2024 09:12:00 -0500\r\n"
+        f"Message-ID: <cs@x.com>\r\nMIME-Version: 1.0\r\nContent-Type: {content_type}\r\n"
+        f"Content-Transfer-Encoding: {cte}\r\n\r\n"
+    )
+    return head.encode("ascii") + body + b"\r\n"
+
+
+LATIN1 = "Grüße aus Köln, Jürgen. Schöne Woche, ½ Preis!"
+CP1252 = "“Smart quotes” – 3 € … café"  # 0x80-0x9f: not Latin-1
+KOI8 = "Привет, встреча в пятницу."
+JAPANESE = "会議は金曜日です。"
+
+
+@pytest.mark.parametrize(
+    ("text", "charset", "cte", "subject"),
+    [
+        (LATIN1, "ISO-8859-1", "8bit", "Grüße"),
+        (CP1252, "windows-1252", "8bit", "“Hi” – €"),
+        (KOI8, "KOI8-R", "8bit", "Привет"),
+        (JAPANESE, "ISO-2022-JP", "7bit", "会議の件"),
+        (LATIN1, "iso-8859-1", "quoted-printable", "Köln"),
+        (CP1252, "windows-1252", "base64", "€ 5"),
+    ],
+)
+def test_declared_charsets_are_decoded(
+    tmp_path: Path, text: str, charset: str, cte: str, subject: str
+) -> None:
+    import base64
+    import quopri
+    from email.header import Header
+
+    body = text.encode(charset)
+    if cte == "quoted-printable":
+        body = quopri.encodestring(body)
+    elif cte == "base64":
+        body = base64.encodebytes(body)
+    encoded_subject = Header(subject, charset).encode()  # an RFC 2047 encoded word
+    assert encoded_subject.startswith("=?")
+    path = tmp_path / "cs.eml"
+    ctype = f"text/plain; charset={charset}"
+    path.write_bytes(raw_message(body, ctype, subject=encoded_subject, cte=cte))
+    (event,) = list(iter_records(path))
+    assert isinstance(event, Event), event
+    assert event.text == text
+    assert event.subject == subject
+    assert event.issues == []  # declared and right: nothing was guessed
+
+
+def test_undeclared_8bit_body_is_detected_and_noted(tmp_path: Path) -> None:
+    text = "Bonjour, le café crème coûte 3 €. À bientôt, René"
+    path = tmp_path / "nocs.eml"
+    path.write_bytes(raw_message(text.encode("cp1252"), "text/plain"))
+    (event,) = list(iter_records(path))
+    assert event.text == text
+    (issue,) = event.issues
+    assert issue.field == "text" and issue.raw is None
+    assert issue.reason.startswith("8-bit bytes and no charset declared; decoded as ")
+
+
+def test_wrong_declared_charset_is_detected_and_noted(tmp_path: Path) -> None:
+    text = "Bonjour, le café crème coûte 3 €. À bientôt, René"
+    path = tmp_path / "wrong.eml"
+    path.write_bytes(raw_message(text.encode("cp1252"), "text/plain; charset=utf-8"))
+    (event,) = list(iter_records(path))
+    assert event.text == text
+    (issue,) = event.issues
+    assert (issue.field, issue.raw) == ("charset", "utf-8")
+    assert issue.reason.startswith("bytes not valid utf-8; decoded as ")
+
+
+def test_raw_latin1_header_is_decoded_and_noted(tmp_path: Path) -> None:
+    raw = raw_message(b"Hallo", "text/plain; charset=utf-8").replace(
+        b"Subject: Hi", "Subject: Grüße aus Köln, schöne Woche".encode("latin-1")
+    )
+    path = tmp_path / "hdr.eml"
+    path.write_bytes(raw)
+    (event,) = list(iter_records(path))
+    assert event.subject == "Grüße aus Köln, schöne Woche"
+    (issue,) = event.issues
+    assert issue.field == "subject" and "header Subject" in issue.reason
+
+
+def test_real_unknown_charset_message(tmp_path: Path) -> None:
+    path = real_copy(tmp_path, "mail/mail_raw_email10_unknown_charset.eml")
+    (event,) = list(iter_records(path))
+    assert "Envoyé par le service de messagerie texte de Bell Mobilité." in event.text
+    (issue,) = event.issues
+    assert (issue.field, issue.raw) == ("charset", "X-UNKNOWN")
+    assert issue.reason.startswith("unknown charset 'X-UNKNOWN'; decoded as ")
+
+
+def test_real_iso_2022_jp_messages(tmp_path: Path) -> None:
+    (event,) = list(iter_records(real_copy(tmp_path, "mail/mail_japanese_iso_2022.eml")))
+    assert event.text == "すみません。"
+    assert event.subject == "まみむめも"
+    assert event.payload["to"] == ["みける <raasdnil@gmail.com>"]
+    # no Date and no Received header: the file's mtime, said so
+    assert event.occurred_at == MTIME
+    assert event.issues == [
+        FieldIssue("occurred_at", None, "missing Date header; used the file's modification time")
+    ]
+    path = real_copy(tmp_path, "mail/mail_example14_iso_2022_jp_subject.eml")
+    (event,) = list(iter_records(path))
+    assert event.subject == "Re: TEST テストテスト"
+    assert event.occurred_at == datetime(2011, 8, 19, 1, 47, 17, tzinfo=UTC)
+    assert event.issues == []
+
+
+# --- the event time without a Date ---------------------------------------------------------------
+
+
+def test_real_message_without_date_takes_the_newest_received_time(tmp_path: Path) -> None:
+    (event,) = list(iter_records(real_copy(tmp_path, "mail/cpython_msg_15_no_date.eml")))
+    assert event.source_id == "xxxx" and event.actor == "xx@xx.dk"
+    assert event.occurred_at == datetime(2001, 4, 30, 10, 17, 50, tzinfo=UTC)
+    assert event.issues == [
+        FieldIssue(
+            "occurred_at", None, "missing Date header; used the newest Received header's time"
+        )
+    ]
+
+
+def test_unreadable_date_falls_back_to_received_then_mtime(tmp_path: Path) -> None:
+    received = (
+        "Received: from b by c; Tue, 05 Mar 2024 10:00:00 +0000\n"
+        "Received: from a by b; Tue, 05 Mar 2024 09:00:00 +0000\n"
+    )
+    path = tmp_path / "bad.eml"
+    path.write_text(received + message(date="the day after tomorrow"))
+    (event,) = list(iter_records(path))
+    assert event.occurred_at == datetime(2024, 3, 5, 10, 0, tzinfo=UTC)  # the newest hop
+    (issue,) = event.issues
+    assert issue.raw == "the day after tomorrow"
+    assert issue.reason == (
+        "unreadable Date header 'the day after tomorrow'; used the newest Received header's time"
+    )
+    path.write_text(message(date="the day after tomorrow"))
+    os.utime(path, (MTIME.timestamp(), MTIME.timestamp()))
+    (event,) = list(iter_records(path))
+    assert event.occurred_at == MTIME
+    assert event.issues[0].reason.endswith("used the file's modification time")
+
+
+# --- Outlook .msg --------------------------------------------------------------------------------
+
+
+def test_real_outlook_msg_files() -> None:
+    quick = parse_file(REAL / "msg" / "quick.msg")
+    (event,) = quick.events
+    assert quick.fmt == "msg" and not quick.rejections
+    assert (event.source, event.kind, event.line) == ("email", "email", 1)
+    assert event.source_id == event.payload["message_id"] == (
+        "B17B1CFF4282214AB8BAADDDC20711220E0C025E@THHS2EXBE1X.hostedservice2.net"
+    )
+    assert event.actor == "Kevin Roast"
+    assert event.payload["to"] == ["Kevin Roast <kevin.roast@alfresco.org>"]
+    assert event.subject == "Test the content transformer"
+    assert event.text == "The quick brown fox jumps over the lazy dog"
+    assert event.occurred_at == datetime(2007, 6, 14, 9, 42, 53, 500000, tzinfo=UTC)
+    assert event.issues == []
+
+    (event,) = parse_file(REAL / "msg" / "simple_test_msg.msg").events
+    assert event.actor == "Travis Ferguson <travis@overwrittenstack.com>"
+    assert event.subject == "test message"  # the NUL Outlook left at the end is gone
+    assert event.text == "This is a test message."
+    assert event.payload["to"] == ["travis@overwrittenstack.com"]
+
+    (event,) = parse_file(REAL / "msg" / "cyrillic_message.msg").events
+    assert event.subject.startswith("Автоматический ответ подсистемы обмена данными")
+    assert event.text.startswith("Ваше сообщение с темой")
+    assert event.actor == "no-reply@niips.ru"
+    assert event.payload["cc"] == ["sviridov@niips.ru"]
+    assert event.occurred_at == datetime(2010, 5, 18, 7, 38, 39, tzinfo=UTC)
+    assert "sviridov@niips.ru" in extract_entity_refs(event)["emails"]
+
+
+def test_msg_that_is_not_an_ole_file(tmp_path: Path) -> None:
+    path = tmp_path / "fake.msg"
+    path.write_text("From: a@b.c\n\nthis is a text file named .msg\n")
+    (rejection,) = parse_file(path).rejections
+    assert rejection.reason == "not an Outlook .msg file (no OLE compound file header)"
+    assert rejection.fmt == "msg" and rejection.source == "email"
+
+
+# --- through the CLI -----------------------------------------------------------------------------
+
+
+def test_guessed_messages_land_in_event_log(tmp_path: Path, aios_home: Path) -> None:
+    import json
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in (
+        "mail/mail_japanese_iso_2022.eml",
+        "mail/cpython_msg_15_no_date.eml",
+        "mail/mail_raw_email10_unknown_charset.eml",
+        "msg/quick.msg",
+    ):
+        real_copy(inbox, name)
+    latin1 = raw_message(LATIN1.encode("latin-1"), "text/plain; charset=iso-8859-1")
+    (inbox / "latin1.eml").write_bytes(latin1)
+    res = run_aios("ingest", str(inbox), "--no-materialize", home=aios_home)
+    assert res.returncode == 0, res.stderr
+    res = run_aios(
+        "sql",
+        "select source_id, text, occurred_at from event_log order by source_id",
+        "-f",
+        "json",
+        home=aios_home,
+    )
+    rows = {r["source_id"]: r for r in json.loads(res.stdout)}
+    assert len(rows) == 5, res.stdout
+    assert rows["cs@x.com"]["text"] == LATIN1
+    assert rows["xxxx"]["occurred_at"].startswith("2001-04-30")
+    assert "Bell Mobilité" in rows["xxx@xxxx.xxx"]["text"]
+    assert any(r["text"] == "すみません。" for r in rows.values())
+    assert rows[
+        "B17B1CFF4282214AB8BAADDDC20711220E0C025E@THHS2EXBE1X.hostedservice2.net"
+    ]["text"] == "The quick brown fox jumps over the lazy dog"
+    res = run_aios("sql", "select count(*) as n from quarantine", "-f", "csv", home=aios_home)
+    assert res.stdout.split() == ["n", "0"]

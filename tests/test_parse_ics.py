@@ -118,7 +118,7 @@ def test_rejections(tmp_path: Path) -> None:
     path = write(
         tmp_path / "bad.ics",
         vevent("ok@x"),
-        "BEGIN:VEVENT\nDTSTART:20240312T100000Z\nEND:VEVENT\n",
+        "BEGIN:VEVENT\nSUMMARY:no start, no uid\nEND:VEVENT\n",
         "BEGIN:VEVENT\nUID:nostart@x\nEND:VEVENT\n",
         vevent("bad@x", "DTSTART:tomorrow"),
     )
@@ -130,9 +130,36 @@ def test_rejections(tmp_path: Path) -> None:
         ("Rejection", 14),
     ]
     reasons = [r.reason for r in records[1:]]
-    assert reasons[:2] == ["VEVENT without UID", "VEVENT without DTSTART"]
+    assert reasons[:2] == ["VEVENT without DTSTART", "VEVENT without DTSTART"]
     assert reasons[2].startswith("invalid DTSTART")
     assert all(r.source == "calendar" and r.fmt == "ics" for r in records[1:])
+
+
+NO_UID = (
+    "BEGIN:VEVENT\nDTSTART:20240313T100000Z\nSUMMARY:Weekly sync\n"
+    "ORGANIZER;CN=Jane Doe:mailto:jane@acme.com\nLOCATION:Room 4\nEND:VEVENT\n"
+)
+
+
+def test_vevent_without_uid_gets_a_stable_derived_id(tmp_path: Path) -> None:
+    first = write(tmp_path / "a.ics", vevent("ok@x"), NO_UID)
+    _, event = list(iter_records(first))
+    assert isinstance(event, Event) and event.line == 8
+    assert event.source_id.startswith("derived-") and len(event.source_id) == 40
+    assert event.thread == event.source_id
+    assert (event.subject, event.actor) == ("Weekly sync", "Jane Doe <jane@acme.com>")
+    assert event.occurred_at == datetime(2024, 3, 13, 10, 0, tzinfo=UTC)
+    (issue,) = event.issues
+    assert (issue.field, issue.raw) == ("source_id", None)
+    assert issue.reason.startswith("VEVENT without UID; id derived from DTSTART, SUMMARY")
+    # the same meeting exported again, at another place in another file: the same id
+    again = write(tmp_path / "b.ics", NO_UID, vevent("more@x"))
+    event2, _ = list(iter_records(again))
+    assert event2.line == 4 and event2.source_id == event.source_id
+    # another meeting: another id
+    other = write(tmp_path / "c.ics", NO_UID.replace("Weekly sync", "Retro"))
+    (event3,) = list(iter_records(other))
+    assert event3.source_id != event.source_id
 
 
 def test_not_a_calendar(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from aios_assets.ingest.loader import (
     FileReport,
     IngestObserver,
     IngestReport,
-    expand_paths,
     ingest_paths,
 )
 from resources.home import AiosHome
@@ -69,7 +68,9 @@ def _on_file(
     context: dg.AssetExecutionContext, observer: IngestObserver | None, f: FileReport
 ) -> None:
     msg = f"{f.file}: {f.events_new} new of {f.events_read} events, {f.rejected} rejected"
-    if f.rejected:
+    if f.skipped:
+        context.log.warning(f"{f.file}: skipped, {f.skipped}")
+    elif f.rejected:
         context.log.warning(f"{msg}, e.g. {f.reasons[0]}")
     else:
         context.log.info(msg + (" (unchanged)" if f.unchanged else ""))
@@ -106,12 +107,11 @@ def ingest_files(
 ):
     home = warehouse.layout.ensure()
     paths = [Path(p) for p in config.paths] or [home.inbox]
-    files = expand_paths(paths)
-    context.log.info(f"ingesting {len(files)} file(s)")
+    context.log.info(f"ingesting {len(paths)} path(s)")
     with warehouse.connect() as con:
         report = ingest_paths(
             con,
-            files,
+            paths,
             source=config.source,
             mapping=Path(config.mapping) if config.mapping else None,
             progress=ingest_observer.progress if ingest_observer else None,
@@ -120,7 +120,7 @@ def ingest_files(
         total_events = con.execute("SELECT count(*) FROM event_log").fetchone()[0]
         total_quar = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
     if config.archive_inbox:
-        archive_inbox_files(home, files)
+        archive_inbox_files(home, [Path(f.file) for f in report.files if f.skipped is None])
     meta = report_metadata(report, total_events, total_quar)
     yield dg.MaterializeResult(asset_key="event_log", metadata=meta)
     yield dg.MaterializeResult(

@@ -109,6 +109,56 @@ class ParseResult:
     fmt: str = "unknown"
 
 
+# Text that PostgreSQL (and Arrow) refuse: NUL, and lone surrogates (from surrogateescape'd
+# mail headers). One such byte in the event log used to fail every later run at semantic_memory.
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+_EVENT_TEXT_FIELDS = ("source", "source_id", "kind", "actor", "thread", "subject", "text")
+
+
+def storable(value: str) -> str:
+    """``value`` with NUL and lone surrogates replaced by U+FFFD (cheap when there are none)."""
+    if "\x00" not in value and (value.isascii() or not _UNSTORABLE_RE.search(value)):
+        return value
+    return _UNSTORABLE_RE.sub("\ufffd", value)
+
+
+def _storable_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(str(k)): _storable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_json(v) for v in value]
+    return value
+
+
+def _shown(value: str) -> str:
+    """A raw value for a field issue, with the unstorable characters spelt out."""
+    return value[:200].encode("utf-8", "backslashreplace").decode("utf-8").replace(
+        "\x00", "\\x00")
+
+
+def make_storable(event: Event, payload_json: str | None) -> str | None:
+    """Replace text no store can hold in ``event`` (in place), each with a field issue.
+
+    ``payload_json`` is the payload already serialized (or None when serializing it failed on a
+    surrogate); returns the payload's JSON after any repair."""
+    for name in _EVENT_TEXT_FIELDS:
+        value = getattr(event, name)
+        if value and value is not (fixed := storable(value)):
+            event.issues.append(FieldIssue(
+                name, _shown(value), "NUL or invalid character replaced by U+FFFD"))
+            setattr(event, name, fixed)
+    if event.payload is not None and (payload_json is None or "\\u0000" in payload_json):
+        event.issues.append(FieldIssue(
+            "payload", _shown(payload_json if payload_json is not None else repr(event.payload)),
+            "NUL or invalid character replaced by U+FFFD"))
+        event.payload = _storable_json(event.payload)
+        payload_json = orjson.dumps(
+            event.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    return payload_json
+
+
 def make_event_id(source: str, source_id: str, content_hash: str) -> str:
     return hashlib.sha256(f"{source}\x1f{source_id}\x1f{content_hash}".encode()).hexdigest()[:32]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import stat
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -24,7 +25,14 @@ import orjson
 import pyarrow as pa
 
 from aios_assets.ingest import parallel
-from aios_assets.ingest.events import Event, Rejection, extract_entity_refs, make_event_id
+from aios_assets.ingest.events import (
+    Event,
+    Rejection,
+    extract_entity_refs,
+    make_event_id,
+    make_storable,
+    storable,
+)
 from aios_assets.ingest.parsers import detect_format, iter_records
 
 CHUNK_ROWS = 10_000
@@ -149,6 +157,7 @@ class FileReport:
     field_issues: int = 0  # fields of kept records that were nulled, fixed or guessed
     reasons: list[str] = field(default_factory=list)  # first few rejection reasons
     unchanged: bool = False  # the same bytes were ingested before
+    skipped: str | None = None  # why the file was not read at all (hidden, FIFO, symlink out)
 
     @property
     def fully_rejected(self) -> bool:
@@ -214,21 +223,70 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_CURRENT_VIEW)
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files under the given files/folders, sorted, skipping dotfiles and mapping files."""
+Skipped = tuple[Path, str]  # a file or folder not read, and why
+
+
+def _not_readable(path: Path, root: Path | None) -> str | None:
+    """Why ``path`` is not read (a symlink out of ``root``, not a regular file), else None."""
+    if root is not None and path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            return f"symlink to {target}, outside {root}: not followed"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("FIFO" if stat.S_ISFIFO(mode) else "character device" if stat.S_ISCHR(mode)
+            else "block device" if stat.S_ISBLK(mode) else "socket" if stat.S_ISSOCK(mode)
+            else "folder" if stat.S_ISDIR(mode) else "special file")
+    return f"not a regular file ({kind})"
+
+
+def expand_paths(paths: Iterable[Path], skipped: list[Skipped] | None = None) -> list[Path]:
+    """Regular files under the given files/folders, sorted.
+
+    Inside a folder, hidden files and folders (names starting with '.'), symlinks whose target
+    is outside the folder, symlinked folders, FIFOs and devices are not read: each is appended
+    to ``skipped`` with the reason, so nothing is left out silently. Mapping files are read as
+    the sidecars of their CSVs. A file named directly is read when it is a regular file (a
+    symlink to one included)."""
     out: list[Path] = []
+    note = skipped.append if skipped is not None else (lambda item: None)
     for path in paths:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(f"no such file or folder: {path}")
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            root = path.resolve()
+            for walked, dirs, files in os.walk(path):
+                folder = Path(walked)
+                keep = []
+                for d in sorted(dirs):
+                    if d.startswith("."):
+                        note((folder / d, "hidden folder (its name starts with '.')"))
+                    elif (folder / d).is_symlink():
+                        note((folder / d, "symlinked folder: not followed"))
+                    else:
+                        keep.append(d)
+                dirs[:] = keep
                 for name in sorted(files):
-                    if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
+                    if name.endswith(IGNORED_SUFFIXES):
                         continue
-                    out.append(Path(root) / name)
+                    if name.startswith("."):
+                        note((folder / name, "hidden file (its name starts with '.')"))
+                        continue
+                    reason = _not_readable(folder / name, root)
+                    if reason:
+                        note((folder / name, reason))
+                    else:
+                        out.append(folder / name)
         else:
-            out.append(path)
+            reason = _not_readable(path, None)
+            if reason:
+                note((path, reason))
+            else:
+                out.append(path)
     return out
 
 
@@ -250,11 +308,15 @@ def _options_key(path: Path, source: str | None, mapping: Path | None) -> str:
 
 
 def _event_row(event: Event, seq: int) -> dict:
-    payload = (
-        orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
-        if event.payload is not None
-        else None
-    )
+    try:
+        payload = (
+            orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+            if event.payload is not None
+            else None
+        )
+    except orjson.JSONEncodeError:  # a lone surrogate: repaired below
+        payload = None
+    payload = make_storable(event, payload)
     content_hash = event.content_hash()
     return {
         "event_id": make_event_id(event.source, event.source_id, content_hash),
@@ -299,8 +361,8 @@ def _chunks(records: Iterator[Event | Rejection], size: int):
                 {
                     "file": record.file,
                     "line": record.line,
-                    "reason": record.reason,
-                    "raw": (record.raw or "")[:RAW_CHARS],
+                    "reason": storable(record.reason),
+                    "raw": storable((record.raw or "")[:RAW_CHARS]),
                     "source": record.source,
                     "format": record.fmt,
                 }
@@ -375,6 +437,10 @@ def ingest_file(
     name = display_name or str(path)
     fmt = detect_format(path)
     report = FileReport(file=name, format=fmt)
+    # Checked again here: hashing a FIFO or a device would block or never end.
+    report.skipped = _not_readable(path, None)
+    if report.skipped:
+        return report
     try:
         sha = file_sha256(path)
         size = path.stat().st_size
@@ -385,9 +451,12 @@ def ingest_file(
         ]
     else:
         options = _options_key(path, source, mapping)
+        # The same bytes under another name are read again (another format, or another
+        # file the user meant); their records dedupe by event_id anyway.
         seen = con.execute(
-            "SELECT 1 FROM ingested_files WHERE file_sha256 = ? AND options = ? LIMIT 1",
-            [sha, options],
+            "SELECT 1 FROM ingested_files WHERE file = ? AND file_sha256 = ? AND options = ? "
+            "LIMIT 1",
+            [name, sha, options],
         ).fetchone()
         if seen:
             report.unchanged = True
@@ -530,7 +599,14 @@ def ingest_paths(
     """Ingest files and folders into the event log; one transaction per file."""
     ensure_tables(con)
     report = IngestReport(batch_id=batch_id or uuid.uuid4().hex[:16])
-    for path in expand_paths(Path(p) for p in paths):
+    skipped: list[Skipped] = []
+    files = expand_paths((Path(p) for p in paths), skipped)
+    for path, reason in skipped:
+        file_report = FileReport(file=str(path), format=detect_format(path), skipped=reason)
+        report.files.append(file_report)
+        if on_file:
+            on_file(file_report)
+    for path in files:
         file_report = ingest_file(
             con, path, batch_id=report.batch_id, source=source, mapping=mapping, progress=progress
         )

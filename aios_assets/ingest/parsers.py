@@ -3,13 +3,13 @@
 The formats and their rules are specified in ``docs/formats.md``; one module per format lives in
 :mod:`aios_assets.ingest.formats`. :func:`iter_records` never raises for bad input: every problem
 becomes a :class:`~aios_assets.ingest.events.Rejection` (file, line, reason, raw) and the rest of
-the file goes on. JSONL, CSV and mbox are streamed line by line (any size); ``.eml``, ``.ics`` and
-``.md`` are read whole and refused above 50 MB.
+the file goes on. JSONL, CSV and mbox are streamed line by line (any size); ``.eml``, ``.msg``,
+``.ics`` and ``.md`` are read whole and refused above 50 MB.
 
 Where the source comes from: JSONL records carry their own ``source``; CSV uses ``source=`` (the
 CLI's ``--source``), else the mapping file's ``source``, else the kind's default; email and
-calendar use ``source=`` else ``email`` / ``calendar``; Markdown uses the front matter's
-``source``, else ``source=``, else ``notes``.
+calendar (``.eml``, ``.mbox``, Outlook ``.msg``, ``.ics``) use ``source=`` else ``email`` /
+``calendar``; Markdown uses the front matter's ``source``, else ``source=``, else ``notes``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from aios_assets.ingest.formats.common import (
     sniff_binary,
 )
 from aios_assets.ingest.formats.jsonl import parse_jsonl
-from aios_assets.ingest.formats.mail import parse_eml, parse_mbox
+from aios_assets.ingest.formats.mail import parse_eml, parse_mbox, parse_msg
 from aios_assets.ingest.formats.markdown import parse_markdown
 from aios_assets.ingest.formats.tabular import (
     CSV_KINDS,
@@ -60,6 +60,7 @@ FORMATS: dict[str, str] = {
     ".csv": "csv",
     ".eml": "eml",
     ".mbox": "mbox",
+    ".msg": "msg",
     ".ics": "ics",
     ".md": "markdown",
     ".markdown": "markdown",
@@ -68,6 +69,7 @@ FORMATS: dict[str, str] = {
 DEFAULT_SOURCES: dict[str, str] = {
     "eml": "email",
     "mbox": "email",
+    "msg": "email",
     "ics": "calendar",
     "markdown": "notes",
 }
@@ -141,6 +143,13 @@ def _parse(path: Path, ctx: Ctx, fmt: str, mapping: Path | None) -> Iterator[Eve
         f.seek(0)
         if not head or (size <= len(head) and empty_or_blank(head)):
             yield ctx.reject(None, "empty file", source=source)
+            return
+        if fmt == "msg":  # a binary OLE file: extract-msg reads it from the path
+            if size > MAX_WHOLE_FILE_BYTES:
+                limit = MAX_WHOLE_FILE_BYTES // 1_000_000
+                yield ctx.reject(None, f"file too large ({mb(size)} > {limit} MB)", source=source)
+                return
+            yield from parse_msg(path, ctx, source or "email")
             return
         binary = sniff_binary(head)
         if binary:

@@ -8,6 +8,7 @@ block is parsed on its own (with the file's VTIMEZONEs), so one broken block cos
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import icalendar
 from aios_assets.ingest.events import (
     MAX_TEXT_CHARS,
     Event,
+    FieldIssue,
     InvalidTimestamp,
     Rejection,
     parse_timestamp,
@@ -118,13 +120,38 @@ def _dt(component: Any, name: str) -> Any:
     return value.dt  # raises for a broken property
 
 
+# What identifies an event that has no UID: the same meeting exported twice gets the same id.
+_IDENTITY = ("SUMMARY", "ORGANIZER", "LOCATION", "DTEND", "DURATION", "RRULE")
+_DERIVED = "id derived from DTSTART, " + ", ".join(_IDENTITY)
+
+
+def derived_uid(component: Any, start: datetime) -> str:
+    """A stable id for a VEVENT without UID: a hash of its start and identifying properties."""
+    parts = [start.isoformat(), *(_ical_text(component.get(name)) for name in _IDENTITY)]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    return f"derived-{digest}"
+
+
+def _ical_text(value: Any) -> str:
+    """A property as its iCalendar text, whitespace folded (never raises)."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\x1e".join(_ical_text(v) for v in value)
+    try:
+        text = value.to_ical() if hasattr(value, "to_ical") else str(value)
+    except Exception:
+        text = str(value)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join(text.split())
+
+
 def component_to_event(
     component: Any, line: int, raw: str, ctx: Ctx, source: str, decoded_as: str | None
 ) -> Event | Rejection:
     errors = _errors(component)
-    uid = _text(component.get("UID"))
-    if not uid:
-        return ctx.reject(line, "VEVENT without UID", raw, source=source)
+    issues: list[FieldIssue] = []
     if component.get("DTSTART") is None:
         return ctx.reject(line, "VEVENT without DTSTART", raw, source=source)
     try:
@@ -144,6 +171,10 @@ def component_to_event(
                 end = start + duration
     except Exception:
         end = None
+    uid = _text(component.get("UID"))
+    if not uid:
+        uid = derived_uid(component, occurred_at)
+        issues.append(FieldIssue("source_id", None, f"VEVENT without UID; {_DERIVED}"))
     source_id = uid
     try:
         rid = _dt(component, "RECURRENCE-ID")
@@ -200,6 +231,7 @@ def component_to_event(
         payload=payload,
         file=ctx.file,
         line=line,
+        issues=issues,
     )
 
 

@@ -9,6 +9,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import yaml
+
 from aios_assets.ingest.events import MAX_TEXT_CHARS, Rejection
 
 BOM = b"\xef\xbb\xbf"
@@ -112,12 +114,38 @@ def line_too_large(data: bytes, size: int, limit: int = MAX_RECORD_BYTES) -> boo
     return len(data.rstrip(b"\r\n")) > limit
 
 
+# Signatures of binary formats that are sometimes saved under a text extension.
+_SIGNATURES = (
+    (b"%PDF-", "PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"PK\x03\x04", "ZIP archive (or an Office document)"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"BZh", "bzip2 archive"),
+    (b"\xfd7zXZ\x00", "xz archive"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "OLE compound file (Outlook .msg, old Office)"),
+    (b"\x7fELF", "ELF executable"),
+    (b"SQLite format 3\x00", "SQLite database"),
+)
+# A text file with a stray NUL still reads line by line (only its bad lines are quarantined);
+# a head this full of NULs is binary or UTF-16/32.
+_NUL_SHARE = 0.1
+
+
 def sniff_binary(head: bytes) -> str | None:
-    """A reason when the first bytes of a file show it is binary or UTF-16/32, else None."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """A reason when the first bytes of a file show it is binary or UTF-16/32, else None.
+
+    Binary formats are told by their signatures; a few NUL bytes do not make a file binary."""
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            return f"binary file ({what}), not text"
+    nuls = head.count(0)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and nuls * 4 >= len(head):
         return "UTF-16/UTF-32 encoded file; save it as UTF-8"
-    if b"\x00" in head:
-        return "binary file (NUL bytes in the first 8 KB)"
+    if nuls > _NUL_SHARE * len(head):
+        return "binary file (mostly NUL bytes in the first 8 KB)"
     return None
 
 
@@ -190,3 +218,30 @@ def empty_or_blank(data: bytes) -> bool:
     if data.startswith(BOM):
         data = data[3:]
     return not data.strip()
+
+
+# --- YAML (front matter, mapping files) ----------------------------------------------------------
+
+MAX_YAML_CHARS = 256_000  # front matter and mapping files are small; larger is refused
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases: 1 KB of nested aliases ("billion laughs") expands to
+    gigabytes once the value is serialized, and front matter never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed", mark)
+        return super().compose_node(parent, index)
+
+
+def safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with no aliases, bounded size and depth; raises ``yaml.YAMLError``."""
+    if len(text) > MAX_YAML_CHARS:
+        raise yaml.YAMLError(f"YAML larger than {MAX_YAML_CHARS // 1000} KB")
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise yaml.YAMLError("YAML nested too deeply") from None

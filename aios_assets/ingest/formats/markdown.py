@@ -16,7 +16,7 @@ from aios_assets.ingest.events import (
     Rejection,
     parse_timestamp,
 )
-from aios_assets.ingest.formats.common import Ctx, decode_text, jsonable, too_large
+from aios_assets.ingest.formats.common import Ctx, decode_text, jsonable, safe_yaml, too_large
 
 FRONT_MATTER_KEYS = ("id", "title", "date", "tags", "source", "kind", "thread", "author")
 _STRING_KEYS = ("id", "title", "source", "kind", "thread", "author")
@@ -33,7 +33,7 @@ def _front_matter(lines: list[str]) -> tuple[dict[str, Any], int] | str:
     else:
         return "front matter not closed (no second '---' line)"
     try:
-        data = yaml.safe_load("\n".join(lines[1:i]))
+        data = safe_yaml("\n".join(lines[1:i]))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

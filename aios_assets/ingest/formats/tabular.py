@@ -13,6 +13,7 @@ import codecs
 import csv
 import math
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from aios_assets.ingest.formats.common import (
     iter_lines,
     line_too_large,
     mb,
+    safe_yaml,
     short,
     too_large,
 )
@@ -203,7 +205,7 @@ def load_mapping(path: Path) -> CsvMapping:
     except UnicodeDecodeError as exc:
         raise InvalidMapping(f"{prefix}: not valid UTF-8") from exc
     try:
-        data = yaml.safe_load(text)
+        data = safe_yaml(text)
     except yaml.YAMLError as exc:
         raise InvalidMapping(f"{prefix}: not valid YAML ({_yaml_problem(exc)})") from exc
     if not isinstance(data, dict):
@@ -439,10 +441,8 @@ def _layout(header: list[str], mapping: CsvMapping | None, stem: str) -> _Layout
         index = {}
         for canon, col in mapping.columns.items():
             found = exact.get(col, loose.get(col.lower()))
-            if found is None:
-                if canon in spec.required or canon in spec.any_of:
-                    return f"mapping column {col!r} (for {canon}) is not in the CSV header"
-                continue
+            if found is None:  # a typo or a renamed export column: the data would be lost
+                return f"mapping column {col!r} (for {canon}) is not in the CSV header"
             index[canon] = found
     used = set(index.values())
     canonical = set(spec.columns)
@@ -628,11 +628,19 @@ def _is_utf8(f: BinaryIO) -> bool:
     return True
 
 
+class _Runaway(Exception):
+    """The row being read has run over MAX_ROW_LINES physical lines: an unclosed quote."""
+
+
 class _Feeder:
-    """Physical lines for :func:`csv.reader`, remembering which lines the current row used."""
+    """Physical lines for :func:`csv.reader`, remembering which lines the current row used.
+
+    Lines put back in ``pending`` are read again first: after an unclosed quote only the line
+    it opened on is quarantined, and reading resumes on the next line."""
 
     def __init__(self, lines: Iterator[tuple[int, bytes, int]], encoding: str) -> None:
         self._lines = lines
+        self.pending: deque[tuple[int, str]] = deque()
         self._decode = (
             (lambda b: b.decode("utf-8", errors="replace"))
             if encoding == "utf-8"
@@ -646,6 +654,13 @@ class _Feeder:
         return self
 
     def __next__(self) -> str:
+        if len(self.buf) >= MAX_ROW_LINES:
+            raise _Runaway  # csv.reader would otherwise swallow the rest of the file
+        if self.pending:
+            lineno, text = self.pending.popleft()
+            self.last_line = lineno
+            self.buf.append((lineno, text))
+            return text
         lineno, data, size = next(self._lines)
         self.last_line = lineno
         if lineno == 1 and data.startswith(BOM):
@@ -699,11 +714,20 @@ def parse_csv(
             row = next(reader)
         except StopIteration:
             break
+        except _Runaway:
+            error = (f"unclosed quote: the row runs over {MAX_ROW_LINES} lines; only its "
+                     "first line is quarantined")
         except csv.Error as exc:
             detail = str(exc)
             if detail.startswith("new-line character seen in unquoted field"):
                 detail = "line break (CR) inside an unquoted field"
             error = f"malformed CSV: {detail}"
+        if error is not None and len(feeder.buf) > 1 and layout is not None:
+            # A quote that never closes swallows the lines after it: quarantine the line it
+            # opened on and read the others again as rows of their own.
+            feeder.pending.extendleft(reversed(feeder.buf[1:]))
+            del feeder.buf[1:]
+            reader = csv.reader(feeder, strict=True)
         for lineno, size, data in feeder.oversized:
             if layout is None:
                 yield ctx.reject(lineno, f"CSV header {too_large(size)}", data, source=source)
@@ -731,10 +755,6 @@ def parse_csv(
             source = source or layout.kind.default_source
             continue
         rows += 1
-        if len(feeder.buf) > MAX_ROW_LINES:
-            reason = f"row spans lines {start}-{feeder.buf[-1][0]} (unbalanced quote?)"
-            yield ctx.reject(start, reason, raw, source=source)
-            continue
         if len(raw) > MAX_RECORD_BYTES:
             yield ctx.reject(start, too_large(len(raw.encode())), raw, source=source)
             continue
