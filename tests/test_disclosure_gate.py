@@ -102,6 +102,19 @@ def test_held_proposal_waits_for_approval_instead_of_publishing():
                for g in GATES]
     plan = plan_publishing([p], results, ctx)
     assert plan.publish == [] and plan.waiting == [p] and plan.blocked == []
+    # `aios proposals` and `aios audit` say it waits for the operator, not that it failed
+    from aios_assets.audit import fate
+    from aios_assets.publishing.policy import Mode
+    from aios_assets.publishing.publish import proposal_status
+
+    rows = [(r.gate, r.passed, r.reason) for r in results]
+    assert proposal_status(p, gates=rows, decision=None, outbox_status=None,
+                           mode=Mode.AUTONOMOUS, now=datetime.now(UTC)) == "pending"
+    assert fate(p, gates=[{"gate": g, "passed": ok} for g, ok, _ in rows], decisions=[],
+                outbox=None) == "pending (held for approval)"
+    # any other failing gate still blocks it
+    results[0] = GateResult("p1", results[0].gate, False, "unknown action type")
+    assert plan_publishing([p], results, ctx).blocked == [p]
 
 
 def test_webhook_may_not_carry_other_peoples_addresses():
