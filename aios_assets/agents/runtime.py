@@ -108,7 +108,8 @@ _INJECTION_I18N = (
     r"richtlinien|befehle)\b|\bignore[rz]?\b[^.\n]{0,40}\b(?:les\s+)?(?:instructions|consignes|"
     r"r[eè]gles)\b|\bignora\w*\b[^.\n]{0,40}\b(?:instrucciones|reglas|istruzioni|regole)\b"
     r"|\bnegeer\b[^.\n]{0,40}\b(?:instructies|regels)\b"
-    r"|\b(?:genehmige|überweise|überweisen|sende)\b[^.\n]{0,40}\b(?:alle|sofort|jetzt)\b"
+    r"|\bgenehmige\w*\b[^.\n]{0,30}\balle\b|\b(?:überweis\w*|erstatt\w*)\b[^.\n]{0,30}"
+    r"(?:[$€£]\s?\d|\d[\d.,]*\s?(?:eur|euro|usd|€))"
 )
 _INJECTION += [
     ("ignore_instructions_i18n", _INJECTION_I18N),
@@ -116,13 +117,12 @@ _INJECTION += [
     ("role_claim", r"[(\[]\s*(?:the\s+)?(?:operator|owner|admin(?:istrator)?|system|assistant|"
                    r"ceo|root)\s*[)\]]|\b(?:this is|i am|speaking as|on behalf of) the "
                    r"(?:operator|owner|administrator|system)\b"),
-    # A mail header inside a subject or body line (a Bcc: or To: smuggled into a message).
-    ("header_injection", r"(?:^|[\r\n]|\s)(?:bcc|cc|to|from|reply-to|sender|subject)\s*:\s*"
-                         r"[^\s@]+@[^\s@]+"),
-    # Imperatives aimed at whoever processes the message, in any wording: approve / pay / send
-    # "everything", "now", "immediately".
-    ("imperative_all", r"\b(?:approve|authori[sz]e|pay|release|send|forward|delete)\s+"
-                       r"(?:everything|all|every\w*)\b"),
+    # A Bcc header smuggled into a subject or body (quoted From:/To:/Cc: blocks are normal in
+    # replies; a Bcc line never is).
+    ("header_injection", r"\bbcc\s*:"),
+    # Imperatives aimed at whoever processes the message: approve everything, send everything.
+    ("imperative_all", (r"\b(?:approve|authori[sz]e|release|sign off)\s+(?:everything|all\b|"
+                        r"every\w*)|\b(?:send|forward|pay|delete|transfer)\s+everything\b")),
 ]
 _INJECTION_RE = [(name, re.compile(p, re.IGNORECASE | re.MULTILINE)) for name, p in _INJECTION]
 
