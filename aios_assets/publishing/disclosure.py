@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aios_assets.ingest.events import (
     _DATEISH_RE,
@@ -43,6 +44,47 @@ class Parties:
     operator_entities: frozenset[str] = frozenset()
     # message id -> addresses of everyone in that message's thread (for replies)
     threads: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    _by_name: dict[str, set[str]] = field(init=False, repr=False, compare=False,
+                                          default_factory=dict)
+    _name_rx: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    _invoice_rx: re.Pattern[str] | None = field(init=False, repr=False, compare=False,
+                                                default=None)
+
+    def __post_init__(self) -> None:
+        # One alternation each for names and invoice numbers, built once per gate run (a
+        # directory of thousands of contacts must not cost a regex per name per proposal).
+        by_name: dict[str, set[str]] = {}
+        for ent, n in self.names.items():
+            folded = fold(n or "")
+            if len(folded) >= 4 and " " in folded:  # full names only: "Ada" alone is ambiguous
+                by_name.setdefault(folded, set()).add(ent)
+        object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_name_rx", _alternation(by_name, r"(?<!\w)", r"(?!\w)"))
+        object.__setattr__(self, "_invoice_rx", _alternation(
+            {i.lower(): None for i in self.invoices}, r"(?<![\w-])", r"(?![\w-])"))
+
+    def named(self, folded_text: str) -> set[str]:
+        """Entities whose full name appears in ``folded_text`` (already :func:`fold`-ed)."""
+        if self._name_rx is None:
+            return set()
+        return {e for m in self._name_rx.finditer(folded_text)
+                for e in self._by_name.get(" ".join(m.group().split()), ())}
+
+    def invoices_in(self, text: str) -> dict[str, str]:
+        """Invoice numbers in ``text`` -> their customer entity."""
+        if self._invoice_rx is None:
+            return {}
+        upper = {k.lower(): k for k in self.invoices}
+        return {upper[m.group().lower()]: self.invoices[upper[m.group().lower()]]
+                for m in self._invoice_rx.finditer(text)}
+
+
+def _alternation(keys: Mapping[str, Any], before: str, after: str) -> re.Pattern[str] | None:
+    if not keys:
+        return None
+    words = sorted(keys, key=len, reverse=True)  # longest first: "ada lovelace king" wins
+    body = "|".join(r"\s+".join(re.escape(w) for w in k.split()) for k in words)
+    return re.compile(f"{before}(?:{body}){after}", re.IGNORECASE)
 
 
 def find_phones(text: str) -> list[tuple[str, str]]:
@@ -62,11 +104,6 @@ def find_phones(text: str) -> list[tuple[str, str]]:
 def _mask_email(addr: str) -> str:
     local, _, domain = addr.partition("@")
     return f"{local[:1]}…@{domain}"
-
-
-def _name_re(name: str) -> re.Pattern[str]:
-    return re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in fold(name).split())
-                      + r"(?!\w)")
 
 
 def disclosures(text: str, *, allowed_entities: Iterable[str], allowed_emails: Iterable[str],
@@ -99,22 +136,17 @@ def disclosures(text: str, *, allowed_entities: Iterable[str], allowed_emails: I
                          f"{ent or 'someone not known to be a recipient'}")
     if contact_data_only:
         return list(dict.fromkeys(found))
-    others = {ent: n for ent, n in parties.names.items() if ent not in ok_entities and n
-              and len(fold(n)) >= 4}
-    for inv, ent in parties.invoices.items():
-        if ent not in ok_entities and re.search(rf"(?<![\w-]){re.escape(inv)}(?![\w-])", text,
-                                                re.IGNORECASE):
+    for inv, ent in parties.invoices_in(text).items():
+        if ent not in ok_entities:
             found.append(f"invoice {inv} of {ent}")
     for sentence in sentence_split(text):
         amounts = extract_amounts(sentence)
         if not amounts:
             continue
-        folded = fold(sentence)
-        tied = [ent for ent, n in others.items() if _name_re(n).search(folded)]
+        tied = sorted(e for e in parties.named(fold(sentence)) if e not in ok_entities)
         tied += [w for a in _EMAIL_RE.findall(sentence)
                  if (w := whose_email(normalize_email(a)))]
-        tied += [ent for inv, ent in parties.invoices.items() if ent not in ok_entities
-                 and inv.lower() in sentence.lower()]
+        tied += [ent for ent in parties.invoices_in(sentence).values() if ent not in ok_entities]
         for who in dict.fromkeys(tied):
             found.append(f"amount {amounts[0].text or amounts[0].canonical} tied to {who}")
     return list(dict.fromkeys(found))
