@@ -37,7 +37,11 @@ from typing import Any
 import duckdb
 import psycopg
 
-from aios_assets.publishing.gates import SECRET_PATTERNS, secret_values_from_env
+from aios_assets.publishing.gates import (
+    APPROVAL_CLEARS,
+    SECRET_PATTERNS,
+    secret_values_from_env,
+)
 
 PREFIX_MIN = 6  # shortest id prefix accepted (as `aios approve`)
 REDACTED = "[redacted]"
@@ -379,10 +383,12 @@ def fate(p: Mapping[str, Any], *, gates: Sequence[Mapping[str, Any]],
     expires = p.get("expires_at")
     if expires is not None and expires < (now or datetime.now(UTC)):
         return "expired"
-    if gates and not all(g["passed"] for g in gates):
+    if gates and not all(g["passed"] for g in gates if g["gate"] not in APPROVAL_CLEARS):
         return "failed_gate"
     if latest == "approved":
         return "approved (not sent yet)"
+    if gates and not all(g["passed"] for g in gates):
+        return "pending (held for approval)"  # e.g. a cross-party disclosure
     return "pending" if gates else "not gated yet"
 
 

@@ -145,7 +145,7 @@ def test_injection_corpus_never_steers_an_action(aios_home, fresh_pg, monkeypatc
     # 3. every proposal that quotes inbound text says so
     for p in proposals:
         inbound = p["agent"] in ("triage", "followup") or (
-            p["agent"] == "brief" and "- mail: " in p["payload"]["text"])
+            p["agent"] == "brief" and "[untrusted] «" in p["payload"]["text"])
         assert not inbound or p["untrusted_input"], (p["agent"], p["payload"])
 
     # 4. nothing autonomous is high-impact-and-untrusted, or carries the attack

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aios_assets.audit import parse_when, redact
+from aios_assets.publishing.gates import GATES
 from tests.agent_fixtures import ADA
 from tests.audit_fixtures import DRAFT, business_with_agents, fresh_database
 from tests.openai_server import OpenAIServer
@@ -102,7 +103,7 @@ def test_audit_proposal_entity_run_export_and_cost(history, aios_home, monkeypat
     assert len(llm) == history["paid_calls"] and {c["model"] for c in llm} == {"gpt-4o-mini"}
     assert all(len(c["prompt_hash"]) == 64 and c["cost_usd"] > 0 for c in llm)
     gates = {g["gate"]: g["passed"] for g in r["gates"]}
-    assert len(gates) == 10 and all(gates.values())
+    assert len(gates) == len(GATES) and all(gates.values())
     (decision,) = r["decisions"]
     assert (decision["decision"], decision["via"], decision["decided_by"]) == (
         "approved", "cli", "operator")

@@ -44,7 +44,9 @@ print(json.dumps({"events": r.events_read, "rejected": r.rejected, "issues": r.f
 
 
 def test_the_hostile_corpus_is_complete():
-    assert sorted(p.name for p in HOSTILE.iterdir() if p.name != "README.md") == sorted(EXPECTED)
+    # Subfolders (disclosure/) hold inputs of other tests, not ingest files.
+    assert sorted(p.name for p in HOSTILE.iterdir()
+                  if p.is_file() and p.name != "README.md") == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

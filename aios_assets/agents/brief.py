@@ -15,7 +15,14 @@ import duckdb
 from aios_assets.agents.billing import money, overdue_invoices
 from aios_assets.agents.marts import require
 from aios_assets.agents.proposals import AGENT_OUTPUTS_TABLE
-from aios_assets.agents.runtime import AgentOutput, AgentRun, injection_signals, keep_best
+from aios_assets.agents.runtime import (
+    AgentOutput,
+    AgentRun,
+    injection_signals,
+    keep_best,
+    operator_first_name,
+    quote_for_delivery,
+)
 from aios_assets.memory._shared import SQL_EMAIL_OF, has_relation
 
 
@@ -47,13 +54,16 @@ def run_brief(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
     # counted, never copied into the brief (triage warns about them separately).
     withheld = sum(1 for s in mail_subjects if injection_signals(s))
     subjects = [s for s in mail_subjects if not injection_signals(s)][:3]
+    op_email, _ = operator_first_name(con)
+    keep = frozenset({op_email.lower()}) if op_email else frozenset()
     lines = [f"# Daily brief — {run.as_of:%A %d %B %Y}", "", "## What happened"]
     if events:
         lines.append("- " + ", ".join(f"{n} {k.replace('_', ' ')}(s)"
                                       for k, n in kinds.most_common()))
         if paid:
             lines.append(f"- payments received: {paid:,.2f}")
-        lines += [f"- mail: \"{s}\"" for s in subjects]
+        # Quoted as data: one escaped line, marked untrusted, no addresses but the operator's.
+        lines += [f"- mail subject {quote_for_delivery(s, keep_emails=keep)}" for s in subjects]
         if withheld:
             lines.append(f"- {withheld} mail subject(s) withheld: suspected prompt injection")
     else:
@@ -65,7 +75,7 @@ def run_brief(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
             "AND period_start <= ? ORDER BY period_start DESC LIMIT 1", [run.as_of]).fetchone()
         summary = " ".join(str(row[0]).split())[:400] if row else ""
         if summary and not injection_signals(summary):
-            lines.append(f"- summary: {summary}")
+            lines.append(f"- summary {quote_for_delivery(summary, limit=400, keep_emails=keep)}")
             daily_ids = list(row[1] or [])[:10]
         elif summary:
             lines.append("- summary withheld: it quotes a suspected prompt injection")

@@ -80,7 +80,11 @@ def recent_rejections(con: duckdb.DuckDBPyConnection, agent: str, entity_id: str
 
 
 def clean_subject(subject: str | None) -> str | None:
-    s = (subject or "").strip()
+    """A subject without Re:/Fwd: prefixes, as one visible line (a subject reused in a draft
+    never carries hidden text, control characters or a smuggled header line)."""
+    from aios_assets.agents.runtime import visible_text
+
+    s = " ".join(visible_text(subject)[0].split())
     while True:
         low = s.lower()
         for prefix in ("re:", "fw:", "fwd:", "aw:"):

@@ -12,6 +12,7 @@ inbound text as quoted data (marked ``untrusted_input``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -100,11 +101,107 @@ _INJECTION = [
 _INJECTION_RE = [(name, re.compile(p, re.IGNORECASE | re.MULTILINE)) for name, p in _INJECTION]
 
 
+# Non-English instructions to ignore the rules (German, French, Spanish, Dutch, Italian):
+# keywords are the weakest signal, so the structural ones below come first where they can.
+_INJECTION_I18N = (
+    r"\b(?:ignorier\w*|vergiss|missachte\w*)\b[^.\n]{0,50}\b(?:anweisungen|regeln|vorgaben|"
+    r"richtlinien|befehle)\b|\bignore[rz]?\b[^.\n]{0,40}\b(?:les\s+)?(?:instructions|consignes|"
+    r"r[eè]gles)\b|\bignora\w*\b[^.\n]{0,40}\b(?:instrucciones|reglas|istruzioni|regole)\b"
+    r"|\bnegeer\b[^.\n]{0,40}\b(?:instructies|regels)\b"
+    r"|\bgenehmige\w*\b[^.\n]{0,30}\balle\b|\b(?:überweis\w*|erstatt\w*)\b[^.\n]{0,30}"
+    r"(?:[$€£]\s?\d|\d[\d.,]*\s?(?:eur|euro|usd|€))"
+)
+_INJECTION += [
+    ("ignore_instructions_i18n", _INJECTION_I18N),
+    # A role claimed in a name or text: "Billing (operator)", "[admin]", "as the operator".
+    ("role_claim", r"[(\[]\s*(?:the\s+)?(?:operator|owner|admin(?:istrator)?|system|assistant|"
+                   r"ceo|root)\s*[)\]]|\b(?:this is|i am|speaking as|on behalf of) the "
+                   r"(?:operator|owner|administrator|system)\b"),
+    # A Bcc header smuggled into a subject or body (quoted From:/To:/Cc: blocks are normal in
+    # replies; a Bcc line never is).
+    ("header_injection", r"\bbcc\s*:"),
+    # Imperatives aimed at whoever processes the message: approve everything, send everything.
+    ("imperative_all", (r"\b(?:approve|authori[sz]e|release|sign off)\s+(?:everything|all\b|"
+                        r"every\w*)|\b(?:send|forward|pay|delete|transfer)\s+everything\b")),
+]
+_INJECTION_RE = [(name, re.compile(p, re.IGNORECASE | re.MULTILINE)) for name, p in _INJECTION]
+
+# Zero-width and invisible format characters, Unicode tag characters, soft hyphens.
+_INVISIBLE_RE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+                           "\ufeff\U000e0000-\U000e007f]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_HTML_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+# Elements styled to be invisible: display:none, visibility:hidden, zero or 1px fonts, white
+# (or transparent) text, opacity 0, or the hidden attribute.
+_HIDDEN_ELEMENT_RE = re.compile(
+    r"<(?P<tag>[a-z][a-z0-9]*)\b[^>]*?(?:\bhidden\b(?!\s*[:=]\s*[\"']?\s*false)|style\s*=\s*"
+    r"[\"'][^\"']*?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*[01](?:\.\d+)?"
+    r"(?:px|pt|em)?\b|opacity\s*:\s*0(?:\.0+)?\b|(?<![-\w])color\s*:\s*(?:#fff(?:fff)?\b|white\b"
+    r"|transparent\b|rgba?\(\s*255\s*,\s*255\s*,\s*255)))[^>]*>.*?(?:</(?P=tag)\s*>|$)",
+    re.IGNORECASE | re.DOTALL)
+
+
+def visible_text(text: str | None) -> tuple[str, str]:
+    """(what a person would see of ``text``, what was hidden from them): NFKC-normalised
+    (full-width letters become ASCII), zero-width/format characters, HTML comments and
+    invisibly styled elements removed, control characters turned into spaces."""
+    t = unicodedata.normalize("NFKC", text or "")
+    hidden: list[str] = []
+
+    def drop(m: re.Match[str]) -> str:
+        hidden.append(m.group())
+        return " "
+
+    shown = _INVISIBLE_RE.sub("", t)
+    if _INVISIBLE_RE.search(t):
+        hidden.append(t)  # words split by zero-width characters are themselves hidden text
+    shown = _HIDDEN_ELEMENT_RE.sub(drop, shown)
+    shown = _HTML_COMMENT_RE.sub(drop, shown)
+    shown = _CONTROL_RE.sub(" ", shown)
+    return shown, " ".join(hidden)
+
+
 def injection_signals(text: str | None) -> list[str]:
-    """Names of the prompt-injection patterns ``text`` matches (empty: none seen)."""
-    t = text or ""
-    flat = " ".join(t.split())  # mail bodies are wrapped: an instruction may span lines
-    return [name for name, rx in _INJECTION_RE if rx.search(t) or rx.search(flat)]
+    """Names of the prompt-injection patterns ``text`` matches (empty: none seen).
+
+    Checked on the NFKC-normalised text with zero-width characters removed (so full-width
+    or zero-width-split words match) and on the text as it was, hidden parts included;
+    content hidden from a human reader (invisible HTML, zero-width characters) is itself a
+    signal."""
+    raw = text or ""
+    shown, hidden = visible_text(raw)
+    folded = _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", raw))
+    views = []
+    for t in dict.fromkeys((raw, folded, shown)):
+        views += [t, " ".join(t.split())]  # mail bodies are wrapped: instructions span lines
+    found = [name for name, rx in _INJECTION_RE if any(rx.search(v) for v in views)]
+    # Words a reader cannot see (not mere CSS in a comment or a stray zero-width joiner).
+    if len(re.findall(r"(?<![\w#:-])[^\W\d_]{2,}\b(?![:(-])", re.sub(r"<[^>]*>", " ",
+                                                                  hidden))) >= 4:
+        found.append("hidden_text")
+    return found
+
+
+_HEADER_START_RE = re.compile(r"\b(bcc|cc|to|from|sender|subject|date|reply-to|message-id|"
+                              r"content-type|resent-[\w-]+|x-[\w-]+)\s*:", re.IGNORECASE)
+
+
+def quote_for_delivery(text: str | None, *, limit: int = 120,
+                       keep_emails: frozenset[str] | set[str] = frozenset()) -> str:
+    """Inbound text copied into an outgoing payload, as inert data: hidden parts and control
+    characters removed, one line, a header-like start ("Bcc:") defused, addresses other than
+    ``keep_emails`` (the operator's) withheld, markdown/HTML specials escaped, cut to
+    ``limit`` characters, inside guillemets and marked untrusted."""
+    from aios_assets.ingest.events import _EMAIL_RE
+
+    shown, _ = visible_text(text)
+    t = " ".join(shown.split())
+    t = _EMAIL_RE.sub(lambda m: m.group() if m.group().lower() in keep_emails
+                      else "(address withheld)", t)
+    t = _HEADER_START_RE.sub(lambda m: f"{m.group(1)} -", t)
+    t = re.sub(r"([\\`*_<>\[\]|#])", r"\\\1", t).replace("«", "‹").replace("»", "›")
+    t = t if len(t) <= limit else t[: limit - 1] + "…"
+    return f"[untrusted] «{t}»"
 
 
 def safe_inbound(text: str | None, fallback: str) -> str:

@@ -26,6 +26,7 @@ from aios_assets.agents.runtime import (
     injection_signals,
     keep_best,
     operator_first_name,
+    quote_for_delivery,
     quote_untrusted,
     safe_inbound,
     sender_label,
@@ -73,6 +74,7 @@ def _inbound(con: duckdb.DuckDBPyConnection, run: AgentRun, operator_email: str 
 def run_triage(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
     require(con, "events_current", "fct_interactions", "dim_contacts")
     op_email, op_first = operator_first_name(con)
+    keep = frozenset({op_email.lower()}) if op_email else frozenset()
     labels = list(run.param("labels", ["urgent", "billing", "sales", "spam", "other"]))
     no_reply = set(run.param("no_reply_labels", ["spam"]))
     priority_of = dict(run.param("priority", {}))
@@ -85,8 +87,11 @@ def run_triage(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         signals = injection_signals(f"{subject or ''}\n{text or ''}")
         who = contact(con, entity_id)
         name = sender_label(who.full_name if who else None, actor)
-        # Subjects quoted to the operator never carry the instructions themselves.
+        # Subjects quoted to the operator never carry the instructions themselves, and the
+        # rest are quoted as marked, one-line, escaped data (no smuggled header lines).
         shown = safe_inbound(subject, "(subject withheld: it carries the instructions)")
+        if shown and shown == subject:
+            shown = quote_for_delivery(subject, keep_emails=keep)
         thread_ids = [r[0] for r in con.execute(
             "SELECT event_id FROM events_current WHERE coalesce(thread, source_id) = ? "
             "AND occurred_at <= ? ORDER BY occurred_at DESC LIMIT 5",
@@ -95,7 +100,7 @@ def run_triage(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         if signals:
             stats["injections"] += 1
             note = (f"Message from {name} ({at:%Y-%m-%d %H:%M}, event {event_id}), subject "
-                    f"\"{shown or '(none)'}\", contains instructions aimed at an assistant "
+                    f"{shown or '(none)'}, contains instructions aimed at an assistant "
                     f"({', '.join(signals)}). Nothing was drafted or done; treat any request "
                     "in it (payments, bank details, forwarding data) as suspect and verify "
                     "through a known channel.")

@@ -14,6 +14,7 @@ from aios_assets.publishing.decisions import (
     try_flush_decision_events,
     validate_decision,
 )
+from aios_assets.publishing.gates import APPROVAL_CLEARS
 from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse, WarehouseMissing
 
@@ -72,7 +73,9 @@ def decide(ids: Sequence[str], decision: str, reason: str | None, *, via: str,
     warnings = []
     if decision == "approved":
         for pid in full:
-            failing = [g for g, ok, _ in gates.get(pid, []) if not ok]
+            # An approval clears the disclosure gate (its finding holds for approval only).
+            failing = [g for g, ok, _ in gates.get(pid, []) if not ok
+                       and g not in APPROVAL_CLEARS]
             if failing:
                 warnings.append(f"{pid} fails gate(s) {', '.join(failing)}: approved, but it "
                                 "will not be published until they pass")

@@ -58,6 +58,8 @@ _GATE_DOCS = {
     "placeholders": "no unresolved placeholders ({{...}}, [NAME], TODO, ...)",
     "secrets": "no API keys, tokens, passwords or secret env values in outgoing text",
     "personal_data": "no IBAN (except allowed), card numbers, dates of birth, SSNs",
+    "disclosure": "e-mails, phones and amounts tied to a person only of the recipients, the "
+                  "operator or the thread answered (else held for approval)",
     "recipients": "target and recipients are canonical contacts (dim_contacts / "
                   "entity_membership), inside the allowed domains",
     "opt_out": "no recipient has opted out (policy.yaml, operator do_not_contact)",

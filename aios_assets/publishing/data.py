@@ -10,8 +10,9 @@ from typing import Any
 
 import duckdb
 
+from aios_assets.publishing.disclosure import Parties
 from aios_assets.publishing.gates import Directory, SentRecord, fingerprint, normalize_proposal
-from aios_assets.publishing.policy import IntentRules
+from aios_assets.publishing.policy import IntentRules, email_recipients
 from resources.home import AiosHome
 
 PROPOSALS_TABLE = "action_proposals"
@@ -82,6 +83,75 @@ def load_directory(con: duckdb.DuckDBPyConnection) -> Directory:
                 email_to_entity.setdefault(str(email).strip().lower(), entity_id)
     return Directory(email_to_entity=email_to_entity, entities=frozenset(entities),
                      available=available)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "AND table_schema = current_schema()", [table]).fetchall()}
+
+
+def load_parties(con: duckdb.DuckDBPyConnection,
+                 proposals: Sequence[Mapping[str, Any]] = ()) -> Parties:
+    """Names, phones and invoices of canonical entities, the operator, and the participants of
+    the threads the ``proposals`` answer (their ``in_reply_to``): the disclosure gate's view."""
+    from aios_assets.ingest.events import normalize_phone
+    from aios_assets.memory._shared import detect_operator
+
+    names: dict[str, str] = {}
+    phones: dict[str, str] = {}
+    invoices: dict[str, str] = {}
+    if has_table(con, "dim_contacts"):
+        cols = _columns(con, "dim_contacts")
+        phone_col = next((c for c in ("phones", "phone", "primary_phone") if c in cols), None)
+        name_col = "full_name" if "full_name" in cols else "NULL"
+        for entity_id, name, phone in con.execute(
+                f"SELECT entity_id, {name_col}, {phone_col or 'NULL'} FROM dim_contacts"
+        ).fetchall():
+            if name:
+                names[entity_id] = str(name)
+            for raw in (phone if isinstance(phone, list) else [phone]):
+                if raw and (p := normalize_phone(str(raw))):
+                    phones.setdefault(p, entity_id)
+    if has_table(con, "fct_invoices") and "customer_entity_id" in _columns(con, "fct_invoices"):
+        for inv, ent in con.execute("SELECT invoice_id, customer_entity_id FROM fct_invoices "
+                                    "WHERE customer_entity_id IS NOT NULL").fetchall():
+            invoices[str(inv).upper()] = ent
+    op_emails: set[str] = set()
+    op_entities: set[str] = set()
+    threads: dict[str, frozenset[str]] = {}
+    if has_table(con, "events_current"):
+        op = detect_operator(con)
+        op_emails = {op.email} if op.email else set()
+        op_entities = set(op.entity_ids) | ({op.entity_id} if op.entity_id else set())
+        ids = sorted({str(m) for p in proposals
+                      if (m := (p.get("payload") or {}).get("in_reply_to"))})
+        if ids:
+            rows = con.execute(
+                """SELECT a.source_id, b.actor, b.payload ->> 'to', b.payload ->> 'cc'
+                   FROM events_current a JOIN events_current b ON b.thread = a.thread
+                   WHERE a.kind = 'email' AND b.kind = 'email'
+                     AND a.source_id IN (SELECT unnest(?))""", [ids]).fetchall()
+            people: dict[str, set[str]] = {}
+            for mid, actor, to, cc in rows:
+                people.setdefault(mid, set()).update(email_recipients(
+                    {"to": _json_list(actor), "cc": [*_json_list(to), *_json_list(cc)]}))
+            threads = {k: frozenset(v) for k, v in people.items()}
+    return Parties(names=names, phones=phones, invoices=invoices,
+                   operator_emails=frozenset(op_emails), operator_entities=frozenset(op_entities),
+                   threads=threads)
+
+
+def _json_list(value: Any) -> list[str]:
+    """A JSON list (or a plain string) from a payload field, as strings."""
+    if value is None:
+        return []
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [value]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def _truthy(value: Any) -> bool:

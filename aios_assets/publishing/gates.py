@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aios_assets.publishing.disclosure import INTERNAL, OPERATOR_CHANNELS, Parties, disclosures
 from aios_assets.publishing.policy import (
     ACTION_CAPABILITY,
     IntentRules,
@@ -32,9 +33,11 @@ from aios_assets.publishing.policy import (
 )
 
 GATES = (
-    "policy", "expiry", "placeholders", "secrets", "personal_data", "recipients", "opt_out",
-    "duplicates", "limits", "ge_suite",
+    "policy", "expiry", "placeholders", "secrets", "personal_data", "disclosure", "recipients",
+    "opt_out", "duplicates", "limits", "ge_suite",
 )
+# Gates an operator's approval clears: their finding holds a proposal for approval, not forever.
+APPROVAL_CLEARS = frozenset({"disclosure"})
 CAPABILITIES = ("email", "webhook", "http", "none")
 PROPOSAL_MODES = ("live", "shadow", "canary")
 # Outbox statuses that mean "sent, or about to be": a proposal like one of these is a duplicate.
@@ -150,6 +153,7 @@ class GateContext:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     secret_values: frozenset[str] = frozenset()
     intents: Mapping[str, IntentRules] = field(default_factory=dict)  # intent_id -> rules
+    parties: Parties = field(default_factory=Parties)  # names, phones, invoices, threads
 
     def intent_of(self, p: Mapping[str, Any]) -> IntentRules | None:
         return self.intents.get(p.get("intent_id") or "")
@@ -321,6 +325,37 @@ def gate_personal_data(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
     return PASS
 
 
+def gate_disclosure(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
+    """Cross-party disclosure: the message mentions e-mail addresses, phone numbers and amounts
+    tied to a person only of its recipients (target entity included), the operator, or the
+    people of the thread it answers. A finding holds it for the operator's approval."""
+    action_type = p.get("action_type") or ""
+    if action_type in INTERNAL:
+        return PASS
+    payload = p.get("payload") or {}
+    allowed_emails = set(ctx.policy.recipients.allowed_recipients)
+    allowed_entities: set[str] = set()
+    if action_type == "send_email":
+        recipients = email_recipients(payload)
+        allowed_emails |= set(recipients)
+        allowed_entities |= {e for a in recipients
+                             if (e := ctx.directory.email_to_entity.get(a))}
+        if p.get("target_entity_id"):
+            allowed_entities.add(p["target_entity_id"])
+        allowed_emails |= ctx.parties.threads.get(str(payload.get("in_reply_to") or ""),
+                                                  frozenset())
+    found = disclosures(content_text(payload), allowed_entities=allowed_entities,
+                        allowed_emails=allowed_emails,
+                        email_to_entity=ctx.directory.email_to_entity, parties=ctx.parties,
+                        contact_data_only=action_type in OPERATOR_CHANNELS)
+    if not found:
+        return PASS
+    what = "; ".join(found[:8]) + (f"; and {len(found) - 8} more" if len(found) > 8 else "")
+    if ctx.decisions.get(p["proposal_id"]) == "approved":
+        return Verdict(True, f"approved by the operator despite disclosing: {what}")
+    return Verdict(False, f"held for the operator's approval: discloses {what}")
+
+
 def gate_recipients(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
     """The target is a canonical entity; every e-mail recipient is one of its addresses (or an
     allowed address), inside the allowed domains when the policy lists any."""
@@ -393,6 +428,7 @@ PER_PROPOSAL_GATES = {
     "placeholders": gate_placeholders,
     "secrets": gate_secrets,
     "personal_data": gate_personal_data,
+    "disclosure": gate_disclosure,
     "recipients": gate_recipients,
     "opt_out": gate_opt_out,
 }

@@ -23,11 +23,13 @@ from aios_assets.publishing.data import (
     load_gate_results,
     load_intent_rules,
     load_opt_outs,
+    load_parties,
     load_proposals,
     sent_records,
     write_gate_results,
 )
 from aios_assets.publishing.gates import (
+    APPROVAL_CLEARS,
     GATES,
     GateContext,
     GateResult,
@@ -90,7 +92,8 @@ def build_context(con: duckdb.DuckDBPyConnection, policy: Policy, *, outbox: Any
         opted_out=load_opt_outs(con, policy.recipients.opted_out),
         sent=sent_records(outbox, proposals), decisions=dict(decisions),
         now=now or datetime.now(UTC), secret_values=secret_values_from_env(),
-        intents=load_intent_rules() if intents is None else intents)
+        intents=load_intent_rules() if intents is None else intents,
+        parties=load_parties(con, proposals))
 
 
 def open_proposals(proposals: Sequence[dict[str, Any]], decisions: Mapping[str, str],
@@ -155,9 +158,12 @@ def plan_publishing(proposals: Sequence[dict[str, Any]], results: Sequence[GateR
     """Sort gated proposals into publish / shadow / waiting / blocked / rejected (pure)."""
     passed: dict[str, set[str]] = {}
     failed: set[str] = set()
+    held: set[str] = set()  # failed only gates an approval clears: waiting, not blocked
     for r in results:
         if r.passed:
             passed.setdefault(r.proposal_id, set()).add(r.gate)
+        elif r.gate in APPROVAL_CLEARS:
+            held.add(r.proposal_id)
         else:
             failed.add(r.proposal_id)
     plan = PublishPlan()
@@ -168,6 +174,11 @@ def plan_publishing(proposals: Sequence[dict[str, Any]], results: Sequence[GateR
             plan.rejected.append(p)
             continue
         # Fail closed: every gate must have run and passed.
+        if pid in held and pid not in failed and set(GATES) - APPROVAL_CLEARS <= passed.get(
+                pid, set()):
+            # Held for the operator's approval (the reason is in the gate's row).
+            (plan.shadow if proposal_mode(p, ctx)[0] == Mode.SHADOW else plan.waiting).append(p)
+            continue
         if pid in failed or not set(GATES) <= passed.get(pid, set()):
             plan.blocked.append(p)
             continue
@@ -259,8 +270,10 @@ def proposal_status(p: Mapping[str, Any], *, gates: Sequence[tuple[str, bool, st
         return "rejected"
     if is_expired(p, now):
         return "expired"
-    if gates and not all(passed for _, passed, _ in gates):
+    if gates and not all(passed for g, passed, _ in gates if g not in APPROVAL_CLEARS):
         return "failed_gate"
+    if gates and not all(passed for _, passed, _ in gates):
+        return "pending"  # held for the operator's approval (e.g. cross-party disclosure)
     if mode == Mode.SHADOW:
         return "shadow"
     if mode == Mode.DISABLED:
