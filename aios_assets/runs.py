@@ -44,6 +44,7 @@ DEFAULT_WAIT_S = 600.0  # a full demo ingest with materialization takes a few mi
 HEARTBEAT_S = 10.0
 HEARTBEAT_STALE_S = 90.0  # nine missed heartbeats
 POLL_S = 0.5
+ABANDON_JOIN_S = 1.0  # how long a stopped run's thread may take to see its children gone
 PID, PID_STARTED, HOST, STARTED, HEARTBEAT = (
     "aios/pid", "aios/pid_started", "aios/host", "aios/started", "aios/heartbeat")
 UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
@@ -271,12 +272,13 @@ def run_job(job_def: dg.JobDefinition, *, run_config: Mapping[str, Any],
                         f"(or set {WAIT_ENV} to wait longer) and re-run")
     except RunStopped as stop:
         _restore_fds(saved_fds)
-        _abandon(run_id, f"stopped by {stop} (pid {os.getpid()})", failed=False)
+        _abandon(run_id, f"stopped by {stop} (pid {os.getpid()})", failed=False,
+                 worker=worker)
         notify(f"stopped by {stop}: run {run_id[:8]} canceled, its pool slots freed")
         _exit(128 + stop.signum)
     except RunWaitTimeout as exc:
         _restore_fds(saved_fds)
-        _abandon(run_id, str(exc), failed=True)
+        _abandon(run_id, str(exc), failed=True, worker=worker)
         notify(f"[bold red]error:[/] {exc}")
         _exit(1)
     for fd in saved_fds:
@@ -294,7 +296,8 @@ def _restore_fds(saved: tuple[int, int]) -> None:
     os.dup2(saved[1], 2)
 
 
-def _abandon(run_id: str, message: str, *, failed: bool) -> None:
+def _abandon(run_id: str, message: str, *, failed: bool,
+             worker: threading.Thread | None = None) -> None:
     # Ignore further signals while cleaning up: a second Ctrl-C must not leave the slot held.
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, signal.SIG_IGN)
@@ -304,6 +307,17 @@ def _abandon(run_id: str, message: str, *, failed: bool) -> None:
     instance = dg.DagsterInstance.get()
     release_run(instance, run_id, message, failed=failed, free_slots=False)
     end_children()
+    if worker is not None:
+        # The run's thread sees its children die and reports a step failure (and so a failed
+        # run) after our status: give it a moment, then say once more why the run ended.
+        worker.join(ABANDON_JOIN_S)
+        run = instance.get_run_by_id(run_id)
+        wanted = dg.DagsterRunStatus.FAILURE if failed else dg.DagsterRunStatus.CANCELED
+        if run is not None and run.status != wanted:
+            if failed:
+                instance.report_run_failed(run, message=message)
+            else:
+                instance.report_run_canceled(run, message=message)
     instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 

@@ -25,7 +25,7 @@ def test_markup_and_control_characters_in_file_names(tmp_path: Path, aios_home: 
     for i, name in enumerate(names):  # distinct bytes: identical files count once
         (data / name).write_bytes(b"PK\x03\x04 not a spreadsheet %d" % i)
     res = run_aios("ingest", str(data), "--no-materialize", home=aios_home)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 3, res.stderr  # files wholly rejected (unknown format): exit 3
     assert "MarkupError" not in res.stderr and "Traceback" not in res.stderr
     assert "1 new events" in res.stderr  # the summary line is there
     rejected = [ln for ln in res.stderr.splitlines() if ln.startswith("rejected")]
