@@ -170,10 +170,23 @@ def end_children(grace_s: float = 3.0) -> None:
     for child in children:
         with _gone_ok():
             child.terminate()
-    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    # Polled, not psutil.wait_procs: its pidfd wait overran its timeout on a grandchild (seen
+    # with stdin at /dev/null, as in CI), and a stop must stay prompt.
+    deadline = time.monotonic() + grace_s
+    alive = children
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [c for c in alive if _alive(c)]
     for child in alive:
         with _gone_ok():
             child.kill()
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 @contextmanager

@@ -30,16 +30,21 @@ EXPECTED = {
 MAX_SECONDS, MAX_RSS_MB = 60, 500
 
 _PROBE = """
-import json, resource, sys, time
+import json, re, sys, time
 import duckdb
 from aios_assets.ingest.loader import ingest_paths
+def peak_mb():
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child of a big pytest
+    # would report pytest's peak instead of its own
+    status = open("/proc/self/status").read()
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024
 t = time.monotonic()
 con = duckdb.connect(sys.argv[2])
 r = ingest_paths(con, [sys.argv[1]])
 reason = con.execute("select reason from quarantine order by line nulls first limit 1").fetchone()
 print(json.dumps({"events": r.events_read, "rejected": r.rejected, "issues": r.field_issues,
                   "reason": reason[0] if reason else None, "seconds": time.monotonic() - t,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": peak_mb()}))
 """
 
 

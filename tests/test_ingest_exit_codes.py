@@ -17,7 +17,7 @@ def test_quarantined_records_inside_a_read_file_exit_0(tmp_path: Path, aios_home
     assert res.returncode == 0, res.stderr
     lines = [ln for ln in res.stderr.splitlines() if "a.jsonl" in ln]
     assert len(lines) == 1 and lines[0].startswith("partly rejected"), res.stderr
-    assert "1 new events (1 read), 1 rejected, 1 file(s)" in res.stderr
+    assert "1 new events (1 read), 1 rejected, 0 field issue(s), 1 file(s)" in res.stderr
 
 
 def test_a_wholly_rejected_file_exits_3_and_the_rest_is_kept(
