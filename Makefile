@@ -22,7 +22,7 @@ demo: $(BIN)/aios
 	$(BIN)/aios demo
 
 test: $(BIN)/aios
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 ui: $(BIN)/aios
 	$(BIN)/aios ui

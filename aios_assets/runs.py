@@ -39,6 +39,12 @@ from typing import Any
 import dagster as dg
 import psutil
 
+# The run's thread imports sqlalchemy.orm on first use (the memory assets' libraries do) while
+# this thread queries run storage, and sqlalchemy core consults the ORM's inspection hooks once
+# they are registered: a half-imported ORM then fails the query ("partially initialized module
+# 'sqlalchemy.orm.exc'"). Importing it here, before any run thread starts, closes that race.
+import sqlalchemy.orm  # noqa: E402,F401,I001
+
 WAIT_ENV = "AIOS_RUN_WAIT_S"
 DEFAULT_WAIT_S = 600.0  # a full demo ingest with materialization takes a few minutes
 HEARTBEAT_S = 10.0

@@ -13,6 +13,7 @@ import selectors
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -160,3 +161,13 @@ def test_sigterm_mid_ingest_cancels_the_run_and_ends_its_workers(tmp_path: Path,
                    timeout=120)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["events_read"] == 60_000
+
+
+def test_the_orm_is_imported_before_any_run_thread_starts():
+    """run_job's monitor queries run storage while the run's thread may import sqlalchemy.orm
+    for the first time; a half-imported ORM broke such a query in CI (issue 15)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, aios_assets.runs; "
+         "print('sqlalchemy.orm.exc' in sys.modules)"],
+        capture_output=True, text=True, timeout=120, check=True, cwd=ROOT)
+    assert proc.stdout.strip() == "True"
