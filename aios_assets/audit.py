@@ -42,6 +42,7 @@ from aios_assets.publishing.gates import (
     SECRET_PATTERNS,
     secret_values_from_env,
 )
+from resources.postgres import connect as pg_connect
 
 PREFIX_MIN = 6  # shortest id prefix accepted (as `aios approve`)
 REDACTED = "[redacted]"
@@ -102,7 +103,7 @@ def _pg(pg_url: str | None, table: str, sql: str,
     """Rows from Postgres ``aios.<table>``; [] when there is no URL or no such table yet."""
     if not pg_url:
         return []
-    with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as con:
+    with pg_connect(pg_url, autocommit=True) as con:
         if con.execute("SELECT to_regclass(%s)", (f"aios.{table}",)).fetchone()[0] is None:
             return []
         return _dicts(con.execute(sql, params))

@@ -28,10 +28,10 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import psycopg
 import pyarrow as pa
 
 from resources.llm import LEDGER_COLUMNS, LLMResource
+from resources.postgres import connect as pg_connect
 from resources.warehouse import DuckDBWarehouse
 
 GROUP = "llm"
@@ -99,7 +99,7 @@ def fetch_calls(pg_url: str, since: datetime | None) -> pa.Table:
     if since is not None:
         sql += " WHERE called_at >= %s"
         params = (since.replace(tzinfo=UTC),)
-    with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as con:
+    with pg_connect(pg_url, autocommit=True) as con:
         rows = con.execute(sql + " ORDER BY called_at", params).fetchall()
     return _as_table(rows)
 
@@ -124,7 +124,7 @@ def fetch_adapter_calls(pg_url: str, since: datetime | None) -> pa.Table:
     if since is not None:
         sql += " WHERE called_at >= %s"
         params = (since.replace(tzinfo=UTC),)
-    with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as con:
+    with pg_connect(pg_url, autocommit=True) as con:
         if con.execute("SELECT to_regclass('aios.adapter_calls')").fetchone()[0] is None:
             return _SCHEMA.empty_table()
         rows = con.execute(sql + " ORDER BY called_at", params).fetchall()

@@ -13,9 +13,9 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-import psycopg
 
 from resources.postgres import PostgresStore
+from resources.postgres import connect as pg_connect
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = dg.AssetKey("proposal_decisions")
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS proposal_decisions (
 
 def fetch_decisions(pg_url: str, after_seq: int) -> list[tuple[Any, ...]]:
     """Decision rows after ``after_seq`` ([] before the first decision created the table)."""
-    with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as con:
+    with pg_connect(pg_url, autocommit=True) as con:
         if con.execute("SELECT to_regclass('aios.proposal_decisions')").fetchone()[0] is None:
             return []
         return con.execute(

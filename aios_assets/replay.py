@@ -45,6 +45,7 @@ from aios_assets.agents.proposals import (
 )
 from aios_assets.audit import has_relation, jsonable
 from resources.llm import OFFLINE_MODEL, LLMResult, estimate_tokens, prompt_hash
+from resources.postgres import connect as pg_connect
 
 REPLAY_TABLE = "replay_proposals"
 REPLAY_DDL = f"""
@@ -86,7 +87,7 @@ class ReplayLLM:
         if not self.pg_url:
             return None
         try:
-            with psycopg.connect(self.pg_url, autocommit=True, connect_timeout=10) as con:
+            with pg_connect(self.pg_url, autocommit=True) as con:
                 if con.execute("SELECT to_regclass('aios.llm_cache')").fetchone()[0] is None:
                     return None
                 row = con.execute("SELECT response FROM aios.llm_cache WHERE prompt_hash = %s",

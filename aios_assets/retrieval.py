@@ -207,17 +207,17 @@ def close_connections() -> None:
 def _ann_positions(index: SemanticIndex, qv: np.ndarray, n: int,
                    mask: np.ndarray | None) -> np.ndarray:
     """Approximate nearest units from pgvector (HNSW, cosine), filtered afterwards."""
-    import psycopg
     from pgvector.psycopg import register_vector
 
     from resources.home import AiosHome
+    from resources.postgres import connect as pg_connect
     from resources.postgres import resolve_url
 
     url = resolve_url(AiosHome.from_env(index.home))  # the store the index was built from
     with _pg_lock:
         con = _pg_cons.get(url)
         if con is None or con.closed:
-            con = psycopg.connect(url, autocommit=True)
+            con = pg_connect(url, autocommit=True)
             register_vector(con)
             con.execute("SET hnsw.ef_search = 200")
             con.execute("SET hnsw.iterative_scan = relaxed_order")

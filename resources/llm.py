@@ -57,7 +57,8 @@ from pydantic import Field, PrivateAttr
 from resources.adapters.base import CircuitBreaker, CircuitOpen, TokenBucket
 from resources.home import AiosHome
 from resources.offline_llm import OFFLINE_TASKS, UnknownOfflineTask, offline_handler
-from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url
+from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url, storable
+from resources.postgres import connect as pg_connect
 
 logger = logging.getLogger("aios.llm")
 
@@ -491,7 +492,7 @@ class LLMResource(dg.ConfigurableResource):
     def _connect(self) -> Iterator[psycopg.Connection]:
         url = self.ledger_url()
         try:
-            con = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            con = pg_connect(url, autocommit=True)
         except psycopg.OperationalError as exc:
             raise PostgresUnavailable(f"cannot reach the LLM ledger database: {exc}") from None
         try:
@@ -705,6 +706,10 @@ class LLMResource(dg.ConfigurableResource):
                          started=started)
             raise error
         text = (response.choices[0].message.content or "") if response.choices else ""
+        if text is not (clean := storable(text)):  # a stored NUL would fail every later run
+            logger.warning("the %s answer held NUL or invalid characters: replaced by U+FFFD",
+                        model)
+            text = clean
         usage = response.usage
         pt = usage.prompt_tokens if usage else estimate_tokens((req.system or "") + req.prompt)
         ct = usage.completion_tokens if usage else estimate_tokens(text)

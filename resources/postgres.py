@@ -8,6 +8,7 @@ process that started it and stops with ``aios pg stop`` (or :func:`stop_embedded
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -19,8 +20,11 @@ from pathlib import Path
 import dagster as dg
 import fasteners
 import psycopg
+from psycopg.types.json import set_json_dumps
+from psycopg.types.string import StrBinaryDumper, StrDumper, StrDumperUnknown
 
 from resources.home import AiosHome
+from resources.text import storable, storable_json
 
 URL_ENV = "AIOS_POSTGRES_URL"
 DATABASE = "aios"
@@ -38,6 +42,44 @@ CREATE TABLE IF NOT EXISTS aios.schema_migrations (
 
 class PostgresUnavailable(RuntimeError):
     """The embedded server could not start, or the configured server cannot be reached."""
+
+
+# --- text PostgreSQL can hold -------------------------------------------------------------------
+# The event log replaces what PostgreSQL refuses (resources.text) as field issues; every
+# connection AIOS opens replaces it too, for text from elsewhere (an LLM's answer, an adapter's
+# error), so no stray byte from outside can stop a run.
+class _StorableText(StrDumperUnknown):  # psycopg's default for str parameters
+    def dump(self, obj: str) -> bytes | bytearray | memoryview | None:
+        return super().dump(storable(obj))
+
+
+class _StorableTextOid(StrDumper):
+    def dump(self, obj: str) -> bytes | bytearray | memoryview | None:
+        return super().dump(storable(obj))
+
+
+class _StorableTextBinary(StrBinaryDumper):  # binary parameters and binary COPY
+    def dump(self, obj: str) -> bytes | bytearray | memoryview | None:
+        return super().dump(storable(obj))
+
+
+def _storable_dumps(obj: object) -> str:
+    return json.dumps(storable_json(obj))
+
+
+def guard_text(con: psycopg.Connection) -> psycopg.Connection:
+    """Make every str and JSON parameter sent on ``con`` :func:`storable`."""
+    for dumper in (_StorableTextBinary, _StorableTextOid, _StorableText):  # the last: default
+        con.adapters.register_dumper(str, dumper)
+    set_json_dumps(_storable_dumps, con)
+    return con
+
+
+def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10,
+            **kwargs: object) -> psycopg.Connection:
+    """``psycopg.connect`` with :func:`guard_text`: how AIOS opens every Postgres connection."""
+    return guard_text(psycopg.connect(url, autocommit=autocommit,
+                                      connect_timeout=connect_timeout, **kwargs))
 
 
 def _lock(home: AiosHome) -> fasteners.InterProcessLock:
@@ -75,7 +117,7 @@ def embedded_url(home: AiosHome, database: str = DATABASE) -> str:
                 f"the embedded Postgres under {home.pg} did not start: {exc}\n{tail}"
             ) from exc
         admin_url = server.get_uri("postgres")
-        with psycopg.connect(admin_url, autocommit=True) as con:
+        with connect(admin_url, autocommit=True) as con:
             exists = con.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
             ).fetchone()
@@ -120,7 +162,7 @@ def resolve_url(home: AiosHome | None = None) -> str:
 
 def apply_ddl(url: str, name: str, ddl: str) -> bool:
     """Apply a named DDL block once (tracked in aios.schema_migrations); True if applied now."""
-    with psycopg.connect(url, autocommit=False) as con:
+    with connect(url, autocommit=False) as con:
         con.execute(BASE_DDL)
         con.execute("SELECT pg_advisory_xact_lock(hashtext('aios.migrations'))")
         done = con.execute(
@@ -154,7 +196,7 @@ class PostgresStore(dg.ConfigurableResource):
     def connect(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
         url = self.resolved_url()
         try:
-            con = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+            con = connect(url, autocommit=autocommit)
         except psycopg.OperationalError as exc:
             raise PostgresUnavailable(f"cannot connect to Postgres: {exc}") from exc
         try:

@@ -17,13 +17,14 @@ from aios_assets.ingest.loader import expand_paths, ingest_paths
 from tests.conftest import ROOT, event, run_aios, write_jsonl
 
 HOSTILE = Path(__file__).parent / "corpus" / "hostile"
-# file -> (events kept, records quarantined, field issues, a phrase of the first reason)
+# file -> (events kept, records quarantined, field issues, a phrase of the first reason: of the
+# quarantine, else of the field issues)
 EXPECTED = {
     "nul_thread.jsonl": (2, 0, 1, None),
     "nul_byte_head.jsonl": (2, 1, 0, "invalid JSON"),
     "stray_fffe.jsonl": (1, 1, 0, "not valid UTF-8"),
-    "billion_laughs.md": (0, 1, 0, "YAML aliases (*name) are not allowed"),
-    "deep_front_matter.md": (0, 1, 0, "nested too deeply"),
+    "billion_laughs.md": (1, 0, 1, "YAML aliases (*name) are not allowed"),
+    "deep_front_matter.md": (1, 0, 1, "nested too deeply"),
     "unclosed_quote.csv": (200, 1, 0, "unclosed quote"),
     "markup_content.jsonl": (1, 0, 0, None),
 }
@@ -42,6 +43,7 @@ t = time.monotonic()
 con = duckdb.connect(sys.argv[2])
 r = ingest_paths(con, [sys.argv[1]])
 reason = con.execute("select reason from quarantine order by line nulls first limit 1").fetchone()
+reason = reason or con.execute("select reason from field_issues order by line limit 1").fetchone()
 print(json.dumps({"events": r.events_read, "rejected": r.rejected, "issues": r.field_issues,
                   "reason": reason[0] if reason else None, "seconds": time.monotonic() - t,
                   "rss_mb": peak_mb()}))
@@ -145,13 +147,31 @@ def test_a_nul_poison_pill_does_not_stop_later_runs(tmp_path, aios_home):
     res = run_aios("ingest", str(first), "--json", home=aios_home, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads(res.stdout)["field_issues"] == 1
-    write_jsonl(tmp_path / "second.jsonl", [event("after", "the run after the poison pill")])
+    # the run after: NUL in every text field an event has, each on its way to Postgres
+    nul = event("n\x00id", "nul in the text\x00 too", actor="Ev\x00e <eve@example.com>",
+                thread="th\x00read", subject="sub\x00ject", payload={"k\x00": ["v\x00"]})
+    markup = event("mk", "quokka [bold red]pwned[/] :x: [/x] \x1b[31mred\x1b[0m",
+                   thread="[/t]")
+    write_jsonl(tmp_path / "second.jsonl",
+                [event("after", "the run after the poison pill"), nul, markup])
     res = run_aios("ingest", str(tmp_path / "second.jsonl"), "--json", home=aios_home,
                    timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert json.loads(res.stdout)["success"] is True
+    report = json.loads(res.stdout)
+    assert report["success"] is True and report["field_issues"] == 6, report
+    from resources.postgres import connect, resolve_url
+
+    with connect(resolve_url()) as con:
+        chunks = con.execute("SELECT thread FROM aios.semantic_chunks WHERE source_id = %s",
+                             ("n\ufffdid",)).fetchall()
+    assert chunks and {t for (t,) in chunks} == {"th\ufffdread"}
     res = run_aios("sql", "select thread from event_log where source_id = 'h1'", "-f", "json",
                    home=aios_home)
     assert json.loads(res.stdout) == [{"thread": "a\ufffdb"}]
     res = run_aios("recall", "run after the poison pill", home=aios_home, timeout=300)
     assert res.returncode == 0 and "after" in res.stdout, res.stdout + res.stderr
+    # recall shows hostile content literally: no markup, no emoji, no escape sequence
+    res = run_aios("recall", "quokka pwned", home=aios_home, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "[bold red]pwned[/]" in res.stdout and ":x:" in res.stdout, res.stdout
+    assert "\x1b" not in res.stdout and "\\x1b[31m" in res.stdout and "❌" not in res.stdout

@@ -103,7 +103,7 @@ def test_blank_lines_are_skipped_and_lines_counted(tmp_path: Path) -> None:
 
 
 def test_rejections_keep_line_reason_raw_and_source(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.jsonl", rec("a"), '{"source": "slack", "x": ', rec("c", text=None))
+    path = write(tmp_path / "r.jsonl", rec("a"), '{"source": "slack", "x": ', rec("c", kind=None))
     result = parse_file(path, display_name="r.jsonl")
     assert [e.source_id for e in result.events] == ["a"]
     bad_json, missing = result.rejections
@@ -118,7 +118,7 @@ def test_rejections_keep_line_reason_raw_and_source(tmp_path: Path) -> None:
     assert bad_json.reason.startswith("invalid JSON: ") and "(col " in bad_json.reason
     assert (missing.line, missing.reason, missing.source) == (
         3,
-        "missing required field 'text'",
+        "missing required field 'kind'",
         "slack",
     )
 

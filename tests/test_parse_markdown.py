@@ -98,20 +98,30 @@ def test_empty_front_matter_and_crlf(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "field", "reason", "body", "kept"),
     [
-        ("---\ntitle: [oops\n---\nbody\n", "invalid YAML front matter"),
-        ("---\ntitle: x\nbody without end\n", "front matter not closed"),
-        ("---\njust a string\n---\nbody\n", "front matter must be a YAML mapping, got str"),
-        ("---\ndate: next week\n---\nbody\n", "invalid front matter date"),
-        ("---\nkind: {a: 1}\n---\nbody\n", "front matter 'kind' must be a string"),
+        ("---\ntitle: [oops\n---\nbody\n", "front_matter", "invalid YAML front matter", "body",
+         {"_front_matter": "title: [oops"}),
+        ("---\ntitle: x\nbody without end\n", "front_matter", "front matter not closed",
+         "---\ntitle: x\nbody without end", {}),
+        ("---\njust a string\n---\nbody\n", "front_matter",
+         "front matter must be a YAML mapping, got str", "body",
+         {"_front_matter": "just a string"}),
+        ("---\ndate: next week\n---\nbody\n", "date", "invalid front matter date", "body",
+         {"date": "next week"}),
+        ("---\nkind: {a: 1}\n---\nbody\n", "kind", "front matter 'kind' must be a string",
+         "body", {"_kind": {"a": 1}}),
     ],
 )
-def test_broken_front_matter_is_quarantined(tmp_path: Path, text: str, reason: str) -> None:
-    rejection = note(tmp_path, "bad.md", text)
-    assert isinstance(rejection, Rejection)
-    assert rejection.line == 1 and reason in rejection.reason
-    assert rejection.fmt == "markdown" and rejection.raw.startswith("---")
+def test_broken_front_matter_costs_only_itself(tmp_path: Path, text: str, field: str,
+                                               reason: str, body: str, kept: dict) -> None:
+    """The note is kept; what was unreadable is a field issue and stays in the payload."""
+    event = note(tmp_path, "bad.md", text)
+    assert isinstance(event, Event)
+    assert (event.text, event.kind, event.occurred_at) == (body, "note", None)
+    assert event.payload == kept
+    (issue,) = event.issues
+    assert issue.field == field and reason in issue.reason
 
 
 def test_yaml_types_become_json(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ import psycopg
 
 from aios_assets.agents.intents import Intent
 from resources.postgres import PostgresUnavailable, apply_ddl
+from resources.postgres import connect as pg_connect
 
 StepStatus = Literal["pending", "running", "retry_wait", "succeeded", "escalated",
                      "compensated", "skipped"]
@@ -369,7 +370,7 @@ class PlanStore:
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection]:
         try:
-            con = psycopg.connect(self.url, autocommit=False, connect_timeout=10)
+            con = pg_connect(self.url, autocommit=False)
         except psycopg.OperationalError as exc:
             raise PostgresUnavailable(f"cannot reach the plan store: {exc}") from None
         try:

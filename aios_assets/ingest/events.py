@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from resources.text import storable, storable_json
+
 # Keys the public JSONL schema allows; anything else in a record is kept inside payload.
 JSONL_FIELDS = (
     "source",
@@ -37,6 +39,10 @@ class InvalidTimestamp(ValueError):
     """A timestamp that cannot be read as ISO 8601 (or a supported variant)."""
 
 
+ISSUE_REASON_CHARS = 600
+ISSUE_RAW_CHARS = 500  # how much of a bad field's value a field issue keeps
+
+
 @dataclass(slots=True, frozen=True)
 class FieldIssue:
     """One bad or guessed field of a record that was kept anyway (the field was nulled or fixed).
@@ -47,6 +53,15 @@ class FieldIssue:
     field: str  # the canonical field (or payload key / header) concerned
     raw: str | None  # the value as it was read (cut to a few hundred characters)
     reason: str  # one line: what was wrong, and what was kept instead
+
+    def __post_init__(self) -> None:
+        # a reason quotes the bad value, which can be huge or span lines
+        reason = " ".join(self.reason.split())
+        if len(reason) > ISSUE_REASON_CHARS:
+            reason = reason[: ISSUE_REASON_CHARS - 3] + "..."
+        object.__setattr__(self, "reason", reason)
+        if self.raw is not None and len(self.raw) > ISSUE_RAW_CHARS:
+            object.__setattr__(self, "raw", self.raw[:ISSUE_RAW_CHARS])
 
 
 @dataclass(slots=True)
@@ -110,26 +125,9 @@ class ParseResult:
 
 
 # Text that PostgreSQL (and Arrow) refuse: NUL, and lone surrogates (from surrogateescape'd
-# mail headers). One such byte in the event log used to fail every later run at semantic_memory.
-_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+# mail headers). One such byte in the event log used to fail every later run at semantic_memory;
+# here each replacement is a field issue (the rule itself: resources.postgres.storable).
 _EVENT_TEXT_FIELDS = ("source", "source_id", "kind", "actor", "thread", "subject", "text")
-
-
-def storable(value: str) -> str:
-    """``value`` with NUL and lone surrogates replaced by U+FFFD (cheap when there are none)."""
-    if "\x00" not in value and (value.isascii() or not _UNSTORABLE_RE.search(value)):
-        return value
-    return _UNSTORABLE_RE.sub("\ufffd", value)
-
-
-def _storable_json(value: Any) -> Any:
-    if isinstance(value, str):
-        return storable(value)
-    if isinstance(value, dict):
-        return {storable(str(k)): _storable_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_storable_json(v) for v in value]
-    return value
 
 
 def _shown(value: str) -> str:
@@ -153,7 +151,7 @@ def make_storable(event: Event, payload_json: str | None) -> str | None:
         event.issues.append(FieldIssue(
             "payload", _shown(payload_json if payload_json is not None else repr(event.payload)),
             "NUL or invalid character replaced by U+FFFD"))
-        event.payload = _storable_json(event.payload)
+        event.payload = storable_json(event.payload)
         payload_json = orjson.dumps(
             event.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
     return payload_json

@@ -110,7 +110,6 @@ _REFS_TYPE = pa.struct(
 _ISSUES_TYPE = pa.list_(
     pa.struct([("field", pa.string()), ("raw", pa.string()), ("reason", pa.string())])
 )
-ISSUE_RAW_CHARS = 500  # how much of a bad field's value a field issue keeps
 _STAGE_SCHEMA = pa.schema(
     [
         ("event_id", pa.string()),
@@ -335,7 +334,7 @@ def _event_row(event: Event, seq: int) -> dict:
         "line": event.line,
         "seq": seq,
         "issues": [
-            {"field": i.field, "raw": None if i.raw is None else i.raw[:ISSUE_RAW_CHARS],
+            {"field": i.field, "raw": i.raw,
              "reason": i.reason}
             for i in event.issues
         ] or None,

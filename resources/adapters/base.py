@@ -45,6 +45,7 @@ from pydantic import Field, PrivateAttr
 
 from resources.home import AiosHome
 from resources.postgres import apply_ddl, resolve_url
+from resources.postgres import connect as pg_connect
 
 if TYPE_CHECKING:
     from resources.outbox import OutboxAction
@@ -464,7 +465,7 @@ class CapabilityAdapter(dg.ConfigurableResource):
 
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection]:
-        con = psycopg.connect(self.ledger_url(), autocommit=True, connect_timeout=10)
+        con = pg_connect(self.ledger_url(), autocommit=True)
         try:
             yield con
         finally:

@@ -174,6 +174,8 @@ def _start(component: Any, raw: str, errors: dict[str, str]
             return start, parse_timestamp(start), None
         except InvalidTimestamp as exc:
             problem = f"DTSTART {exc}"
+            if not isinstance(start, datetime | date):  # a duration or period, not a start
+                start = None
         except Exception:  # noqa: BLE001 - icalendar raises many kinds for a broken value
             problem = f"invalid DTSTART: {errors.get('DTSTART', 'unreadable value')}"
             m = _RAW_START_RE.search(raw)

@@ -10,6 +10,7 @@ import orjson
 from aios_assets.ingest.events import (
     JSONL_FIELDS,
     Event,
+    FieldIssue,
     InvalidTimestamp,
     Rejection,
     parse_timestamp,
@@ -25,6 +26,7 @@ from aios_assets.ingest.formats.common import (
 )
 
 _KNOWN = frozenset(JSONL_FIELDS)
+_IDENTITY = ("source", "source_id", "kind")
 _OPTIONAL_STR = ("actor", "thread", "subject")
 # orjson serializes at most 254 nested levels; a line with fewer brackets cannot be deeper.
 _NESTING_CHECK = 200
@@ -54,28 +56,100 @@ def _decode_error(exc: orjson.JSONDecodeError, data: bytes) -> str:
     return f"invalid JSON: {exc.msg} (col {exc.colno})"
 
 
-def _required_problem(obj: dict[str, Any]) -> str:
-    """The reason a record's required fields are unusable (slow path, for the rejection)."""
-    for name in ("source", "source_id", "kind", "occurred_at", "text"):
+def _shown(value: Any) -> str:
+    """A bad value as JSON, cut for a field issue."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()[:200]
+    except (TypeError, RecursionError):
+        return repr(value)[:200]
+
+
+def _identity_problem(obj: dict[str, Any]) -> str | None:
+    """Why the fields that identify a record (source, source_id, kind) are unusable, if so."""
+    for name in _IDENTITY:
         value = obj.get(name)
         if value is None:
             return f"missing required field '{name}'"
         if type(value) is not str:
             return f"field '{name}' must be a string, got {json_type(value)}"
-        if name != "text" and (not value or value.isspace()):
+        if not value or value.isspace():
             return f"field '{name}' must not be empty"
-    return "invalid record"
+    return None
+
+
+def _checked_fields(obj: dict[str, Any], issues: list[FieldIssue]) -> dict[str, Any] | str:
+    """The slow path: each bad field beyond the identity is nulled (or kept aside) with a
+    field issue; the record is refused only when what identifies it is unusable."""
+    if problem := _identity_problem(obj):
+        return problem
+    out: dict[str, Any] = {}
+    value = obj.get("occurred_at")
+    out["occurred_at"] = None
+    if value is None:
+        issues.append(FieldIssue("occurred_at", None, "missing: the load time is used"))
+    elif type(value) is not str:
+        issues.append(FieldIssue("occurred_at", _shown(value),
+                                 f"must be a string, got {json_type(value)}: the load time "
+                                 "is used"))
+    else:
+        try:
+            out["occurred_at"] = parse_timestamp(value)
+        except InvalidTimestamp as exc:
+            issues.append(FieldIssue("occurred_at", value[:200],
+                                     f"{exc}: the load time is used"))
+    text = obj.get("text")
+    if type(text) is str:
+        out["text"] = text
+    elif text is None:
+        out["text"] = ""
+        issues.append(FieldIssue("text", None, "missing: kept as empty text"))
+    elif type(text) in (int, float):
+        out["text"] = _shown(text)
+        issues.append(FieldIssue("text", _shown(text),
+                                 f"must be a string, got {json_type(text)}: kept as text"))
+    else:
+        out["text"] = ""
+        issues.append(FieldIssue("text", _shown(text),
+                                 f"must be a string, got {json_type(text)}: kept in "
+                                 "payload._text"))
+        out["_text"] = text
+    for name in _OPTIONAL_STR:
+        value = obj.get(name)
+        if value is None or type(value) is str:
+            out[name] = value
+        else:
+            out[name] = None
+            issues.append(FieldIssue(name, _shown(value),
+                                     f"must be a string or null, got {json_type(value)}: "
+                                     "nulled"))
+    payload = obj.get("payload")
+    if payload is not None and type(payload) is not dict:
+        issues.append(FieldIssue("payload", _shown(payload),
+                                 f"must be an object or null, got {json_type(payload)}: kept "
+                                 "as payload._payload"))
+        payload = {"_payload": payload}
+    if "_text" in out:
+        payload = {**(payload or {}), "_text": out.pop("_text")}
+    out["payload"] = payload
+    return out
 
 
 def record_to_event(obj: dict[str, Any], file: str, line: int) -> Event | str:
-    """Validate one decoded JSONL object; return the Event or the reason it is rejected."""
+    """Validate one decoded JSONL object; return the Event (bad fields beyond its identity
+    nulled, each with a field issue) or the reason it is refused."""
     get = obj.get
     source = get("source")
     source_id = get("source_id")
     kind = get("kind")
     occurred_at = get("occurred_at")
     text = get("text")
-    if not (
+    actor = get("actor")
+    thread = get("thread")
+    subject = get("subject")
+    payload = get("payload")
+    issues: list[FieldIssue] = []
+    ts = None
+    if (  # the fast path: every field as the schema says
         type(source) is str
         and type(source_id) is str
         and type(kind) is str
@@ -87,27 +161,22 @@ def record_to_event(obj: dict[str, Any], file: str, line: int) -> Event | str:
         and not source.isspace()
         and not source_id.isspace()
         and not kind.isspace()
-    ):
-        return _required_problem(obj)
-    try:
-        ts = parse_timestamp(occurred_at)
-    except InvalidTimestamp as exc:
-        return f"invalid occurred_at: {exc}"
-    actor = get("actor")
-    thread = get("thread")
-    subject = get("subject")
-    if not (
-        (actor is None or type(actor) is str)
+        and (actor is None or type(actor) is str)
         and (thread is None or type(thread) is str)
         and (subject is None or type(subject) is str)
+        and (payload is None or type(payload) is dict)
     ):
-        for name in _OPTIONAL_STR:
-            value = get(name)
-            if value is not None and type(value) is not str:
-                return f"field '{name}' must be a string or null, got {json_type(value)}"
-    payload = get("payload")
-    if payload is not None and type(payload) is not dict:
-        return f"field 'payload' must be an object or null, got {json_type(payload)}"
+        try:
+            ts = parse_timestamp(occurred_at)
+        except InvalidTimestamp:
+            ts = None
+    if ts is None:
+        checked = _checked_fields(obj, issues)
+        if isinstance(checked, str):
+            return checked
+        ts, text, actor, thread, subject, payload = (
+            checked["occurred_at"], checked["text"], checked["actor"], checked["thread"],
+            checked["subject"], checked["payload"])
     if not _KNOWN.issuperset(obj):
         extra = {k: v for k, v in obj.items() if k not in _KNOWN}
         payload = dict(payload) if payload else {}
@@ -129,6 +198,7 @@ def record_to_event(obj: dict[str, Any], file: str, line: int) -> Event | str:
         payload=payload,
         file=file,
         line=line,
+        issues=issues,
     )
 
 

@@ -12,6 +12,7 @@ import yaml
 from aios_assets.ingest.events import (
     MAX_TEXT_CHARS,
     Event,
+    FieldIssue,
     InvalidTimestamp,
     Rejection,
     parse_timestamp,
@@ -23,44 +24,69 @@ _STRING_KEYS = ("id", "title", "source", "kind", "thread", "author")
 _DATE_PREFIX_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
 
-def _front_matter(lines: list[str]) -> tuple[dict[str, Any], int] | str:
-    """(front matter, index of the first body line) or the reason it is broken."""
+def _front_matter(lines: list[str]) -> tuple[dict[str, Any] | str, int]:
+    """(front matter, index of the first body line); the front matter is the reason it is
+    unreadable when it is."""
     if not lines or lines[0].rstrip() != "---":
         return {}, 0
     for i in range(1, len(lines)):
         if lines[i].rstrip() in ("---", "..."):
             break
-    else:
-        return "front matter not closed (no second '---' line)"
+    else:  # a leading '---' may be a thematic break: the whole file is the note
+        return "front matter not closed (no second '---' line): the whole file is the note", 0
     try:
         data = safe_yaml("\n".join(lines[1:i]))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         where = f" (line {mark.line + 2})" if mark is not None else ""
-        return f"invalid YAML front matter: {problem}{where}"
+        return f"invalid YAML front matter: {problem}{where}", i + 1
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        return f"front matter must be a YAML mapping, got {type(data).__name__}"
+        return f"front matter must be a YAML mapping, got {type(data).__name__}", i + 1
     return {str(k): v for k, v in data.items()}, i + 1
 
 
+def _usable_front(front: dict[str, Any], issues: list[FieldIssue]) -> dict[str, Any]:
+    """The front matter's keys as JSON values; a key that cannot be one is left out."""
+    out: dict[str, Any] = {}
+    for key, value in front.items():
+        try:
+            out[key] = jsonable(value)
+        except ValueError as exc:
+            issues.append(FieldIssue(f"front matter {key}", repr(value)[:200],
+                                     f"{exc}: left out"))
+    return out
+
+
 def parse_markdown(data: bytes, ctx: Ctx, default_source: str) -> Iterator[Event | Rejection]:
+    """One note per file. Unreadable front matter, or one bad key of it, costs only itself
+    (a field issue): the note is kept."""
     text, decoded_as = decode_text(data)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    result = _front_matter(lines)
-    if isinstance(result, str):
-        yield ctx.reject(1, result, text, source=default_source)
-        return
-    front, body_start = result
+    issues: list[FieldIssue] = []
+    front, body_start = _front_matter(lines)
+    payload: dict[str, Any] = {}
+    if isinstance(front, str):
+        raw = "\n".join(lines[1:max(body_start - 1, 1)]) if body_start else ""
+        issues.append(FieldIssue("front_matter", raw[:200] or None,
+                                 front if not body_start else f"{front}: kept as "
+                                 "payload._front_matter"))
+        if raw:
+            payload["_front_matter"] = raw
+        front = {}
+    front = _usable_front(front, issues)
     for key in _STRING_KEYS:
         value = front.get(key)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            yield ctx.reject(1, f"front matter '{key}' must be a string", text, default_source)
-            return
+            issues.append(FieldIssue(key, repr(value)[:200],
+                                     f"front matter '{key}' must be a string: not used"))
+            front.pop(key)
+            payload[f"_{key}"] = value
+            continue
         front[key] = str(value).strip()
     source = front.get("source") or default_source
     occurred_at: datetime | None = None
@@ -68,9 +94,9 @@ def parse_markdown(data: bytes, ctx: Ctx, default_source: str) -> Iterator[Event
         try:
             occurred_at = parse_timestamp(front["date"])
         except InvalidTimestamp as exc:
-            yield ctx.reject(1, f"invalid front matter date: {exc}", text, source=source)
-            return
-    else:
+            issues.append(FieldIssue("date", str(front["date"])[:200],
+                                     f"invalid front matter date: {exc}: not used"))
+    if occurred_at is None:
         m = _DATE_PREFIX_RE.match(ctx.path.stem)
         if m:
             try:
@@ -87,11 +113,7 @@ def parse_markdown(data: bytes, ctx: Ctx, default_source: str) -> Iterator[Event
             if line.startswith("# "):
                 subject = line[2:].strip().rstrip("#").strip() or None
                 break
-    try:
-        payload: dict[str, Any] = jsonable(front)
-    except ValueError as exc:
-        yield ctx.reject(1, f"invalid front matter: {exc}", text, source=source)
-        return
+    payload = {**front, **payload}
     if decoded_as:
         payload["_decoded_as"] = decoded_as
     yield Event(
@@ -106,4 +128,5 @@ def parse_markdown(data: bytes, ctx: Ctx, default_source: str) -> Iterator[Event
         payload=payload,
         file=ctx.file,
         line=1,
+        issues=issues,
     )
