@@ -27,6 +27,9 @@ test: $(BIN)/aios
 ui: $(BIN)/aios
 	$(BIN)/aios ui
 
+lint: $(BIN)/aios
+	$(BIN)/ruff check .
+
 bench: $(BIN)/aios
 	$(BIN)/python -m benchmarks.run
 

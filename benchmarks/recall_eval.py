@@ -343,7 +343,8 @@ def evaluate_devset(name: str, split: str, seed: int, home: Path, *, conversatio
     baseline = bm25_search(docs)
     result: dict[str, Any] = {
         "devset": name, "split": split, "seed": seed, "sizes": sizes(ds),
-        "generation_s": round(gen_s, 2), "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generation_s": round(gen_s, 2),
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "bm25": {}, "aios": {},
     }
     per_q: dict[str, dict[str, Outcome]] = {}

@@ -46,7 +46,8 @@ class UnresolvedPlaceholder(OfflineError):
 
 # --- summarize ----------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9$€£])|\n\s*\n|\n(?=\s*[-*•]\s)")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9$€£])|\n\s*\n|\n(?=\s*[-*•]\s)")
 _ABBREV = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Inc|Ltd|Co|St|vs|etc|e\.g|i\.e|approx|No)\.$")
 
 _MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"

@@ -43,7 +43,8 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def run_aios(*args: str, home: Path, input: str | None = None,
-             env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+             env: dict[str, str] | None = None,
+             timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the real ``aios`` CLI in a subprocess against ``home``."""
     full_env = {**os.environ, "AIOS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
     full_env.update(env or {})

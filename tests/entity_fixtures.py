@@ -123,7 +123,8 @@ def dbt(*args: str, warehouse: Path, home: Path | None = None,
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False,
                           cwd=str(DBT_PROJECT_DIR))
     if check and proc.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n"
+                             f"{proc.stderr[-3000:]}")
     return proc
 
 

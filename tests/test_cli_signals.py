@@ -24,7 +24,6 @@ import pytest
 
 from tests.conftest import AIOS, ROOT, event, run_aios, write_jsonl
 
-
 # A stop takes a second or two on a quiet machine: children get 3 s to end, and the clean-up's
 # first imports compile from source under PYTHONDONTWRITEBYTECODE (CI). Bounded, with room for
 # a loaded machine.

@@ -105,9 +105,9 @@ def test_cost_ledger_is_incremental_and_keyless(aios_home: Path, ledger_db: str)
     # A call committed late, stamped before the newest copied one, is still picked up.
     with psycopg.connect(ledger_db, autocommit=True) as con:
         con.execute(
-            """INSERT INTO aios.llm_calls (call_id, called_at, agent, task, tier, model, prompt_hash,
-                   prompt_tokens, completion_tokens, cost_usd, cache_hit, degraded, outcome,
-                   attempts, latency_ms)
+            """INSERT INTO aios.llm_calls (call_id, called_at, agent, task, tier, model,
+                   prompt_hash, prompt_tokens, completion_tokens, cost_usd, cache_hit, degraded,
+                   outcome, attempts, latency_ms)
                VALUES (%s, %s, 'late', 'draft', 'cheap', 'cheap-m', 'h', 1, 1, 0.5, false,
                        false, 'ok', 1, 5)""",
             (uuid.uuid4(), datetime.now(UTC) - timedelta(minutes=10)))

@@ -31,8 +31,9 @@ def test_catalogue_is_large_and_well_formed() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "answer"),
-    [("day1", "9 June 2023"), ("wd4", "Friday 9 June 2023"), ("week", "the week before 10 June 2023"),
-     ("weekend", "the weekend before 10 June 2023"), ("month", "May 2023")],
+    [("day1", "9 June 2023"), ("wd4", "Friday 9 June 2023"),
+     ("week", "the week before 10 June 2023"), ("weekend", "the weekend before 10 June 2023"),
+     ("month", "May 2023")],
 )
 def test_relative_times_resolve_against_the_session_date(kind: str, answer: str) -> None:
     assert resolve_rel(kind, date(2023, 6, 10))[1] == answer  # a Saturday

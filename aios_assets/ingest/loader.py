@@ -477,7 +477,8 @@ def ingest_file(
         for table, rejections, n_events in chunks:
             report.events_read += n_events
             report.rejected += len(rejections)
-            report.reasons.extend(r["reason"] for r in rejections[: max(0, 5 - len(report.reasons))])
+            room = max(0, 5 - len(report.reasons))
+            report.reasons.extend(r["reason"] for r in rejections[:room])
             if table is not None:
                 con.register("_chunk", table)
                 # Stage the whole file, then insert once: checking a chunk against the log

@@ -180,7 +180,7 @@ def fold(text: str) -> str:
 
 
 _ABBREVIATIONS = frozenset(
-    ["mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "vs", "etc", "inc", "ltd", "co", "corp", "no", "approx", "e.g", "i.e", "eg", "ie", "cf", "fig", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"]
+    ["mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "vs", "etc", "inc", "ltd", "co", "corp", "no", "approx", "e.g", "i.e", "eg", "ie", "cf", "fig", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"]  # noqa: E501 - a word list
 )
 _SENT_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9£$€¥₹])")
 
@@ -249,7 +249,8 @@ def _merge_people(people: Iterable[Person]) -> tuple[Person, ...]:
     for p in people:
         key_e = p.email
         key_n = fold(p.name) if p.name else None
-        existing = (by_email.get(key_e) if key_e else None) or (by_name.get(key_n) if key_n else None)
+        existing = ((by_email.get(key_e) if key_e else None)
+                    or (by_name.get(key_n) if key_n else None))
         if existing is None:
             order.append(p)
             merged = p
@@ -321,7 +322,7 @@ def _contains_words(folded_haystack: str, folded_needle: str) -> bool:
 # amounts
 # ---------------------------------------------------------------------------------------------
 
-_CODES = ["USD", "EUR", "GBP", "CHF", "CAD", "AUD", "NZD", "JPY", "CNY", "INR", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "SGD", "HKD", "ZAR", "BRL", "MXN", "KRW", "AED", "ILS", "TRY"]
+_CODES = ["USD", "EUR", "GBP", "CHF", "CAD", "AUD", "NZD", "JPY", "CNY", "INR", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "SGD", "HKD", "ZAR", "BRL", "MXN", "KRW", "AED", "ILS", "TRY"]  # noqa: E501 - a word list
 _SYMBOLS = {
     "US$": "USD", "CA$": "CAD", "C$": "CAD", "AU$": "AUD", "A$": "AUD", "NZ$": "NZD",
     "HK$": "HKD", "S$": "SGD", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR",
@@ -553,10 +554,10 @@ def _dates(text: str) -> tuple[DateItem, ...]:
 # ---------------------------------------------------------------------------------------------
 
 _STOPWORDS = frozenset(
-    ["a", "an", "the", "and", "or", "but", "if", "then", "so", "to", "of", "in", "on", "at", "for", "from", "with", "by", "about", "as", "into", "onto", "over", "under", "up", "down", "out", "off", "this", "that", "these", "those", "it", "its", "it's", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "done", "have", "has", "had", "having", "i", "i'll", "i'm", "i've", "i'd", "we", "we'll", "we're", "we've", "you", "you'll", "your", "yours", "he", "she", "they", "them", "their", "our", "us", "me", "my", "mine", "his", "her", "will", "shall", "would", "could", "should", "can", "may", "might", "must", "not", "no", "yes", "all", "any", "some", "each", "every", "more", "most", "very", "just", "also", "too", "than", "there", "here", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "again", "once", "only", "own", "same", "such", "both", "few", "other", "after", "before", "until", "while", "during", "because", "per", "via", "let", "lets", "know", "going", "go", "gonna"]
+    ["a", "an", "the", "and", "or", "but", "if", "then", "so", "to", "of", "in", "on", "at", "for", "from", "with", "by", "about", "as", "into", "onto", "over", "under", "up", "down", "out", "off", "this", "that", "these", "those", "it", "its", "it's", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "done", "have", "has", "had", "having", "i", "i'll", "i'm", "i've", "i'd", "we", "we'll", "we're", "we've", "you", "you'll", "your", "yours", "he", "she", "they", "them", "their", "our", "us", "me", "my", "mine", "his", "her", "will", "shall", "would", "could", "should", "can", "may", "might", "must", "not", "no", "yes", "all", "any", "some", "each", "every", "more", "most", "very", "just", "also", "too", "than", "there", "here", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "again", "once", "only", "own", "same", "such", "both", "few", "other", "after", "before", "until", "while", "during", "because", "per", "via", "let", "lets", "know", "going", "go", "gonna"]  # noqa: E501 - a word list
 )
 _PLEASANTRIES = frozenset(
-    ["please", "thanks", "thank", "great", "hey", "hi", "hello", "sure", "okay", "ok", "happy", "glad", "quick", "quickly", "really", "lovely", "perfect", "cheers", "best", "regards", "kind", "find", "attached", "hope", "well", "soon"]
+    ["please", "thanks", "thank", "great", "hey", "hi", "hello", "sure", "okay", "ok", "happy", "glad", "quick", "quickly", "really", "lovely", "perfect", "cheers", "best", "regards", "kind", "find", "attached", "hope", "well", "soon"]  # noqa: E501 - a word list
 )
 _DATE_WORDS = frozenset(
     [*(w for w in _WEEKDAYS), *(m.lower() for m in _MONTHS), "today", "tomorrow", "tonight",

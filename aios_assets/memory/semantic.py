@@ -224,7 +224,8 @@ def sync_postgres(pg: PostgresStore, chunks: Sequence[Chunk],
     apply_ddl(pg.resolved_url(), f"semantic_memory_v1_d{dim}", pg_ddl(dim))
     with pg.connect() as con:
         register_vector(con)
-        con.execute(f"CREATE TEMP TABLE _e (LIKE aios.embeddings_{dim} INCLUDING DEFAULTS) ON COMMIT DROP")
+        con.execute(f"CREATE TEMP TABLE _e (LIKE aios.embeddings_{dim} INCLUDING DEFAULTS) "
+                    "ON COMMIT DROP")
         with con.cursor() as cur:
             with cur.copy(
                 "COPY _e (content_hash, model, embedding) FROM STDIN WITH (FORMAT BINARY)"
