@@ -92,7 +92,8 @@ _SCHEMA = pa.schema([
 
 
 def fetch_calls(pg_url: str, since: datetime | None) -> pa.Table:
-    """LLM ledger rows at or after ``since`` (all when None), ``called_at`` as naive UTC."""
+    """LLM ledger rows at or after ``since`` (all when None), ``called_at`` as naive UTC; none
+    before the first LLM call created the table (a new home)."""
     cols = ", ".join("call_id::text" if c == "call_id" else c for c in LEDGER_COLUMNS)
     sql = f"SELECT {cols} FROM aios.llm_calls"
     params: tuple[Any, ...] = ()
@@ -100,6 +101,8 @@ def fetch_calls(pg_url: str, since: datetime | None) -> pa.Table:
         sql += " WHERE called_at >= %s"
         params = (since.replace(tzinfo=UTC),)
     with pg_connect(pg_url, autocommit=True) as con:
+        if con.execute("SELECT to_regclass('aios.llm_calls')").fetchone()[0] is None:
+            return _SCHEMA.empty_table()
         rows = con.execute(sql + " ORDER BY called_at", params).fetchall()
     return _as_table(rows)
 

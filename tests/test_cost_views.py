@@ -110,3 +110,13 @@ def test_cost_ledger_asset_creates_the_cost_views(aios_home: Path, pg_url: str,
         budget = con.execute("SELECT scope, budget_usd, source FROM cost_budget_status"
                              ).fetchall()
     assert budget == [("all", 1.5, "environment")]
+
+
+def test_cost_on_a_new_home_says_no_spend(aios_home: Path, pg_url: str):
+    """A home where no LLM call was ever made has no ledger table yet: no traceback."""
+    from tests.conftest import run_aios
+
+    res = run_aios("cost", home=aios_home,
+                   env={"AIOS_POSTGRES_URL": fresh_database(pg_url)})
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert "no spend recorded" in res.stdout + res.stderr
