@@ -179,10 +179,6 @@ def parse_when(text: str | None, *, end: bool = False) -> datetime | None:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _naive_utc(at: datetime | None) -> datetime | None:
-    return at.astimezone(UTC).replace(tzinfo=None) if at is not None else None
-
-
 # --- resolving what the operator typed ------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
@@ -82,19 +82,6 @@ class EmbeddingConfigError(ValueError):
 
 class EmbeddingProviderError(RuntimeError):
     """The embeddings endpoint failed (after retries) or answered something unusable."""
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """What every embedder offers (see the module docstring)."""
-
-    @property
-    def model_id(self) -> str: ...
-
-    @property
-    def dim(self) -> int: ...
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
