@@ -5,6 +5,7 @@ character in a table used to fail every later run. Dependency-free: the parse wo
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
@@ -26,3 +27,9 @@ def storable_json(value: object) -> object:
     if isinstance(value, list | tuple):
         return [storable_json(v) for v in value]
     return value
+
+
+def estimate_tokens(text: str | None) -> int:
+    """About four characters a token, ceil(characters / 4) (OpenAI's English average): the
+    rule every budget in AIOS and the offline LLM tier use."""
+    return math.ceil(len(text or "") / 4)

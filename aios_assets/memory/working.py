@@ -10,11 +10,10 @@ Agents call :func:`working_window` / :func:`render_working_memory`: they read th
 table when it was built with at least the budget asked for (a smaller budget is a prefix of the
 newest events), and otherwise compute the window live from the event log.
 
-Tokens: ``resources.llm.estimate_tokens`` (ceil(characters / 4)) — the rule every budget in
-AIOS uses; a local copy of the same rule stands in when that module cannot be imported.
+Tokens: ``resources.text.estimate_tokens`` (ceil(characters / 4)) — the rule every budget in
+AIOS uses.
 """
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,12 +39,8 @@ from aios_assets.memory._shared import (
     set_state,
     text_source,
 )
+from resources.text import estimate_tokens
 from resources.warehouse import DuckDBWarehouse
-
-try:  # the project-wide rule, when the LLM resource module is there
-    from resources.llm import estimate_tokens as _llm_estimate_tokens
-except ImportError:  # pragma: no cover - depends on the checkout
-    _llm_estimate_tokens = None
 
 ASSET = "working_memory"
 SCOPES = ("entity", "thread")
@@ -71,14 +66,6 @@ _GREETING = re.compile(r"^\s*(hi|hey|hello|dear|morning|good morning|afternoon|e
 _SIGNOFF = re.compile(r"^\s*(best|best regards|kind regards|regards|cheers|thanks|thank you|"
                       r"many thanks|speak soon|talk soon|all the best|sincerely)\s*[,!.]?\s*$",
                       re.IGNORECASE)
-
-
-def estimate_tokens(text: str | None) -> int:
-    """Tokens of ``text``: ``resources.llm.estimate_tokens`` when available, else
-    ceil(characters / 4)."""
-    if _llm_estimate_tokens is not None:
-        return int(_llm_estimate_tokens(text))
-    return math.ceil(len(text or "") / 4)
 
 
 def compact_body(text: str | None) -> str:
