@@ -105,9 +105,17 @@ def _fold(s: str) -> str:
     return " ".join(s.lower().split())
 
 
+def _strip_accents(s: str) -> str:
+    """DuckDB's ``strip_accents``: canonical decomposition, combining marks dropped (no
+    compatibility folding: DuckDB has no NFKD, so "ß" or "ﬁ" stay as they are)."""
+    return "".join(c for c in unicodedata.normalize("NFD", s)
+                   if not unicodedata.category(c).startswith("M"))
+
+
 def company_key(name: str) -> str:
-    """``"ACME, Ltd."`` and ``"Acme"`` -> ``"acme"`` (the dbt ``company_key`` rule)."""
-    s = re.sub(r"[^a-z0-9 ]", " ", _fold(name))
+    """``"ACME, Ltd."`` and ``"Acme"`` -> ``"acme"``: the dbt ``company_key`` macro step by
+    step (dim_organizations.company_keys comes from it), "" where the macro gives NULL."""
+    s = re.sub(r"[^a-z0-9 ]", " ", _strip_accents(name).lower())
     return " ".join(_LEGAL.sub(" ", s).split())
 
 
