@@ -52,7 +52,6 @@ from aios_assets.memory._shared import (
     detect_operator,
     email_of,
     get_state,
-    has_relation,
     markdown_table,
     name_of,
     set_state,
@@ -62,6 +61,7 @@ from aios_assets.memory._shared import (
     text_source,
 )
 from aios_assets.resolution.nicknames import nickname_map
+from aios_assets.shared.db import has_relation
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "entity_facts"

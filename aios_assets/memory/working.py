@@ -14,7 +14,6 @@ Tokens: ``resources.text.estimate_tokens`` (ceil(characters / 4)) — the rule e
 AIOS uses.
 """
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,16 +28,18 @@ from aios_assets.memory._shared import (
     EVENT_LOG,
     FCT_INTERACTIONS,
     FCT_INVOICES,
+    GREETING_RE,
     GROUP,
+    SIGNOFF_RE,
     build_event_people,
     get_state,
-    has_relation,
     markdown_table,
     message_body,
     name_of,
     set_state,
     text_source,
 )
+from aios_assets.shared.db import has_relation
 from resources.text import estimate_tokens
 from resources.warehouse import DuckDBWarehouse
 
@@ -61,11 +62,7 @@ CREATE TABLE IF NOT EXISTS working_memory (
 );
 """
 
-_GREETING = re.compile(r"^\s*(hi|hey|hello|dear|morning|good morning|afternoon|evening)\b"
-                       r"[^.!?\n]{0,40}[,!:]?\s*$", re.IGNORECASE)
-_SIGNOFF = re.compile(r"^\s*(best|best regards|kind regards|regards|cheers|thanks|thank you|"
-                      r"many thanks|speak soon|talk soon|all the best|sincerely)\s*[,!.]?\s*$",
-                      re.IGNORECASE)
+
 
 
 def compact_body(text: str | None) -> str:
@@ -73,9 +70,9 @@ def compact_body(text: str | None) -> str:
     kept: list[str] = []
     for line in message_body(text or "").splitlines():
         s = line.strip()
-        if not s or (not kept and _GREETING.match(s)):
+        if not s or (not kept and GREETING_RE.match(s)):
             continue
-        if _SIGNOFF.match(s):
+        if SIGNOFF_RE.match(s):
             break
         kept.append(s)
     return " ".join(" ".join(kept).split())
