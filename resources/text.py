@@ -10,6 +10,12 @@ import re
 
 _UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 
+# An e-mail address in running text ("write to ada@x.example."): word characters of any
+# script, dots, plus, apostrophe and hyphen before the @, dotted labels after it; starts and
+# ends on a word character, so quotes and full stops around it stay out.
+EMAIL_PATTERN = r"\b[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\b"
+EMAIL_RE = re.compile(EMAIL_PATTERN)
+
 
 def storable(value: str) -> str:
     """``value`` with NUL and lone surrogates replaced by U+FFFD (cheap when there are none)."""

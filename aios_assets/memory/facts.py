@@ -62,6 +62,7 @@ from aios_assets.memory._shared import (
 )
 from aios_assets.resolution.nicknames import nickname_map
 from aios_assets.shared.db import has_relation
+from resources.text import EMAIL_PATTERN as _EMAIL
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "entity_facts"
@@ -218,7 +219,6 @@ class Extracted:
     confidence: float = 0.8
 
 
-_EMAIL = r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+"
 _PHONE = r"\+?\d[\d ().-]{6,}\d"
 _CAP_WORDS = r"[A-Z][\w&'’.-]*(?:\s+(?:of|and|for|&|the|[A-Z][\w&'’.-]*))*"
 _CHANNELS = ("call", "phone", "email", "e-mail", "video", "zoom", "teams", "slack", "chat",
