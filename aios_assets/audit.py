@@ -30,7 +30,6 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,8 @@ from aios_assets.publishing.gates import (
     SECRET_PATTERNS,
     secret_values_from_env,
 )
+from aios_assets.shared.db import has_relation
+from aios_assets.shared.jsonable import jsonable
 from resources.postgres import connect as pg_connect
 
 PREFIX_MIN = 6  # shortest id prefix accepted (as `aios approve`)
@@ -66,12 +67,6 @@ class AmbiguousTarget(AuditError):
 
 
 # --- small helpers ---------------------------------------------------------------------------
-
-
-def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                      [name]).fetchone()
-    return bool(row and row[0])
 
 
 def columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -107,25 +102,6 @@ def _pg(pg_url: str | None, table: str, sql: str,
         if con.execute("SELECT to_regclass(%s)", (f"aios.{table}",)).fetchone()[0] is None:
             return []
         return _dicts(con.execute(sql, params))
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types (datetimes as ISO strings, decimals as floats, tuples as lists)."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def _payload(value: Any) -> dict[str, Any]:
@@ -177,10 +153,6 @@ def parse_when(text: str | None, *, end: bool = False) -> datetime | None:
         raise ValueError(f"not an ISO date or time: {raw!r} (e.g. 2026-03-01 or "
                          "2026-03-01T12:00Z)") from None
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _naive_utc(at: datetime | None) -> datetime | None:
-    return at.astimezone(UTC).replace(tzinfo=None) if at is not None else None
 
 
 # --- resolving what the operator typed ------------------------------------------------------

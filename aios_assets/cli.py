@@ -9,8 +9,7 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from aios_assets.agents.cli import intent_app
+from aios_assets.shared.jsonable import jsonable
 from aios_assets.termtext import make_console, safe, visible
 from resources.home import AiosHome, activate_home
 
@@ -333,16 +333,6 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
-
-
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run; '-' reads it from stdin.")],
@@ -372,22 +362,26 @@ def sql(
             first = ("file and network access is off in aios sql: it reads only the warehouse "
                      f"({first})")
         _fail(first)
+
+    def cell(v: Any) -> Any:  # each value as the query returned it (no UTC shift), BLOBs as hex
+        return jsonable(v, utc=False, binary="hex")
+
     if fmt is OutputFormat.json:
         sys.stdout.write(
-            json.dumps([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows],
+            json.dumps([{c: cell(v) for c, v in zip(columns, r)} for r in rows],
                        default=str) + "\n"
         )
     elif fmt is OutputFormat.csv:
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(columns)
-        writer.writerows([[_jsonable(v) for v in r] for r in rows])
+        writer.writerows([[cell(v) for v in r] for r in rows])
         sys.stdout.write(buf.getvalue())
     else:
         table = Table(*[safe(c) for c in columns], show_lines=False)
         shown = rows if limit == 0 else rows[:limit]
         for r in shown:
-            table.add_row(*[safe(_jsonable(v)) for v in r])
+            table.add_row(*[safe(cell(v)) for v in r])
         out.print(table)
         if len(shown) < len(rows):
             console.print(f"({len(rows) - len(shown)} more rows; --limit 0 shows all)")

@@ -43,7 +43,8 @@ from aios_assets.agents.proposals import (
     read_proposals,
     to_row,
 )
-from aios_assets.audit import has_relation, jsonable
+from aios_assets.shared.db import has_relation
+from aios_assets.shared.jsonable import jsonable
 from resources.llm import OFFLINE_MODEL, LLMResult, estimate_tokens, prompt_hash
 from resources.postgres import connect as pg_connect
 

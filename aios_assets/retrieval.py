@@ -8,7 +8,6 @@ fills a token budget with cited evidence.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import threading
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from aios_assets.memory.index import SemanticIndex, load_index, tokenize
+from resources.text import estimate_tokens
 
 EXACT_MAX = 150_000  # up to this many allowed units the dense score is exact (a mat-vec)
 DENSE_WITHOUT_NAMES = True
@@ -400,11 +400,6 @@ def recall(
             break
     lap("hits")
     return hits
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters a token: the rule every budget in AIOS uses."""
-    return math.ceil(len(text) / 4)
 
 
 def render_hit(hit: Hit) -> str:

@@ -22,7 +22,6 @@ vectors: vectors from different ``model_id`` values must not be compared) and ``
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import importlib.util
 import json
 import logging
@@ -31,9 +30,8 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
@@ -46,6 +44,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 from threadpoolctl import ThreadpoolController
+
+from resources.http import retry_after_s
 
 log = logging.getLogger(__name__)
 
@@ -82,19 +82,6 @@ class EmbeddingConfigError(ValueError):
 
 class EmbeddingProviderError(RuntimeError):
     """The embeddings endpoint failed (after retries) or answered something unusable."""
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """What every embedder offers (see the module docstring)."""
-
-    @property
-    def model_id(self) -> str: ...
-
-    @property
-    def dim(self) -> int: ...
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
@@ -552,32 +539,7 @@ def _redact_url(url: str | None) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _retry_after_s(exc: BaseException) -> float | None:
-    """Seconds from a ``retry-after-ms`` / ``Retry-After`` header (number or HTTP date)."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
 
 
 class OpenAIEmbedder:
@@ -662,7 +624,7 @@ class OpenAIEmbedder:
 
     def _wait(self, state: Any) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        asked = _retry_after_s(exc) if exc is not None else None
+        asked = retry_after_s(exc) if exc is not None else None
         if asked is not None:
             return min(asked, self.max_retry_wait_s)
         return wait_exponential_jitter(initial=0.5, max=min(20.0, self.max_retry_wait_s))(state)

@@ -31,11 +31,9 @@ Routing of :meth:`LLMResource.complete`:
 Tokens of offline calls are estimated with :func:`estimate_tokens` (ceil(characters / 4)).
 """
 
-import email.utils
 import hashlib
 import json
 import logging
-import math
 import os
 import re
 import threading
@@ -56,9 +54,11 @@ from pydantic import Field, PrivateAttr
 
 from resources.adapters.base import CircuitBreaker, CircuitOpen, TokenBucket
 from resources.home import AiosHome
+from resources.http import retry_after_s
 from resources.offline_llm import OFFLINE_TASKS, UnknownOfflineTask, offline_handler
 from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url, storable
 from resources.postgres import connect as pg_connect
+from resources.text import estimate_tokens
 
 logger = logging.getLogger("aios.llm")
 
@@ -149,11 +149,6 @@ class BudgetExceeded(LLMError):
 # --- pure helpers ---------------------------------------------------------------------------
 
 
-def estimate_tokens(text: str | None) -> int:
-    """Token estimate for the offline tier: ceil(characters / 4) (≈ OpenAI's English average)."""
-    return math.ceil(len(text or "") / 4)
-
-
 def prompt_hash(model: str, system: str | None, prompt: str, max_tokens: int, task: str) -> str:
     """The cache key: sha256 over model, system, prompt, max_tokens and task."""
     payload = json.dumps([model, system, prompt, max_tokens, task], ensure_ascii=False)
@@ -177,33 +172,6 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in RETRYABLE_STATUS
     return isinstance(exc, openai.APIConnectionError)  # includes APITimeoutError, resets
-
-
-def retry_after_s(exc: BaseException | None) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` / ``retry-after``), if any."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def retry_wait(initial_s: float, max_s: float, retry_after_cap_s: float,

@@ -24,6 +24,8 @@ import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from resources.text import EMAIL_RE
+
 # --- errors -------------------------------------------------------------------------------
 
 
@@ -66,7 +68,6 @@ _COMMITMENT = re.compile(
     r"|deadline|due|by (?:the )?end|deliver(?:ed|y)?|sign(?:ed)?|contract|invoice[ds]?|pay(?:ment)?"
     r"|send|schedule[ds]?|decided?|decision|action item|todo|follow[- ]up|need to|must)\b",
     re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 _MENTION = re.compile(r"(?<!\w)@\w+")
 _FILLER = re.compile(
@@ -91,7 +92,7 @@ def split_sentences(text: str) -> list[str]:
 def sentence_score(sentence: str) -> float:
     """How much a sentence is worth keeping: people, amounts, dates, commitments first."""
     score = 0.0
-    if _EMAIL.search(sentence) or _MENTION.search(sentence):
+    if EMAIL_RE.search(sentence) or _MENTION.search(sentence):
         score += 2.0
     names = _NAME.findall(sentence)
     if names:

@@ -5,9 +5,16 @@ character in a table used to fail every later run. Dependency-free: the parse wo
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+
+# An e-mail address in running text ("write to ada@x.example."): word characters of any
+# script, dots, plus, apostrophe and hyphen before the @, dotted labels after it; starts and
+# ends on a word character, so quotes and full stops around it stay out.
+EMAIL_PATTERN = r"\b[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\b"
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 
 
 def storable(value: str) -> str:
@@ -26,3 +33,9 @@ def storable_json(value: object) -> object:
     if isinstance(value, list | tuple):
         return [storable_json(v) for v in value]
     return value
+
+
+def estimate_tokens(text: str | None) -> int:
+    """About four characters a token, ceil(characters / 4) (OpenAI's English average): the
+    rule every budget in AIOS and the offline LLM tier use."""
+    return math.ceil(len(text or "") / 4)

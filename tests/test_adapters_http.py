@@ -15,7 +15,8 @@ from resources.adapters import (
     HttpApiAdapter,
     WebhookAdapter,
 )
-from resources.adapters.base import CircuitBreaker, TokenBucket, parse_retry_after
+from resources.adapters.base import CircuitBreaker, TokenBucket
+from resources.http import parse_retry_after
 from resources.outbox import OutboxAction
 from tests.fault_api_server import Fault, FaultApiServer
 

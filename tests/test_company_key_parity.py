@@ -37,7 +37,7 @@ PIECES = ["a", "b", "v", "s", "co", "inc", "ltd", "sa", "sas", "bv", "ag", "é",
 
 
 def names() -> list[str]:
-    out = [f"{b} {s}".strip() if s and not s.startswith(",") else f"{b}{s}"
+    out = [f"{b}{s}" if s.startswith(",") else f"{b} {s}".strip()
            for b in BASES for s in SUFFIXES]
     rng = random.Random(16)
     out += ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 12))) for _ in range(400)]
@@ -50,16 +50,21 @@ def macro_sql(column: str) -> str:
     return str(module.company_key(column))  # type: ignore[attr-defined]
 
 
-def test_python_company_key_equals_the_dbt_macro() -> None:
-    inputs = names()
-    assert len(inputs) > 1500
+def dbt_keys(inputs: list[str]) -> list[str | None]:
     con = duckdb.connect()
     con.execute("CREATE TABLE names (i INTEGER, name VARCHAR)")
     con.executemany("INSERT INTO names VALUES (?, ?)", list(enumerate(inputs)))
     rows = con.execute(f"SELECT i, {macro_sql('name')} FROM names ORDER BY i").fetchall()
-    assert len(rows) == len(inputs)
-    differ = [(inputs[i], sql_key, company_key(inputs[i])) for i, sql_key in rows
-              if (sql_key or "") != company_key(inputs[i])]
+    assert [i for i, _ in rows] == list(range(len(inputs)))
+    return [key for _, key in rows]
+
+
+def test_python_company_key_equals_the_dbt_macro() -> None:
+    inputs = names()
+    assert len(inputs) > 1500
+    differ = [(name, sql_key, company_key(name))
+              for name, sql_key in zip(inputs, dbt_keys(inputs), strict=True)
+              if (sql_key or "") != company_key(name)]  # the macro's NULL is Python's ""
     assert differ == [], f"{len(differ)} names differ (name, dbt, python): {differ[:10]}"
 
 
@@ -67,10 +72,7 @@ def test_legal_suffixes_dotted_or_not_give_one_key() -> None:
     forms = ["Acme", "ACME, Ltd.", "Acme Inc.", "Acme GmbH", "Acme B.V.", "Acme BV", "Acme SAS",
              "Acme Pty Ltd", "Acmé Corp"]
     assert {company_key(f) for f in forms} == {"acme"}
-    con = duckdb.connect()
-    sql = macro_sql("name")
-    assert {con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS name)", [f]).fetchone()[0]
-            for f in forms} == {"acme"}
+    assert set(dbt_keys(forms)) == {"acme"}
     # Punctuation only splits words; DuckDB has no compatibility folding, so neither folds "ß".
     assert company_key("Straße Bau GmbH") == "stra e bau"
-    assert company_key("!!!") == ""
+    assert dbt_keys(["!!!", "Straße Bau GmbH"]) == [None, "stra e bau"]

@@ -123,8 +123,3 @@ def load_manifests(dirs: list[Path] | None = None) -> dict[str, dict[str, AgentM
         if "current" not in slot:
             raise ManifestError(f"agent {agent} has no current manifest")
     return out
-
-
-def manifest_for(agent: str, channel: str = "current",
-                 dirs: list[Path] | None = None) -> AgentManifest | None:
-    return load_manifests(dirs).get(agent, {}).get(channel)

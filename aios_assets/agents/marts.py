@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from aios_assets.memory._shared import has_relation
+from aios_assets.shared.db import has_relation
 
 
 class MartsMissing(RuntimeError):

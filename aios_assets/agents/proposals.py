@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -203,10 +203,6 @@ def from_row(row: Sequence[Any]) -> Proposal:
     d["payload"] = json.loads(payload) if isinstance(payload, str) else dict(payload or {})
     d["evidence_event_ids"] = tuple(d["evidence_event_ids"] or ())
     return Proposal(**d)
-
-
-def with_run(proposals: Iterable[Proposal], run_id: str | None) -> list[Proposal]:
-    return [replace(p, run_id=run_id) for p in proposals]
 
 
 # --- the tables -----------------------------------------------------------------------------

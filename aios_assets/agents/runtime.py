@@ -23,7 +23,7 @@ import duckdb
 from aios_assets.agents.intents import Intent
 from aios_assets.agents.manifests import AgentManifest
 from aios_assets.agents.proposals import Proposal, ProposalError, make_proposal
-from aios_assets.memory._shared import has_relation
+from aios_assets.shared.db import has_relation
 from resources.offline_llm import (
     OfflineError,
     classify,

@@ -15,6 +15,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from aios_assets.shared.db import has_relation
+
 EVENT_LOG = dg.AssetKey("event_log")
 ENTITY_MEMBERSHIP = dg.AssetKey("entity_membership")
 DIM_CONTACTS = dg.AssetKey("dim_contacts")
@@ -39,16 +41,6 @@ def stable_id(*parts: object, n: int = 24) -> str:
     """A short sha256 of the parts (joined with a unit separator): stable across runs."""
     raw = "\x1f".join("" if p is None else str(p) for p in parts)
     return hashlib.sha256(raw.encode()).hexdigest()[:n]
-
-
-def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """True when a table or view called ``name`` exists in the current database."""
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-        "AND table_schema = current_schema()",
-        [name],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def text_source(con: duckdb.DuckDBPyConnection) -> str:
@@ -92,14 +84,17 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], width:
 # --- mail text ----------------------------------------------------------------------------
 
 _ATTRIBUTION = re.compile(r"^\s*(On .{4,200}wrote:|-{2,}\s*Original Message\s*-{2,}|From: .+)\s*$")
-_GREETING = re.compile(
-    r"^\s*(hi|hey|hello|dear|morning|good morning|afternoon|good afternoon|evening|hiya)\b"
-    r"[^.!?\n]{0,40}[,!:]?\s*$",
+# A greeting line ("Hi Dana,") and a sign-off line ("Best,", "Thanks again", "Cheers, Maya"):
+# the one pair every memory tier uses to find what the author wrote.
+GREETING_RE = re.compile(
+    r"^\s*(hi|hey|hello|dear|morning|good (?:morning|afternoon|evening)|afternoon|evening|hiya)"
+    r"\b[^.!?\n]{0,40}[,!:]?\s*$",
     re.IGNORECASE,
 )
-_SIGNOFF = re.compile(
-    r"^\s*(best|best regards|kind regards|regards|cheers|thanks|thank you|many thanks|"
-    r"speak soon|talk soon|all the best|warmly|sincerely|yours)\s*[,!.]?\s*$",
+SIGNOFF_RE = re.compile(
+    r"^\s*(best|best regards|kind regards|warm regards|regards|cheers|thanks|thank you|"
+    r"many thanks|thanks again|speak soon|talk soon|all the best|warmly|sincerely|yours|ta)\b"
+    r"[\s,!.]*(\w+[,.!]?)?\s*$",
     re.IGNORECASE,
 )
 
@@ -139,9 +134,9 @@ def summary_line(text: str, limit: int = 160) -> str:
     skipped), cut to ``limit`` characters."""
     for line in message_body(text).splitlines():
         s = line.strip().lstrip("#").strip()
-        if not s or _GREETING.match(s):
+        if not s or GREETING_RE.match(s):
             continue
-        if _SIGNOFF.match(s):
+        if SIGNOFF_RE.match(s):
             break
         return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
     return ""

@@ -52,7 +52,6 @@ from aios_assets.memory._shared import (
     detect_operator,
     email_of,
     get_state,
-    has_relation,
     markdown_table,
     name_of,
     set_state,
@@ -62,6 +61,8 @@ from aios_assets.memory._shared import (
     text_source,
 )
 from aios_assets.resolution.nicknames import nickname_map
+from aios_assets.shared.db import has_relation
+from resources.text import EMAIL_PATTERN as _EMAIL
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "entity_facts"
@@ -105,9 +106,17 @@ def _fold(s: str) -> str:
     return " ".join(s.lower().split())
 
 
+def _strip_accents(s: str) -> str:
+    """DuckDB's ``strip_accents``: canonical decomposition, combining marks dropped (no
+    compatibility folding: DuckDB has no NFKD, so "ß" or "ﬁ" stay as they are)."""
+    return "".join(c for c in unicodedata.normalize("NFD", s)
+                   if not unicodedata.category(c).startswith("M"))
+
+
 def company_key(name: str) -> str:
-    """``"ACME, Ltd."`` and ``"Acme"`` -> ``"acme"`` (the dbt ``company_key`` rule)."""
-    s = re.sub(r"[^a-z0-9 ]", " ", _fold(name))
+    """``"ACME, Ltd."`` and ``"Acme"`` -> ``"acme"``: the dbt ``company_key`` macro step by
+    step (dim_organizations.company_keys comes from it), "" where the macro gives NULL."""
+    s = re.sub(r"[^a-z0-9 ]", " ", _strip_accents(name).lower())
     return " ".join(_LEGAL.sub(" ", s).split())
 
 
@@ -210,7 +219,6 @@ class Extracted:
     confidence: float = 0.8
 
 
-_EMAIL = r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+"
 _PHONE = r"\+?\d[\d ().-]{6,}\d"
 _CAP_WORDS = r"[A-Z][\w&'’.-]*(?:\s+(?:of|and|for|&|the|[A-Z][\w&'’.-]*))*"
 _CHANNELS = ("call", "phone", "email", "e-mail", "video", "zoom", "teams", "slack", "chat",

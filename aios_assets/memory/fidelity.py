@@ -51,6 +51,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from resources.text import EMAIL_RE
+
 __all__ = [
     "Amount",
     "Commitment",
@@ -211,7 +213,6 @@ def sentence_split(text: str) -> list[str]:
 # people
 # ---------------------------------------------------------------------------------------------
 
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,24}")
 _NAME_ADDR_RE = re.compile(r"\"?([^\"<>@,;:\n]{1,80}?)\"?\s*<([^<>\s]+@[^<>\s]+)>")
 
 
@@ -225,7 +226,7 @@ def parse_person(value: str) -> Person | None:
         name, addr = email.utils.parseaddr(value)
         if addr and "@" in addr:
             return Person(_display_name(name), addr.strip(".").lower())
-    if _EMAIL_RE.fullmatch(value):
+    if EMAIL_RE.fullmatch(value):
         return Person(None, value.strip(".").lower())
     if "@" in value or len(value) > 80:
         return None
@@ -303,7 +304,7 @@ def _mentioned_people(
         for m in _NAME_ADDR_RE.finditer(text):
             found.append(Person(_name_before_address(m.group(1)), m.group(2).strip(".").lower()))
             spans.append(m.span())
-        for m in _EMAIL_RE.finditer(text):
+        for m in EMAIL_RE.finditer(text):
             if not any(a <= m.start() < b for a, b in spans):
                 found.append(Person(None, m.group(0).strip(".").lower()))
     if names_re is not None:

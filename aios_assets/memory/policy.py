@@ -25,7 +25,8 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from aios_assets.memory._shared import EVENT_LOG, GROUP, has_relation, markdown_table, stable_id
+from aios_assets.memory._shared import EVENT_LOG, GROUP, markdown_table, stable_id
+from aios_assets.shared.db import has_relation
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "policy_traces"

@@ -49,8 +49,9 @@ import orjson
 import pyarrow as pa
 
 from aios_assets.memory._shared import (
+    GREETING_RE,
+    SIGNOFF_RE,
     detect_operator,
-    has_relation,
     markdown_table,
     message_body,
     name_of,
@@ -70,6 +71,7 @@ from aios_assets.memory.fidelity import (
     render_items,
     sentence_split,
 )
+from aios_assets.shared.db import has_relation
 from resources.warehouse import DuckDBWarehouse
 
 SUMMARY_VERSION = "1"  # bump when the summary text format or the algorithm changes
@@ -153,17 +155,6 @@ class Draft:
         return "\n".join(part for part in (self.header, self.body) if part)
 
 
-_GREETING_RE = re.compile(
-    r"^(hi|hey|hello|dear|morning|good (morning|afternoon|evening)|afternoon|evening|hiya)\b"
-    r"[^.!?]{0,40}[,!:]?$",
-    re.IGNORECASE,
-)
-_SIGNOFF_RE = re.compile(
-    r"^(best|best regards|kind regards|warm regards|regards|cheers|thanks|thank you|many thanks|"
-    r"thanks again|speak soon|talk soon|all the best|warmly|sincerely|yours|ta)\b[\s,!.]*"
-    r"(\w+[,.!]?)?$",
-    re.IGNORECASE,
-)
 _BULLET_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _PEOPLE_PREFIX = "People: "
 _KEY_ITEMS_PREFIX = "Key items: "
@@ -180,9 +171,9 @@ def clean_lines(text: str, kind: str) -> list[str]:
             continue
         line = _BULLET_RE.sub("", line.lstrip("#").strip()).replace("**", "").replace("`", "")
         if kind == "email":
-            if _GREETING_RE.match(line):
+            if GREETING_RE.match(line):
                 continue
-            if _SIGNOFF_RE.match(line):
+            if SIGNOFF_RE.match(line):
                 break  # the sign-off ends what the author wrote
         if line:
             out.append(line)

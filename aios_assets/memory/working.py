@@ -10,12 +10,10 @@ Agents call :func:`working_window` / :func:`render_working_memory`: they read th
 table when it was built with at least the budget asked for (a smaller budget is a prefix of the
 newest events), and otherwise compute the window live from the event log.
 
-Tokens: ``resources.llm.estimate_tokens`` (ceil(characters / 4)) — the rule every budget in
-AIOS uses; a local copy of the same rule stands in when that module cannot be imported.
+Tokens: ``resources.text.estimate_tokens`` (ceil(characters / 4)) — the rule every budget in
+AIOS uses.
 """
 
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,22 +28,20 @@ from aios_assets.memory._shared import (
     EVENT_LOG,
     FCT_INTERACTIONS,
     FCT_INVOICES,
+    GREETING_RE,
     GROUP,
+    SIGNOFF_RE,
     build_event_people,
     get_state,
-    has_relation,
     markdown_table,
     message_body,
     name_of,
     set_state,
     text_source,
 )
+from aios_assets.shared.db import has_relation
+from resources.text import estimate_tokens
 from resources.warehouse import DuckDBWarehouse
-
-try:  # the project-wide rule, when the LLM resource module is there
-    from resources.llm import estimate_tokens as _llm_estimate_tokens
-except ImportError:  # pragma: no cover - depends on the checkout
-    _llm_estimate_tokens = None
 
 ASSET = "working_memory"
 SCOPES = ("entity", "thread")
@@ -66,19 +62,7 @@ CREATE TABLE IF NOT EXISTS working_memory (
 );
 """
 
-_GREETING = re.compile(r"^\s*(hi|hey|hello|dear|morning|good morning|afternoon|evening)\b"
-                       r"[^.!?\n]{0,40}[,!:]?\s*$", re.IGNORECASE)
-_SIGNOFF = re.compile(r"^\s*(best|best regards|kind regards|regards|cheers|thanks|thank you|"
-                      r"many thanks|speak soon|talk soon|all the best|sincerely)\s*[,!.]?\s*$",
-                      re.IGNORECASE)
 
-
-def estimate_tokens(text: str | None) -> int:
-    """Tokens of ``text``: ``resources.llm.estimate_tokens`` when available, else
-    ceil(characters / 4)."""
-    if _llm_estimate_tokens is not None:
-        return int(_llm_estimate_tokens(text))
-    return math.ceil(len(text or "") / 4)
 
 
 def compact_body(text: str | None) -> str:
@@ -86,9 +70,9 @@ def compact_body(text: str | None) -> str:
     kept: list[str] = []
     for line in message_body(text or "").splitlines():
         s = line.strip()
-        if not s or (not kept and _GREETING.match(s)):
+        if not s or (not kept and GREETING_RE.match(s)):
             continue
-        if _SIGNOFF.match(s):
+        if SIGNOFF_RE.match(s):
             break
         kept.append(s)
     return " ".join(" ".join(kept).split())

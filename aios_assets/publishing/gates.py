@@ -548,11 +548,3 @@ def evaluate_gates(proposals: Sequence[Mapping[str, Any]], ctx: GateContext, *,
     return [GateResult(pid, gate, v.passed, v.reason)
             for (pid, gate), v in sorted(results.items(),
                                          key=lambda kv: (kv[0][0], order.get(kv[0][1], 99)))]
-
-
-def failed_proposals(results: Iterable[GateResult]) -> dict[str, list[GateResult]]:
-    out: dict[str, list[GateResult]] = {}
-    for r in results:
-        if not r.passed:
-            out.setdefault(r.proposal_id, []).append(r)
-    return out

@@ -32,11 +32,13 @@ nullif(trim(payload ->> '{{ field }}'), '')
  'gmail.example', 'outlook.example', 'proton.example', 'icloud.example', 'fastmail.example')
 {%- endmacro %}
 
-{#- A company name reduced to a matching key: "ACME, Ltd." and "Acme" -> "acme". -#}
+{#- A company name reduced to a matching key: "ACME, Ltd." and "Acme" -> "acme"; "Acme B.V."
+    (punctuation made spaces: "acme b v") and "Acme SAS" -> "acme" too. Mirrored by
+    aios_assets.memory.facts.company_key; tests/test_company_key_parity.py holds them equal. -#}
 {% macro company_key(expr) -%}
 nullif(trim(regexp_replace(regexp_replace(regexp_replace(
     lower(strip_accents(({{ expr }}))), '[^a-z0-9 ]', ' ', 'g'),
-    '\b(ltd|limited|inc|incorporated|llc|llp|gmbh|plc|group|co|corp|corporation|company|sa|sarl|bv|ag|pty)\b', ' ', 'g'),
+    '\b(ltd|limited|inc|incorporated|llc|llp|gmbh|plc|group|co|corp|corporation|company|sa|sas|sarl|bv|b v|ag|pty)\b', ' ', 'g'),
     '\s+', ' ', 'g')), '')
 {%- endmacro %}
 

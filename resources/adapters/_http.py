@@ -11,8 +11,8 @@ from resources.adapters.base import (
     AdapterPermanent,
     AdapterRetryable,
     AdapterUnknown,
-    parse_retry_after,
 )
+from resources.http import parse_retry_after
 
 # 409: a request with the same Idempotency-Key is still being processed (Stripe-style).
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})

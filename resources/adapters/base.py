@@ -26,7 +26,6 @@ up so the outbox marks the action ``in_doubt`` for :meth:`reconcile`.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
 import threading
@@ -151,24 +150,6 @@ def idempotency_key(*parts: object) -> str:
     """A stable key from parts (sha256 hex, 32 chars): the same parts give the same key."""
     raw = "\x1f".join(str(p) for p in parts)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def parse_retry_after(raw: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent/bad."""
-    if raw is None or not str(raw).strip():
-        return None
-    raw = str(raw).strip()
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class TokenBucket:
