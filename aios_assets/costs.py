@@ -9,7 +9,9 @@ analysts query: ``aios sql "select * from cost_by_day_agent_model"``. Each mater
 mirrors the adapter-call -> proposal links and (re)creates the attribution views and budgets of
 ``aios_assets/audit.py`` (``cost_attribution``, ``cost_by_day_agent_intent_entity_model``,
 ``cost_budget_status``), so ``aios cost --no-refresh`` and analysts find them after any build,
-and it carries the spend of the last 30 days as a table and a chart (``spend_per_day``).
+and its metadata carries the spend of the last 30 days per day and the spend per agent as tables
+(``spend_per_day``, ``spend_by_agent``) and the totals as numbers, which the UI's Plots tab draws
+across materializations.
 
 Lineage: the ledger depends on the assets that make LLM calls before the brief (summaries and
 the triage / follow-up / billing / content agents), so an update run mirrors what its agents
@@ -181,13 +183,36 @@ def mirror_calls(con: duckdb.DuckDBPyConnection, pg_url: str) -> int:
     return _insert_new(con, fetch_calls(pg_url, _since(con, "llm")), "llm")
 
 
-def spend_by_agent_markdown(rows: list[tuple[str, float, float, int]]) -> str:
-    """| agent | today $ | total $ | calls | as a Markdown table."""
-    if not rows:
-        return "no LLM calls yet"
-    lines = [f"| {agent} | ${today:.4f} | ${total:.4f} | {calls} |"
-             for agent, today, total, calls in rows]
-    return "| agent | today (UTC) | total | calls |\n|---|---|---|---|\n" + "\n".join(lines)
+SPEND_BY_AGENT_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("agent", "string"),
+    dg.TableColumn("today_usd", "float", description="spend since 00:00 UTC"),
+    dg.TableColumn("total_usd", "float", description="spend in the whole ledger"),
+    dg.TableColumn("calls", "int", description="LLM and adapter calls in the whole ledger"),
+])
+SPEND_PER_DAY_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("day", "date", description="UTC day, ISO 8601"),
+    dg.TableColumn("total_usd", "float", description="LLM + adapter spend"),
+    dg.TableColumn("llm_usd", "float"),
+    dg.TableColumn("adapter_usd", "float"),
+    dg.TableColumn("llm_calls", "int"),
+    dg.TableColumn("adapter_calls", "int"),
+])
+
+
+def spend_by_agent_table(rows: list[tuple[str, float, float, int]]) -> dg.TableMetadataValue:
+    """(agent, today $, total $, calls) rows, biggest spender first, as a table for the UI."""
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({"agent": agent, "today_usd": round(float(today), 6),
+                                 "total_usd": round(float(total), 6), "calls": int(calls)})
+                 for agent, today, total, calls in rows],
+        schema=SPEND_BY_AGENT_SCHEMA)
+
+
+def spend_per_day_table(rows: list[dict[str, Any]]) -> dg.TableMetadataValue:
+    """The rows of :func:`spend_per_day`, oldest day first, as a table for the UI."""
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({**r, "day": r["day"].isoformat()}) for r in rows],
+        schema=SPEND_PER_DAY_SCHEMA)
 
 
 def spend_per_day(con: duckdb.DuckDBPyConnection, today: date,
@@ -243,13 +268,13 @@ def _budgets(context: dg.AssetExecutionContext, llm: LLMResource, home: Any) -> 
         "incrementally from Postgres aios.llm_calls and aios.adapter_calls. View "
         "cost_by_day_agent_model sums spend per day/agent/model/kind; the attribution views "
         "(cost_attribution, cost_by_day_agent_intent_entity_model, cost_budget_status) are "
-        "refreshed too. Metadata: spend per day for the last 30 days (table and chart)."
+        "refreshed too. Metadata: spend per day for the last 30 days and per agent (tables); "
+        "spend today, in the last 30 days and in all by kind (numbers, plotted over time)."
     ),
 )
 def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
                 llm: LLMResource) -> dg.MaterializeResult:
     from aios_assets.audit import ensure_cost_views, mirror_adapter_links
-    from aios_assets.plots import chart_metadata
 
     pg_url = llm.ledger_url()
     now = datetime.now(UTC)
@@ -274,18 +299,21 @@ def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
             [today]).fetchall()
     context.log.info(f"cost_ledger: {new_llm} new LLM and {new_adapter} new adapter call(s), "
                      f"{total} in all")
+    # Numbers as explicit int/float values: the UI's Plots tab draws each across
+    # materializations (spend over time); the tables are this run's breakdowns.
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": int(total),
-        "rows": int(total),
-        "new_rows": new_rows,
-        "new_adapter_rows": new_adapter,
+        "dagster/row_count": dg.MetadataValue.int(int(total)),
+        "rows": dg.MetadataValue.int(int(total)),
+        "new_rows": dg.MetadataValue.int(new_rows),
+        "new_adapter_rows": dg.MetadataValue.int(new_adapter),
         "spend_by_kind_usd": dg.MetadataValue.json(by_kind),
-        "spend_today_usd": round(float(spend_today), 6),
-        "spend_by_agent": dg.MetadataValue.md(spend_by_agent_markdown(by_agent)),
-        "spend_last_30d_usd": round(sum(r["total_usd"] for r in per_day), 6),
-        **chart_metadata("spend_per_day", per_day, x="day", ys=["llm_usd", "adapter_usd"],
-                         title=f"Spend per day (USD), last {SPEND_DAYS} days, UTC",
-                         home=warehouse.layout),
+        "llm_spend_usd": dg.MetadataValue.float(float(by_kind.get("llm") or 0)),
+        "adapter_spend_usd": dg.MetadataValue.float(float(by_kind.get("adapter") or 0)),
+        "spend_today_usd": dg.MetadataValue.float(round(float(spend_today), 6)),
+        "spend_last_30d_usd": dg.MetadataValue.float(
+            round(sum(r["total_usd"] for r in per_day), 6)),
+        "spend_by_agent": spend_by_agent_table(by_agent),
+        "spend_per_day": spend_per_day_table(per_day),
     })
 
 

@@ -78,7 +78,10 @@ def test_cost_ledger_is_incremental_and_keyless(aios_home: Path, ledger_db: str)
         assert first["rows"] == first["new_rows"] == first["dagster/row_count"] == len(pg)
         paid = sum(r[3] for r in pg)
         assert paid > 0 and first["spend_today_usd"] == pytest.approx(paid, rel=1e-6)
-        assert "| sales |" in first["spend_by_agent"] and "| memory |" in first["spend_by_agent"]
+        agents = {r.data["agent"]: r.data for r in first["spend_by_agent"].records}
+        assert set(agents) == {"sales", "memory", "triage"}
+        assert sum(a["total_usd"] for a in agents.values()) == pytest.approx(paid, rel=1e-5)
+        assert sum(a["calls"] for a in agents.values()) == len(pg)
 
         with DuckDBWarehouse().read() as con:
             duck = con.execute(

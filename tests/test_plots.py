@@ -1,76 +1,23 @@
-"""Plots in the UI: the PNG/table helpers, and the charts that cost_ledger (spend per day) and
-semantic_memory (units per build) attach to their materializations, read back pixel by pixel."""
+"""Plots in the UI come from Dagster's own metadata, through real materializations.
+
+cost_ledger carries this run's breakdowns as typed tables (spend per day for 30 days, spend per
+agent) and its totals as float/int entries; semantic_memory carries units per build as an int.
+The UI's Plots tab draws every float/int entry across an asset's materializations, so the tests
+read the history back from the instance the way the webserver does and check the series.
+"""
 
 from __future__ import annotations
 
-import base64
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import psycopg
 import pytest
 
-from aios_assets.plots import (
-    PALETTE,
-    PAPER,
-    chart_metadata,
-    decode_png,
-    line_chart_png,
-    markdown_image,
-    table_metadata,
-)
 from tests.audit_fixtures import fresh_database
 
-
-def _colours(path: Path) -> tuple[int, int, set[bytes]]:
-    width, height, rows = decode_png(path.read_bytes())
-    return width, height, {row[x:x + 3] for row in rows for x in range(0, len(row), 3)}
-
-
-def _inline_png(md: str) -> bytes:
-    m = re.fullmatch(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", md)
-    assert m, md[:80]
-    return base64.b64decode(m[1])
-
-
-def test_line_chart_png_draws_every_series_and_decodes(tmp_path: Path):
-    start = date(2026, 5, 1)
-    series = {"llm": [(start + timedelta(days=i), i * 0.01) for i in range(30)],
-              "adapter": [(start + timedelta(days=i), 0.002) for i in range(30)]}
-    path = line_chart_png(series, tmp_path / "sub" / "spend.png", "Spend per day")
-    width, height, colours = _colours(path)
-    assert (width, height) == (640, 260)
-    assert bytes(PAPER) in colours
-    assert bytes(PALETTE[0]) in colours and bytes(PALETTE[1]) in colours  # both lines drawn
-    assert not list(tmp_path.glob("sub/.*.tmp"))  # written atomically
-    # One point and no points still make a valid image (an empty ledger on day one).
-    one = line_chart_png([(1, 5.0)], tmp_path / "one.png", "one")
-    assert bytes(PALETTE[0]) in _colours(one)[2]
-    empty = line_chart_png({"x": []}, tmp_path / "empty.png", "nothing yet")
-    assert bytes(PALETTE[0]) not in _colours(empty)[2]
-    with pytest.raises(ValueError, match="bad CRC"):
-        data = bytearray(path.read_bytes())
-        data[40] ^= 0xFF  # inside IDAT
-        decode_png(bytes(data))
-
-
-def test_table_metadata_types_and_markdown_image(tmp_path: Path, aios_home: Path):
-    rows = [{"day": date(2026, 5, 1), "usd": 0.5, "calls": 3, "ok": True, "note": None},
-            {"day": date(2026, 5, 2), "usd": 1, "calls": 0, "ok": False, "note": "x"}]
-    table = table_metadata(rows)
-    assert [(c.name, c.type) for c in table.schema.columns] == [
-        ("day", "string"), ("usd", "float"), ("calls", "int"), ("ok", "bool"),
-        ("note", "string")]
-    assert table.records[0].data == {"day": "2026-05-01", "usd": 0.5, "calls": 3, "ok": True,
-                                     "note": None}
-    path = line_chart_png([(1, 1.0), (2, 3.0)], tmp_path / "p.png", "t")
-    md = markdown_image(path, "a [chart]")
-    assert _inline_png(md.value) == path.read_bytes()
-    meta = chart_metadata("growth", [{"at": 1, "units": 2}, {"at": 2, "units": 5}], x="at",
-                          ys=["units"], title="growth")
-    assert set(meta) == {"growth", "growth_plot", "growth_chart"}
-    assert Path(meta["growth_plot"].value) == aios_home / "plots" / "growth.png"
+NUMERIC = (dg.FloatMetadataValue, dg.IntMetadataValue)  # the types the Plots tab draws
 
 
 @pytest.fixture
@@ -81,47 +28,89 @@ def fresh_pg(aios_home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> s
     return url
 
 
-def test_cost_ledger_carries_spend_per_day_table_and_chart(fresh_pg: str, aios_home: Path):
-    import psycopg
+def _history(instance: dg.DagsterInstance, asset: str, key: str) -> list[float]:
+    """One entry's values over the asset's materializations, oldest first (the Plots tab)."""
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
+    values = []
+    for record in reversed(records):
+        value = record.asset_materialization.metadata[key]
+        assert isinstance(value, NUMERIC), (key, type(value))
+        values.append(value.value)
+    return values
 
+
+def _paid_call(pg: str, agent: str, usd: float, ago: str) -> None:
+    """A paid LLM call ``ago`` (a Postgres interval), as a real endpoint would have recorded."""
+    with psycopg.connect(pg, autocommit=True) as con:
+        con.execute(
+            """INSERT INTO aios.llm_calls (call_id, called_at, agent, task, tier, model,
+                   prompt_hash, prompt_tokens, completion_tokens, cost_usd, cache_hit, degraded,
+                   outcome, attempts, latency_ms)
+               VALUES (gen_random_uuid(), now() - %s::interval, %s, 'classify', 'cheap',
+                       'cheap-m', 'h', 10, 5, %s, false, false, 'ok', 1, 9)""",
+            [ago, agent, usd])
+
+
+def test_cost_ledger_tables_and_spend_plotted_over_materializations(fresh_pg: str):
     from aios_assets.costs import cost_ledger
     from resources.llm import LLMResource
     from resources.offline_llm import summarize_prompt
     from resources.warehouse import DuckDBWarehouse
 
     llm = LLMResource()
-    for i in range(3):
+    for i in range(3):  # offline tier: calls, no spend
         llm.complete(agent="memory", task="summarize",
                      prompt=summarize_prompt([f"Dana will pay ${i}00 on May 2."]))
-    # A paid call 3 days ago (as a real endpoint would have recorded it).
-    with psycopg.connect(fresh_pg, autocommit=True) as con:
-        con.execute(
-            """INSERT INTO aios.llm_calls (call_id, called_at, agent, task, tier, model,
-                   prompt_hash, prompt_tokens, completion_tokens, cost_usd, cache_hit, degraded,
-                   outcome, attempts, latency_ms)
-               VALUES (gen_random_uuid(), now() - interval '3 days', 'triage', 'classify',
-                       'cheap', 'cheap-m', 'h', 10, 5, 0.25, false, false, 'ok', 1, 9)""")
+    _paid_call(fresh_pg, "triage", 0.25, "3 days")
+    resources = {"warehouse": DuckDBWarehouse(), "llm": llm}
+    metas = []
     with dg.instance_for_test() as instance:
-        result = dg.materialize([cost_ledger], instance=instance,
-                                resources={"warehouse": DuckDBWarehouse(), "llm": llm})
-    (mat,) = result.asset_materializations_for_node("cost_ledger")
-    meta = mat.metadata
-    rows = [r.data for r in meta["spend_per_day"].value.records]
+        for extra in (None, ("billing", 0.5, "0 seconds")):
+            if extra:
+                _paid_call(fresh_pg, *extra)
+            result = dg.materialize([cost_ledger], instance=instance, resources=resources)
+            (mat,) = result.asset_materializations_for_node("cost_ledger")
+            metas.append(mat.metadata)
+        # What the Plots tab draws for the ledger: totals per materialization.
+        assert _history(instance, "cost_ledger", "llm_spend_usd") == pytest.approx([0.25, 0.75])
+        assert _history(instance, "cost_ledger", "adapter_spend_usd") == [0.0, 0.0]
+        assert _history(instance, "cost_ledger", "spend_today_usd") == pytest.approx([0, 0.5])
+        assert _history(instance, "cost_ledger", "spend_last_30d_usd") == pytest.approx(
+            [0.25, 0.75])
+        assert _history(instance, "cost_ledger", "rows") == [4, 5]
+    first, second = metas
+
+    # Spend per day: 30 UTC days, oldest first, zero-filled, typed columns.
+    table = second["spend_per_day"]
+    assert isinstance(table, dg.TableMetadataValue)
+    assert [(c.name, c.type) for c in table.schema.columns] == [
+        ("day", "date"), ("total_usd", "float"), ("llm_usd", "float"), ("adapter_usd", "float"),
+        ("llm_calls", "int"), ("adapter_calls", "int")]
+    rows = [r.data for r in table.records]
     today = datetime.now(UTC).date()
-    assert len(rows) == 30 and rows[-1]["day"] == today.isoformat()
-    assert rows[0]["day"] == (today - timedelta(days=29)).isoformat()
+    assert [r["day"] for r in rows] == [
+        (today - timedelta(days=29 - i)).isoformat() for i in range(30)]
     by_day = {r["day"]: r for r in rows}
-    assert by_day[today.isoformat()]["llm_calls"] == 3
+    assert by_day[today.isoformat()] == {
+        "day": today.isoformat(), "total_usd": 0.5, "llm_usd": 0.5, "adapter_usd": 0.0,
+        "llm_calls": 4, "adapter_calls": 0}
     assert by_day[(today - timedelta(days=3)).isoformat()]["llm_usd"] == pytest.approx(0.25)
-    assert meta["spend_last_30d_usd"].value == pytest.approx(0.25)
-    plot = Path(meta["spend_per_day_plot"].value)
-    assert plot == aios_home / "plots" / "spend_per_day.png"
-    width, height, colours = _colours(plot)
-    assert (width, height) == (640, 260) and bytes(PALETTE[0]) in colours
-    assert _inline_png(meta["spend_per_day_chart"].value) == plot.read_bytes()
+    assert sum(r["llm_calls"] for r in rows) == 5
+    assert sum(r["total_usd"] for r in rows) == pytest.approx(second["spend_last_30d_usd"].value)
+    # The first build saw no spend today; its table still has the day (zero), not a gap.
+    assert [r.data for r in first["spend_per_day"].records][-1]["total_usd"] == 0.0
+
+    # Spend per agent: biggest spender first.
+    agents = second["spend_by_agent"]
+    assert [(c.name, c.type) for c in agents.schema.columns] == [
+        ("agent", "string"), ("today_usd", "float"), ("total_usd", "float"), ("calls", "int")]
+    assert [r.data for r in agents.records] == [
+        {"agent": "billing", "today_usd": 0.5, "total_usd": 0.5, "calls": 1},
+        {"agent": "triage", "today_usd": 0.0, "total_usd": 0.25, "calls": 1},
+        {"agent": "memory", "today_usd": 0.0, "total_usd": 0.0, "calls": 3}]
 
 
-def test_semantic_memory_charts_units_per_build(fresh_pg: str, aios_home: Path):
+def test_semantic_memory_units_per_build_are_plotted(fresh_pg: str, aios_home: Path):
     from aios_assets.ingest.loader import ingest_paths
     from aios_assets.memory.semantic import semantic_memory
     from resources.embeddings import EmbeddingsResource
@@ -140,21 +129,20 @@ def test_semantic_memory_charts_units_per_build(fresh_pg: str, aios_home: Path):
         with warehouse.connect() as con:
             ingest_paths(con, [path])
 
-    builds = []
     with dg.instance_for_test() as instance:
-        for n0, n in ((0, 3), (3, 4)):
-            add(n0, n)
-            result = dg.materialize([semantic_memory], instance=instance, resources=resources)
-            (mat,) = result.asset_materializations_for_node("semantic_memory")
-            builds.append(mat.metadata)
-    first, second = builds
-    growth = [r.data for r in second["memory_growth"].value.records]
-    assert [r["units"] for r in growth] == [first["units"].value, second["units"].value]
-    assert growth[1]["units"] > growth[0]["units"] > 0
-    assert growth[1]["embedded_now"] == second["embedded_now"].value
-    assert [c.name for c in second["memory_growth"].value.schema.columns] == [
-        "built_at", "units", "embedded_now"]
-    plot = Path(second["memory_growth_plot"].value)
-    assert plot.parent == aios_home / "plots"
-    assert bytes(PALETTE[0]) in _colours(plot)[2]
-    assert _inline_png(second["memory_growth_chart"].value) == plot.read_bytes()
+        for n0, n in ((0, 3), (3, 4), (7, 0)):
+            if n:
+                add(n0, n)
+            dg.materialize([semantic_memory], instance=instance, resources=resources)
+        units = _history(instance, "semantic_memory", "units")
+        embedded = _history(instance, "semantic_memory", "embedded_now")
+        events = _history(instance, "semantic_memory", "events")
+        for key in ("reused_embeddings", "embed_seconds", "index_seconds"):
+            assert len(_history(instance, "semantic_memory", key)) == 3
+    with warehouse.read() as con:
+        stored = con.execute("SELECT count(*) FROM semantic_chunks").fetchone()[0]
+    # Memory growth: more units after new events, the same after a build with nothing new.
+    assert units[2] == units[1] == stored
+    assert units[1] > units[0] > 0
+    assert events == [3, 7, 7]
+    assert embedded[0] == units[0] and embedded[1] == units[1] - units[0] and embedded[2] == 0

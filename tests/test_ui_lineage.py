@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aios_assets.plots import decode_png
 from tests.conftest import ROOT
+from tests.png_reader import decode_png
 
 GRAPH_QUERY = """
 { assetNodes { assetKey { path } groupName dependencyKeys { path } }

@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import dagster as dg
 import duckdb
@@ -293,45 +292,18 @@ def semantic_memory(
         removed=max(0, previous - len(chunks)), embed_seconds=round(embed_s, 2),
         index_seconds=round(time.perf_counter() - started, 2), model=model,
     )
+    # Explicit int/float values: the UI's Plots tab draws each numeric entry across the
+    # asset's materializations, so units per build is the memory-growth chart.
     return dg.MaterializeResult(metadata={
-        "events": report.events,
-        "units": report.chunks,
-        "embedded_now": report.embedded_now,
-        "reused_embeddings": report.reused,
-        "embed_seconds": report.embed_seconds,
-        "index_seconds": report.index_seconds,
+        "events": dg.MetadataValue.int(int(report.events)),
+        "units": dg.MetadataValue.int(int(report.chunks)),
+        "embedded_now": dg.MetadataValue.int(int(report.embedded_now)),
+        "reused_embeddings": dg.MetadataValue.int(int(report.reused)),
+        "embed_seconds": dg.MetadataValue.float(float(report.embed_seconds)),
+        "index_seconds": dg.MetadataValue.float(float(report.index_seconds)),
         "model": model,
         "index": dg.MetadataValue.path(str(path)),
-        **memory_growth_metadata(context, report, warehouse),
     })
-
-
-GROWTH_BUILDS = 50  # builds shown in the memory-growth chart
-
-
-def memory_growth_metadata(context: dg.AssetExecutionContext, report: SemanticReport,
-                           warehouse: DuckDBWarehouse) -> dict[str, Any]:
-    """Units per build over time (this build and the previous ones recorded in the instance)
-    as a table and a chart: ``memory_growth``, ``memory_growth_plot``, ``memory_growth_chart``."""
-    from datetime import UTC, datetime
-
-    from aios_assets.plots import chart_metadata
-
-    rows: list[dict[str, Any]] = []
-    past = context.instance.fetch_materializations(context.asset_key, limit=GROWTH_BUILDS - 1)
-    for record in reversed(past.records):
-        meta = record.asset_materialization.metadata if record.asset_materialization else {}
-        if "units" not in meta:
-            continue
-        rows.append({"built_at": datetime.fromtimestamp(record.timestamp, UTC),
-                     "units": int(meta["units"].value),
-                     "embedded_now": int(meta["embedded_now"].value)
-                     if "embedded_now" in meta else 0})
-    rows.append({"built_at": datetime.now(UTC), "units": report.chunks,
-                 "embedded_now": report.embedded_now})
-    return chart_metadata("memory_growth", rows, x="built_at", ys=["units"],
-                          title="Semantic memory: retrieval units per build",
-                          home=warehouse.layout)
 
 
 SEMANTIC_ASSETS = [semantic_memory]
