@@ -41,6 +41,7 @@ BLOCKING_KEYS = (
     ("bk_scity", "bk_scity"),
     ("bk_swap", "bk_name"),
     ("bk_addr", "bk_addr"),
+    ("bk_npost", "bk_npost"),
     ("bk_fpost", "bk_fpost"),
     ("bk_spost", "bk_spost"),
     # one name typed into the other field ("sydoernko david" / "david sydorenko"): both

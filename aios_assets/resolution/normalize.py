@@ -81,7 +81,7 @@ def setup_lookup_tables(con) -> None:
 # Uncapped blocking keys (``k_*``, kept in the resolver state so an incremental run can cap
 # keys against the whole population) and the rule each capped key ``bk_*`` is used in.
 KEY_COLUMNS = ("k_email", "k_name", "k_sdob", "k_fdob", "k_dob", "k_user", "k_phone", "k_scity",
-               "k_swap", "k_addr", "k_fpost", "k_spost")
+               "k_swap", "k_addr", "k_fpost", "k_spost", "k_npost")
 
 
 def input_hash_sql(alias: str = "") -> str:
@@ -233,7 +233,11 @@ keyed as (
         case when first_name is not null and postcode is not null
              then first_name_canon || '|' || postcode end as k_fpost,
         case when surname is not null and postcode is not null
-             then surname || '|' || postcode end as k_spost
+             then surname || '|' || postcode end as k_spost,
+        -- house number and postcode: finds a typo in the street name ("dalrymple s treet")
+        -- together with typos in both names, which no name key joins
+        case when street_number is not null and postcode is not null
+             then street_number || '|' || postcode end as k_npost
     from final
 )
 select *,
@@ -249,6 +253,7 @@ select *,
     case when count(*) over (partition by k_swap) <= {block_cap} then k_swap end as bk_swap,
     case when count(*) over (partition by k_addr) <= {block_cap} then k_addr end as bk_addr,
     case when count(*) over (partition by k_fpost) <= {block_cap} then k_fpost end as bk_fpost,
-    case when count(*) over (partition by k_spost) <= {block_cap} then k_spost end as bk_spost
+    case when count(*) over (partition by k_spost) <= {block_cap} then k_spost end as bk_spost,
+    case when count(*) over (partition by k_npost) <= {block_cap} then k_npost end as bk_npost
 from keyed
 """

@@ -309,6 +309,16 @@ def jaro_winkler(a: str, b: str, prefix_scale: float = 0.1) -> float:
     return jaro + prefix * prefix_scale * (1 - jaro)
 
 
+def _transposed(a: str, b: str) -> bool:
+    """One pair of adjacent letters swapped ("pia" / "pai"): a typo. Jaro-Winkler misses it in
+    short names (its matching window is 0 for three letters, so "pai" scores 0.56)."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and (
+        a[diff[1]] == b[diff[0]])
+
+
 def _first_names_conflict(a: tuple | None, b: tuple | None) -> bool:
     """``a``/``b`` = (first_name, nickname-canonical first name, surname).
 
@@ -324,7 +334,7 @@ def _first_names_conflict(a: tuple | None, b: tuple | None) -> bool:
         return False
     if (sb and jaro_winkler(fa, sb) >= 0.88) or (sa and jaro_winkler(fb, sa) >= 0.88):
         return False
-    return jaro_winkler(fa, fb) < 0.7
+    return jaro_winkler(fa, fb) < 0.7 and not _transposed(fa, fb)
 
 
 def _surnames_conflict(a: tuple, b: tuple) -> bool:
@@ -336,7 +346,7 @@ def _surnames_conflict(a: tuple, b: tuple) -> bool:
         return False
     if jaro_winkler(sa, fb) >= 0.88 or jaro_winkler(sb, fa) >= 0.88:
         return False
-    return jaro_winkler(sa, sb) < 0.7
+    return jaro_winkler(sa, sb) < 0.7 and not _transposed(sa, sb)
 
 
 def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
@@ -349,7 +359,7 @@ def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
     sa, sb = a[2], b[2]
     if not sa or not sb or sa == sb or sa.startswith(sb) or sb.startswith(sa):
         return False
-    return jaro_winkler(sa, sb) < 0.7
+    return jaro_winkler(sa, sb) < 0.7 and not _transposed(sa, sb)
 
 
 # (first-name tuple as in _first_names_conflict, dob, email, phone) of one record
@@ -373,11 +383,11 @@ def _only_placed(a: _Who, b: _Who, same_home: Callable[[], bool] | None = None) 
 
 
 def _dobs_conflict(a: str | None, b: str | None) -> bool:
-    """Both present and not explainable as a typo: more than one character apart, not a
-    day/month swap, and more than a year apart."""
+    """Both present and not explainable as a typo: more than one character apart, not two
+    adjacent digits swapped, not a day/month swap, and more than a year apart."""
     if a is None or b is None or a == b:
         return False
-    if _levenshtein_le(a, b, 1):
+    if _levenshtein_le(a, b, 1) or _transposed(a, b):  # "1909-11-11" / "1990-11-11"
         return False
     if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
         return False
@@ -595,7 +605,7 @@ def resolve_with_details(
         )
         rec = con.execute(
             "select source, source_id, first_name, first_name_canon, surname, dob, email, phone, "
-            "is_new, street, postcode, count(dob) over (partition by dob) as dob_n, "
+            "is_new, street, postcode, city, count(dob) over (partition by dob) as dob_n, "
             "prev_entity_id, prev_matched_by, prev_score, prev_to_source, prev_to_source_id, "
             "seen_at, record_hash from _er_recs order by uid"
         ).fetchnumpy()
@@ -761,6 +771,7 @@ def resolve_with_details(
         who = list(zip(fnames, dobs, emails, phones, strict=True))
         streets = [None if _isna(x) else x for x in rec["street"].tolist()]
         postcodes = [None if _isna(x) else x for x in rec["postcode"].tolist()]
+        cities = [None if _isna(x) else x for x in rec["city"].tolist()]
         dob_n = rec["dob_n"].tolist()
 
         def _same_home(a: int, b: int) -> bool:
@@ -771,14 +782,26 @@ def resolve_with_details(
             sa, sb = sa.replace(" ", ""), sb.replace(" ", "")
             return sa == sb or jaro_winkler(sa, sb) >= 0.95
 
+        def _same_area(a: int, b: int) -> bool:
+            # the same postcode, or the same town with the postcode one typo apart
+            pa, pb = postcodes[a], postcodes[b]
+            if pa is None or pb is None:
+                return False
+            if pa == pb:
+                return True
+            ca, cb = cities[a], cities[b]
+            return (ca is not None and cb is not None and jaro_winkler(ca, cb) >= 0.9
+                    and (_levenshtein_le(pa, pb, 1) or _transposed(pa, pb)))
+
         def _birth_and_home(a: int, b: int) -> bool:
-            # Both names differ, yet the same date of birth at the same street address: one
-            # person whose names were mistyped or replaced. Not for a dob many records share
-            # or a 1 January (placeholders), nor without a street.
+            # Both names differ, yet the same date of birth in the same home or postcode: one
+            # person whose names were mistyped or replaced (two people born on one day in one
+            # postcode are rare, and twins share a surname). Not for a dob many records share
+            # or a 1 January (placeholders), nor without an address.
             d = dobs[a]
             if d is None or d != dobs[b] or dob_n[a] > 10 or d.endswith("-01-01"):
                 return False
-            return _same_home(a, b)
+            return _same_home(a, b) or _same_area(a, b)
 
         uf = _Clusters(n, fnames if cfg.conflict_guard else [None] * n, dobs, cannot,
                        cfg.max_cluster_size)
