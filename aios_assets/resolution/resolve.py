@@ -377,9 +377,26 @@ def _only_placed(a: _Who, b: _Who, same_home: Callable[[], bool] | None = None) 
     if fa is not None and fb is not None and not _first_names_conflict(fa, fb) and (
             not _surnames_conflict(fa, fb) or (same_home is not None and same_home())):
         return False
-    if da is not None and db is not None and not _dobs_conflict(da, db):
+    if da is not None and db is not None and _dobs_agree(da, db):
         return False
     return not ((ea is not None and ea == eb) or (pa is not None and pa == pb))
+
+
+def _dobs_agree(a: str, b: str) -> bool:
+    """The same date of birth up to a typo: equal, one character apart, two adjacent digits
+    swapped, day and month swapped, or at most a month apart (Splink's closest date level).
+    Birthdays months apart do not identify a person (``_dobs_conflict`` tolerates them only
+    as not contradicting one)."""
+    if a == b or _levenshtein_le(a, b, 1) or _transposed(a, b):
+        return True
+    if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
+        return True
+    return abs(_day_number(a) - _day_number(b)) <= 31
+
+
+def _day_number(d: str) -> int:
+    """A day count that orders ISO dates (months of 31 days: exact enough for distances)."""
+    return int(d[:4]) * 372 + int(d[5:7]) * 31 + int(d[8:10])
 
 
 def _dobs_conflict(a: str | None, b: str | None) -> bool:
@@ -391,10 +408,7 @@ def _dobs_conflict(a: str | None, b: str | None) -> bool:
         return False
     if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
         return False
-    ya, yb = int(a[:4]), int(b[:4])
-    da = ya * 372 + int(a[5:7]) * 31 + int(a[8:10])
-    db = yb * 372 + int(b[5:7]) * 31 + int(b[8:10])
-    return abs(da - db) > 372
+    return abs(_day_number(a) - _day_number(b)) > 372
 
 
 # --- the union-find with constraints -----------------------------------------------------------
@@ -429,6 +443,15 @@ class _Clusters:
         person would make it refuse its own further records (FEBRL corrupts fields
         independently, and so do real imports)."""
         fnames, dobs = self.fnames, self.dobs
+        if dobs[a] is None or dobs[b] is None:
+            # A record without a date of birth does not bridge two groups whose dates of birth
+            # contradict ("Vincent Perry" alone joining two Vincent Perrys born 30 years
+            # apart): namesakes. Their own records may still join directly.
+            da = [dobs[x] for x in ma if dobs[x] is not None]
+            db = [dobs[y] for y in mb if dobs[y] is not None]
+            if da and db and 2 * sum(1 for x in da for y in db if _dobs_conflict(x, y)) > (
+                    len(da) * len(db)):
+                return True
 
         def clash(x: int, y: int) -> bool:
             return _first_names_conflict(fnames[x], fnames[y]) and _dobs_conflict(
