@@ -797,13 +797,25 @@ def resolve_with_details(
         cities = [None if _isna(x) else x for x in rec["city"].tolist()]
         dob_n = rec["dob_n"].tolist()
 
-        def _same_home(a: int, b: int) -> bool:
+        def _same_street(a: int, b: int) -> bool:
             sa, sb = streets[a], streets[b]
-            if sa is None or sb is None or postcodes[a] != postcodes[b]:
+            if sa is None or sb is None:
                 return False
+            # the street name missing on one side: "9" / "9 archdall street"
+            if sa.isdigit() and sb.startswith(sa + " ") or (
+                    sb.isdigit() and sa.startswith(sb + " ")):
+                return True
             # a typo or a misplaced space in the street ("burkitts treet") still agrees
             sa, sb = sa.replace(" ", ""), sb.replace(" ", "")
             return sa == sb or jaro_winkler(sa, sb) >= 0.95
+
+        def _same_home(a: int, b: int) -> bool:
+            return postcodes[a] is not None and postcodes[a] == postcodes[b] and (
+                _same_street(a, b))
+
+        def _same_town(a: int, b: int) -> bool:
+            ca, cb = cities[a], cities[b]
+            return ca is not None and cb is not None and jaro_winkler(ca, cb) >= 0.9
 
         def _same_area(a: int, b: int) -> bool:
             # the same postcode, or the same town with the postcode one typo apart
@@ -812,19 +824,18 @@ def resolve_with_details(
                 return False
             if pa == pb:
                 return True
-            ca, cb = cities[a], cities[b]
-            return (ca is not None and cb is not None and jaro_winkler(ca, cb) >= 0.9
-                    and (_levenshtein_le(pa, pb, 1) or _transposed(pa, pb)))
+            return _same_town(a, b) and (_levenshtein_le(pa, pb, 1) or _transposed(pa, pb))
 
         def _birth_and_home(a: int, b: int) -> bool:
-            # Both names differ, yet the same date of birth in the same home or postcode: one
-            # person whose names were mistyped or replaced (two people born on one day in one
-            # postcode are rare, and twins share a surname). Not for a dob many records share
-            # or a 1 January (placeholders), nor without an address.
+            # Both names differ, yet the same date of birth in the same postcode, or in the
+            # same street of the same town: one person whose names were mistyped or replaced
+            # (two people born on one day in one postcode are rare, and twins share a
+            # surname). Not for a dob many records share or a 1 January (placeholders), nor
+            # without an address.
             d = dobs[a]
             if d is None or d != dobs[b] or dob_n[a] > 10 or d.endswith("-01-01"):
                 return False
-            return _same_home(a, b) or _same_area(a, b)
+            return _same_area(a, b) or (_same_street(a, b) and _same_town(a, b))
 
         uf = _Clusters(n, fnames if cfg.conflict_guard else [None] * n, dobs, cannot,
                        cfg.max_cluster_size)
