@@ -66,7 +66,7 @@ def test_house_number_with_postcode_and_initials_are_blocking_keys():
     assert rows[0]["k_addr"] != rows[1]["k_addr"]  # the street's typo...
     assert rows[0]["k_npost"] == rows[1]["k_npost"] == "592|4356"  # ...number + postcode
     assert rows[0]["k_ipost"] == rows[1]["k_ipost"] == "jh|4356"  # typos in both names
-    assert rows[0]["k_icity"] == "jh|vaucluse"
+    assert rows[0]["k_icity"] == "jaho|vaucluse"
     assert rows[2]["k_npost"] is None and rows[2]["k_ipost"] is None
 
 

@@ -242,12 +242,13 @@ keyed as (
         -- together with typos in both names, which no name key joins
         case when street_number is not null and postcode is not null
              then street_number || '|' || postcode end as k_npost,
-        -- initials with the postcode or the town: typos in both names ("kynzn doolqey" /
-        -- "kynan dooley"), which no exact name key joins
+        -- initials with the postcode, or the first two letters of each name with the town
+        -- (a town holds many more people than a postcode): typos in both names ("kynzn
+        -- doolqey" / "kynan dooley"), which no exact name key joins
         case when first_name is not null and surname is not null and postcode is not null
              then left(first_name, 1) || left(surname, 1) || '|' || postcode end as k_ipost,
-        case when first_name is not null and surname is not null and city is not null
-             then left(first_name, 1) || left(surname, 1) || '|' || city end as k_icity
+        case when length(first_name) > 1 and length(surname) > 1 and city is not null
+             then left(first_name, 2) || left(surname, 2) || '|' || city end as k_icity
     from final
 )
 select *,
