@@ -7,7 +7,8 @@ call:
 1. **normalize** (DuckDB SQL, see ``normalize.py``);
 2. **candidate pairs** by blocking on frequency-capped keys (email, name, name+dob, dob, email
    user, phone, surname+city, swapped name, house number+street, first name+postcode,
-   surname+postcode and the two crossed) and **Splink** match
+   surname+postcode and the two crossed, house number+postcode, initials+postcode, two
+   letters of each name+town) and **Splink** match
    probabilities
    (``model.py``); deterministic **email** edges where the normalized address is equal, is not a
    shared mailbox (``info@``…) and the first names do not contradict each other;
@@ -15,11 +16,14 @@ call:
    email, then Splink by descending probability, at or above ``match_threshold``), refusing
    any merge that would put a ``cannot_link`` pair in one entity, join two records whose first
    names *and* dates of birth both clearly contradict (the pair joined, or most cross pairs of
-   the two sides), or grow an entity beyond ``max_cluster_size`` records. A Splink pair is
+   the two sides), let a record without a dob bridge two groups whose dobs contradict
+   (namesakes), or grow an entity beyond ``max_cluster_size`` records. A Splink pair is
    never an edge, however high its score, when its first names *and* surnames both clearly
-   contradict (unless the same rare dob at the same street says one person), or when its
+   contradict (unless the same rare dob in one postcode or one street of one town says one
+   person), or when its
    first names contradict (or one is missing), or its surnames do at another street, and
-   nothing that identifies a person agrees (date of birth up to a typo, email, phone):
+   nothing that identifies a person agrees (date of birth up to a typo or a month, email,
+   phone):
    address, postcode, city, surname and company place a record - a household, an office, two
    namesakes in one postcode - they do not make two records one person;
 4. **stable ids**: each cluster keeps the oldest previous entity id among its members (merges
