@@ -693,6 +693,11 @@ def main(argv: list[str] | None = None) -> int:
                                     "standard_splink": std}
         print(f"{name:22s} {len(records):7d}  {'aios':16s} {_fmt(ours)}  "
               f"{ours['records_lost']}")
+        if "ingest" in ours:
+            ing = ours["ingest"]
+            print(f"{'':22s} {'':7s}  (ingest: {ing['csv_rows']} CSV rows, {ing['rejected']} "
+                  f"rejected, {ing['field_issues']} field issues, {ing['resolver_input']} "
+                  "resolver input)")
         print(f"{'':22s} {'':7s}  {'standard splink':16s} {_fmt(std)}")
         if name in FEBRL_SETS:  # its comparisons need street, postcode and state
             tuned = run_tuned_splink(records, truth)
