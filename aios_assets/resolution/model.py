@@ -41,6 +41,9 @@ BLOCKING_KEYS = (
     ("bk_scity", "bk_scity"),
     ("bk_swap", "bk_name"),
     ("bk_addr", "bk_addr"),
+    ("bk_npost", "bk_npost"),
+    ("bk_ipost", "bk_ipost"),
+    ("bk_icity", "bk_icity"),
     ("bk_fpost", "bk_fpost"),
     ("bk_spost", "bk_spost"),
     # one name typed into the other field ("sydoernko david" / "david sydorenko"): both

@@ -81,7 +81,7 @@ def setup_lookup_tables(con) -> None:
 # Uncapped blocking keys (``k_*``, kept in the resolver state so an incremental run can cap
 # keys against the whole population) and the rule each capped key ``bk_*`` is used in.
 KEY_COLUMNS = ("k_email", "k_name", "k_sdob", "k_fdob", "k_dob", "k_user", "k_phone", "k_scity",
-               "k_swap", "k_addr", "k_fpost", "k_spost")
+               "k_swap", "k_addr", "k_fpost", "k_spost", "k_npost", "k_ipost", "k_icity")
 
 
 def input_hash_sql(alias: str = "") -> str:
@@ -139,7 +139,11 @@ split as (
 ),
 names as (
     select *,
+        -- a full name that is only the surname (dbt builds full_name from first and last
+        -- name, so a contact with a surname alone has full_name = its surname) has no first
+        -- name: taking the surname as one would read as "first and last name swapped"
         coalesce(fn_raw, case when full_ordered is not null
+                                   and full_ordered is distinct from ln_raw
                               then split_part(full_ordered, ' ', 1) end) as fn1,
         coalesce(ln_raw,
                  case when full_raw like '%,%' then trim(split_part(full_raw, ',', 1))
@@ -233,7 +237,18 @@ keyed as (
         case when first_name is not null and postcode is not null
              then first_name_canon || '|' || postcode end as k_fpost,
         case when surname is not null and postcode is not null
-             then surname || '|' || postcode end as k_spost
+             then surname || '|' || postcode end as k_spost,
+        -- house number and postcode: finds a typo in the street name ("dalrymple s treet")
+        -- together with typos in both names, which no name key joins
+        case when street_number is not null and postcode is not null
+             then street_number || '|' || postcode end as k_npost,
+        -- initials with the postcode, or the first two letters of each name with the town
+        -- (a town holds many more people than a postcode): typos in both names ("kynzn
+        -- doolqey" / "kynan dooley"), which no exact name key joins
+        case when first_name is not null and surname is not null and postcode is not null
+             then left(first_name, 1) || left(surname, 1) || '|' || postcode end as k_ipost,
+        case when length(first_name) > 1 and length(surname) > 1 and city is not null
+             then left(first_name, 2) || left(surname, 2) || '|' || city end as k_icity
     from final
 )
 select *,
@@ -249,6 +264,9 @@ select *,
     case when count(*) over (partition by k_swap) <= {block_cap} then k_swap end as bk_swap,
     case when count(*) over (partition by k_addr) <= {block_cap} then k_addr end as bk_addr,
     case when count(*) over (partition by k_fpost) <= {block_cap} then k_fpost end as bk_fpost,
-    case when count(*) over (partition by k_spost) <= {block_cap} then k_spost end as bk_spost
+    case when count(*) over (partition by k_spost) <= {block_cap} then k_spost end as bk_spost,
+    case when count(*) over (partition by k_npost) <= {block_cap} then k_npost end as bk_npost,
+    case when count(*) over (partition by k_ipost) <= {block_cap} then k_ipost end as bk_ipost,
+    case when count(*) over (partition by k_icity) <= {block_cap} then k_icity end as bk_icity
 from keyed
 """

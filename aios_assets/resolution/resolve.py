@@ -7,7 +7,8 @@ call:
 1. **normalize** (DuckDB SQL, see ``normalize.py``);
 2. **candidate pairs** by blocking on frequency-capped keys (email, name, name+dob, dob, email
    user, phone, surname+city, swapped name, house number+street, first name+postcode,
-   surname+postcode and the two crossed) and **Splink** match
+   surname+postcode and the two crossed, house number+postcode, initials+postcode, two
+   letters of each name+town) and **Splink** match
    probabilities
    (``model.py``); deterministic **email** edges where the normalized address is equal, is not a
    shared mailbox (``info@``…) and the first names do not contradict each other;
@@ -15,11 +16,14 @@ call:
    email, then Splink by descending probability, at or above ``match_threshold``), refusing
    any merge that would put a ``cannot_link`` pair in one entity, join two records whose first
    names *and* dates of birth both clearly contradict (the pair joined, or most cross pairs of
-   the two sides), or grow an entity beyond ``max_cluster_size`` records. A Splink pair is
+   the two sides), let a record without a dob bridge two groups whose dobs contradict
+   (namesakes), or grow an entity beyond ``max_cluster_size`` records. A Splink pair is
    never an edge, however high its score, when its first names *and* surnames both clearly
-   contradict (unless the same rare dob at the same street says one person), or when its
+   contradict (unless the same rare dob in one postcode or one street of one town says one
+   person), or when its
    first names contradict (or one is missing), or its surnames do at another street, and
-   nothing that identifies a person agrees (date of birth up to a typo, email, phone):
+   nothing that identifies a person agrees (date of birth up to a typo or a month, email,
+   phone):
    address, postcode, city, surname and company place a record - a household, an office, two
    namesakes in one postcode - they do not make two records one person;
 4. **stable ids**: each cluster keeps the oldest previous entity id among its members (merges
@@ -309,6 +313,16 @@ def jaro_winkler(a: str, b: str, prefix_scale: float = 0.1) -> float:
     return jaro + prefix * prefix_scale * (1 - jaro)
 
 
+def _transposed(a: str, b: str) -> bool:
+    """One pair of adjacent letters swapped ("pia" / "pai"): a typo. Jaro-Winkler misses it in
+    short names (its matching window is 0 for three letters, so "pai" scores 0.56)."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and (
+        a[diff[1]] == b[diff[0]])
+
+
 def _first_names_conflict(a: tuple | None, b: tuple | None) -> bool:
     """``a``/``b`` = (first_name, nickname-canonical first name, surname).
 
@@ -324,7 +338,7 @@ def _first_names_conflict(a: tuple | None, b: tuple | None) -> bool:
         return False
     if (sb and jaro_winkler(fa, sb) >= 0.88) or (sa and jaro_winkler(fb, sa) >= 0.88):
         return False
-    return jaro_winkler(fa, fb) < 0.7
+    return jaro_winkler(fa, fb) < 0.7 and not _transposed(fa, fb)
 
 
 def _surnames_conflict(a: tuple, b: tuple) -> bool:
@@ -336,7 +350,7 @@ def _surnames_conflict(a: tuple, b: tuple) -> bool:
         return False
     if jaro_winkler(sa, fb) >= 0.88 or jaro_winkler(sb, fa) >= 0.88:
         return False
-    return jaro_winkler(sa, sb) < 0.7
+    return jaro_winkler(sa, sb) < 0.7 and not _transposed(sa, sb)
 
 
 def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
@@ -349,7 +363,7 @@ def _names_contradict(a: tuple | None, b: tuple | None) -> bool:
     sa, sb = a[2], b[2]
     if not sa or not sb or sa == sb or sa.startswith(sb) or sb.startswith(sa):
         return False
-    return jaro_winkler(sa, sb) < 0.7
+    return jaro_winkler(sa, sb) < 0.7 and not _transposed(sa, sb)
 
 
 # (first-name tuple as in _first_names_conflict, dob, email, phone) of one record
@@ -367,24 +381,38 @@ def _only_placed(a: _Who, b: _Who, same_home: Callable[[], bool] | None = None) 
     if fa is not None and fb is not None and not _first_names_conflict(fa, fb) and (
             not _surnames_conflict(fa, fb) or (same_home is not None and same_home())):
         return False
-    if da is not None and db is not None and not _dobs_conflict(da, db):
+    if da is not None and db is not None and _dobs_agree(da, db):
         return False
     return not ((ea is not None and ea == eb) or (pa is not None and pa == pb))
 
 
+def _dobs_agree(a: str, b: str) -> bool:
+    """The same date of birth up to a typo: equal, one character apart, two adjacent digits
+    swapped, day and month swapped, or at most a month apart (Splink's closest date level).
+    Birthdays months apart do not identify a person (``_dobs_conflict`` tolerates them only
+    as not contradicting one)."""
+    if a == b or _levenshtein_le(a, b, 1) or _transposed(a, b):
+        return True
+    if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
+        return True
+    return abs(_day_number(a) - _day_number(b)) <= 31
+
+
+def _day_number(d: str) -> int:
+    """A day count that orders ISO dates (months of 31 days: exact enough for distances)."""
+    return int(d[:4]) * 372 + int(d[5:7]) * 31 + int(d[8:10])
+
+
 def _dobs_conflict(a: str | None, b: str | None) -> bool:
-    """Both present and not explainable as a typo: more than one character apart, not a
-    day/month swap, and more than a year apart."""
+    """Both present and not explainable as a typo: more than one character apart, not two
+    adjacent digits swapped, not a day/month swap, and more than a year apart."""
     if a is None or b is None or a == b:
         return False
-    if _levenshtein_le(a, b, 1):
+    if _levenshtein_le(a, b, 1) or _transposed(a, b):  # "1909-11-11" / "1990-11-11"
         return False
     if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
         return False
-    ya, yb = int(a[:4]), int(b[:4])
-    da = ya * 372 + int(a[5:7]) * 31 + int(a[8:10])
-    db = yb * 372 + int(b[5:7]) * 31 + int(b[8:10])
-    return abs(da - db) > 372
+    return abs(_day_number(a) - _day_number(b)) > 372
 
 
 # --- the union-find with constraints -----------------------------------------------------------
@@ -419,6 +447,15 @@ class _Clusters:
         person would make it refuse its own further records (FEBRL corrupts fields
         independently, and so do real imports)."""
         fnames, dobs = self.fnames, self.dobs
+        if dobs[a] is None or dobs[b] is None:
+            # A record without a date of birth does not bridge two groups whose dates of birth
+            # contradict ("Vincent Perry" alone joining two Vincent Perrys born 30 years
+            # apart): namesakes. Their own records may still join directly.
+            da = [dobs[x] for x in ma if dobs[x] is not None]
+            db = [dobs[y] for y in mb if dobs[y] is not None]
+            if da and db and 2 * sum(1 for x in da for y in db if _dobs_conflict(x, y)) > (
+                    len(da) * len(db)):
+                return True
 
         def clash(x: int, y: int) -> bool:
             return _first_names_conflict(fnames[x], fnames[y]) and _dobs_conflict(
@@ -595,7 +632,7 @@ def resolve_with_details(
         )
         rec = con.execute(
             "select source, source_id, first_name, first_name_canon, surname, dob, email, phone, "
-            "is_new, street, postcode, count(dob) over (partition by dob) as dob_n, "
+            "is_new, street, postcode, city, count(dob) over (partition by dob) as dob_n, "
             "prev_entity_id, prev_matched_by, prev_score, prev_to_source, prev_to_source_id, "
             "seen_at, record_hash from _er_recs order by uid"
         ).fetchnumpy()
@@ -761,24 +798,48 @@ def resolve_with_details(
         who = list(zip(fnames, dobs, emails, phones, strict=True))
         streets = [None if _isna(x) else x for x in rec["street"].tolist()]
         postcodes = [None if _isna(x) else x for x in rec["postcode"].tolist()]
+        cities = [None if _isna(x) else x for x in rec["city"].tolist()]
         dob_n = rec["dob_n"].tolist()
 
-        def _same_home(a: int, b: int) -> bool:
+        def _same_street(a: int, b: int) -> bool:
             sa, sb = streets[a], streets[b]
-            if sa is None or sb is None or postcodes[a] != postcodes[b]:
+            if sa is None or sb is None:
                 return False
+            # the street name missing on one side: "9" / "9 archdall street"
+            if sa.isdigit() and sb.startswith(sa + " ") or (
+                    sb.isdigit() and sa.startswith(sb + " ")):
+                return True
             # a typo or a misplaced space in the street ("burkitts treet") still agrees
             sa, sb = sa.replace(" ", ""), sb.replace(" ", "")
             return sa == sb or jaro_winkler(sa, sb) >= 0.95
 
+        def _same_home(a: int, b: int) -> bool:
+            return postcodes[a] is not None and postcodes[a] == postcodes[b] and (
+                _same_street(a, b))
+
+        def _same_town(a: int, b: int) -> bool:
+            ca, cb = cities[a], cities[b]
+            return ca is not None and cb is not None and jaro_winkler(ca, cb) >= 0.9
+
+        def _same_area(a: int, b: int) -> bool:
+            # the same postcode, or the same town with the postcode one typo apart
+            pa, pb = postcodes[a], postcodes[b]
+            if pa is None or pb is None:
+                return False
+            if pa == pb:
+                return True
+            return _same_town(a, b) and (_levenshtein_le(pa, pb, 1) or _transposed(pa, pb))
+
         def _birth_and_home(a: int, b: int) -> bool:
-            # Both names differ, yet the same date of birth at the same street address: one
-            # person whose names were mistyped or replaced. Not for a dob many records share
-            # or a 1 January (placeholders), nor without a street.
+            # Both names differ, yet the same date of birth in the same postcode, or in the
+            # same street of the same town: one person whose names were mistyped or replaced
+            # (two people born on one day in one postcode are rare, and twins share a
+            # surname). Not for a dob many records share or a 1 January (placeholders), nor
+            # without an address.
             d = dobs[a]
             if d is None or d != dobs[b] or dob_n[a] > 10 or d.endswith("-01-01"):
                 return False
-            return _same_home(a, b)
+            return _same_area(a, b) or (_same_street(a, b) and _same_town(a, b))
 
         uf = _Clusters(n, fnames if cfg.conflict_guard else [None] * n, dobs, cannot,
                        cfg.max_cluster_size)
