@@ -305,7 +305,8 @@ def settings_from_model(
                 level.pop("tf_adjustment_column", None)
                 level.pop("tf_adjustment_weight", None)
     settings["blocking_rules_to_generate_predictions"] = [
-        {"blocking_rule": r, "sql_dialect": "duckdb"} for r in blocking_rules(incremental=incremental)
+        {"blocking_rule": r, "sql_dialect": "duckdb"}
+        for r in blocking_rules(incremental=incremental)
     ]
     settings["retain_matching_columns"] = False
     settings["retain_intermediate_calculation_columns"] = False

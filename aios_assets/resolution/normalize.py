@@ -2,8 +2,8 @@
 
 Input: any table with ``source``, ``source_id`` and some of the person columns
 (``first_name``, ``last_name`` or ``surname``, ``full_name``, ``email``, ``phone``, ``dob``,
-``city``, ``postcode``, ``company``, ``street``, ``state``, ``title``, ``first_seen_at``). Output: one row per input
-row with a dense integer ``uid`` and the comparison columns Splink uses:
+``city``, ``postcode``, ``company``, ``street``, ``state``, ``title``, ``first_seen_at``).
+Output: one row per input row with a dense integer ``uid`` and the comparison columns Splink uses:
 
 - ``first_name``, ``surname``: lower case, accents stripped, honorifics and punctuation removed;
   split from ``full_name`` ("Ada Lovelace", "Lovelace, Ada", "Ada <ada@x>") when missing.
@@ -119,12 +119,14 @@ with base as (
         nullif(trim(regexp_replace(regexp_replace(regexp_replace(
             lower(strip_accents(regexp_replace(coalesce(full_name, ''), '<[^>]*>', '', 'g'))),
             '[^a-z\\s,''-]', '', 'g'),
-            '^\\s*({honor})\\s+|\\s+({suffix})\\s*$', ' ', 'g'), '\\s+', ' ', 'g')), '') as full_raw,
+            '^\\s*({honor})\\s+|\\s+({suffix})\\s*$', ' ', 'g'),
+            '\\s+', ' ', 'g')), '') as full_raw,
         lower(trim(email)) as email_raw,
         regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') as phone_digits,
         trim(dob) as dob_raw,
         {_clean_name_sql('city')} as city,
-        nullif(upper(regexp_replace(coalesce(postcode, ''), '[^A-Za-z0-9]', '', 'g')), '') as postcode,
+        nullif(upper(regexp_replace(coalesce(postcode, ''), '[^A-Za-z0-9]', '', 'g')),
+               '') as postcode,
         nullif(trim(company), '') as company,
         {_street_sql('street')} as street,
         {_clean_name_sql('state')} as state,

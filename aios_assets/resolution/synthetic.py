@@ -86,7 +86,8 @@ CITIES = (
     "cambridge norwich exeter bath"
 ).split()
 
-DOMAINS_PERSONAL = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "proton.me", "icloud.com"]
+DOMAINS_PERSONAL = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "proton.me",
+                    "icloud.com"]
 STREET_WORDS = (
     "high church station mill park victoria king queen albert green manor chapel bridge "
     "london north south west east elm oak ash beech cedar willow maple rose orchard meadow "
