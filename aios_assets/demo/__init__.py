@@ -12,7 +12,7 @@ Properties:
 
 * Deterministic: the same ``(seed, days, scale, start)`` gives byte-identical files (every random
   choice comes from ``random.Random`` seeded with a string; no wall clock, no ``hash()``, no set
-  iteration order).
+  iteration order; .ics and front matter as the pinned ``icalendar`` and PyYAML write them).
 * Streaming: every actor of the business (each organization, the operator, the newsletter, the
   spam) is a generator of time-ordered records; ``heapq.merge`` interleaves them and a writer
   appends each record to its file. Memory stays bounded by the number of people, not of events.

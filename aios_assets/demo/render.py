@@ -10,10 +10,11 @@ from email.header import Header
 from email.utils import formataddr
 from typing import Any, NamedTuple
 
-import orjson
+import icalendar
+import yaml
 
 from aios_assets.demo.tables import _DAY3, _MON3, COUNTRY_NAMES, STREETS, UTC
-from aios_assets.demo.util import _fmt_phone, _iso, _rfc2822, _stamp, _typo
+from aios_assets.demo.util import _fmt_phone, _iso, _rfc2822, _typo
 from aios_assets.demo.world import Person, World
 
 # =============================================================================================
@@ -239,97 +240,55 @@ def render_mail(mid: str, ts: datetime, sender: Party, to: list[Party], cc: list
     return "\n".join(lines)
 
 
-def _ics_escape(s: str) -> str:
-    return (s.replace("\\", "\\\\").replace("\n", "\\n").replace(";", "\\;")
-            .replace(",", "\\,"))
-
-
-def _ics_param(v: str) -> str:
-    v = v.replace('"', "'")
-    return f'"{v}"' if any(c in v for c in ",;:") else v
-
-
-def _fold(line: str) -> str:
-    """Fold an iCalendar content line at 75 octets (RFC 5545 3.1), never inside a character."""
-    if len(line) <= 75 and line.isascii():
-        return line
-    if line.isascii():
-        parts = [line[:75]] + [line[i:i + 74] for i in range(75, len(line), 74)]
-        return "\r\n ".join(parts)
-    out, cur, size = [], [], 0
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        if size + n > (75 if not out else 74):
-            out.append("".join(cur))
-            cur, size = [], 0
-        cur.append(ch)
-        size += n
-    out.append("".join(cur))
-    return "\r\n ".join(out)
-
-
-def _ics_dt(dt: datetime) -> str:
-    st = _stamp(dt.astimezone(UTC))
-    return f"{st[:8]}T{st[8:]}Z"
-
-
-def _cal_address(prop: str, p: Party, extra: str = "") -> str:
-    params = f";CN={_ics_param(p.name)}" if p.name else ""
-    return _fold(f"{prop}{params}{extra}:mailto:{p.addr}")
+def _cal_address(p: Party, **params: str) -> icalendar.vCalAddress:
+    addr = icalendar.vCalAddress(f"mailto:{p.addr}")
+    if p.name:
+        # A DQUOTE cannot sit in a parameter value (RFC 5545 3.2); the demo has always
+        # written it as an apostrophe, which the ingest reads back as the name.
+        addr.params["CN"] = p.name.replace('"', "'")
+    for key, value in params.items():
+        addr.params[key] = value
+    return addr
 
 
 def render_vevent(uid: str, ts: datetime, end: datetime | None, all_day: bool,
-                   organizer: Party, attendees: list[tuple[Party, str]], summary: str,
-                   description: str, location: str, status: str, sequence: int) -> str:
-    lines = ["BEGIN:VEVENT", f"UID:{uid}", f"DTSTAMP:{_ics_dt(ts - timedelta(days=3))}"]
+                  organizer: Party, attendees: list[tuple[Party, str]], summary: str,
+                  description: str, location: str, status: str, sequence: int) -> str:
+    """One VEVENT (CRLF lines, folded by icalendar); the writer streams them into a calendar."""
+    ev = icalendar.Event()
+    ev.add("uid", uid)
+    ev.add("dtstamp", (ts - timedelta(days=3)).astimezone(UTC))
     if all_day:
-        lines.append(f"DTSTART;VALUE=DATE:{ts:%Y%m%d}")
-        lines.append(f"DTEND;VALUE=DATE:{(ts + timedelta(days=1)):%Y%m%d}")
+        ev.add("dtstart", ts.date())
+        ev.add("dtend", (ts + timedelta(days=1)).date())
     else:
-        lines.append(f"DTSTART:{_ics_dt(ts)}")
+        ev.add("dtstart", ts.astimezone(UTC))
         if end is not None:
-            lines.append(f"DTEND:{_ics_dt(end)}")
-    lines.append(_fold(f"SUMMARY:{_ics_escape(summary)}"))
+            ev.add("dtend", end.astimezone(UTC))
+    ev.add("summary", summary)
     if description:
-        lines.append(_fold(f"DESCRIPTION:{_ics_escape(description)}"))
+        ev.add("description", description)
     if location:
-        lines.append(_fold(f"LOCATION:{_ics_escape(location)}"))
-    lines.append(_cal_address("ORGANIZER", organizer))
+        ev.add("location", location)
+    ev.add("organizer", _cal_address(organizer))
     for p, partstat in attendees:
-        lines.append(_cal_address("ATTENDEE", p, f";ROLE=REQ-PARTICIPANT;PARTSTAT={partstat}"))
-    lines += [f"STATUS:{status}", f"SEQUENCE:{sequence}", "END:VEVENT", ""]
-    return "\r\n".join(lines)
+        ev.add("attendee", _cal_address(p, ROLE="REQ-PARTICIPANT", PARTSTAT=partstat))
+    ev.add("status", status)
+    ev.add("sequence", sequence)
+    return ev.to_ical(sorted=False).decode("utf-8")
 
 
-_PLAIN_RE = re.compile(r"[A-Za-z][A-Za-z0-9 ,.()/&'+-]*")
-_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
-
-
-def _yaml_scalar(v: Any, in_flow: bool = False) -> str:
+def _yaml_value(v: Any) -> Any:
+    # Timestamps in UTC, as every other format of the demo writes them.
     if isinstance(v, datetime):
-        u = v.astimezone(UTC)
-        return f"{u.year:04d}-{u.month:02d}-{u.day:02d} {u.hour:02d}:{u.minute:02d}:" \
-               f"{u.second:02d}+00:00"
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, bool) or v is None or isinstance(v, int | float):
-        return orjson.dumps(v).decode()
-    s = str(v)
-    plain = (_PLAIN_RE.fullmatch(s) is not None and s.lower() not in _YAML_WORDS
-             and not s.endswith((" ", ".")) and not (in_flow and "," in s))
-    return s if plain else orjson.dumps(s).decode()
+        return v.astimezone(UTC)
+    if isinstance(v, list):
+        return [_yaml_value(x) for x in v]
+    return v
 
 
 def front_matter(fm: dict[str, Any]) -> str:
-    """YAML front matter (a JSON string is a valid YAML double-quoted scalar)."""
-    lines = ["---"]
-    for key, value in fm.items():
-        if isinstance(value, list):
-            inner = ", ".join(_yaml_scalar(x, in_flow=True) for x in value)
-            lines.append(f"{key}: [{inner}]")
-        else:
-            lines.append(f"{key}: {_yaml_scalar(value)}")
-    lines += ["---", "", ""]
-    return "\n".join(lines)
-
-
+    """YAML front matter of a Markdown note or post (keys in the given order)."""
+    body = yaml.safe_dump({k: _yaml_value(v) for k, v in fm.items()}, sort_keys=False,
+                          allow_unicode=True, default_flow_style=None, width=10_000)
+    return f"---\n{body}---\n\n"
