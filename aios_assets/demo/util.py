@@ -12,10 +12,6 @@ from datetime import date, datetime, timedelta, timezone
 
 from aios_assets.demo.tables import _DAY3, _MON3, _SYMBOL, _ZERO, MONTHS, UTC, WEEKDAYS, Loc
 
-# =============================================================================================
-# small helpers
-# =============================================================================================
-
 
 def _rng(seed: int, *parts: object) -> random.Random:
     """A generator seeded with a string (sha512 inside ``random``): stable across runs."""

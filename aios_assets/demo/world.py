@@ -42,10 +42,6 @@ from aios_assets.demo.tables import (
 )
 from aios_assets.demo.util import _alnum, _new_phone, _rng, _slug, _tz
 
-# =============================================================================================
-# the world: organizations and people
-# =============================================================================================
-
 
 @dataclass(eq=False)
 class Org:

@@ -22,10 +22,6 @@ from aios_assets.demo.tables import (
 from aios_assets.demo.util import _day, _fmt_phone, _iso, _rng, _slug, _stamp, _tz
 from aios_assets.demo.world import Org, Person, World
 
-# =============================================================================================
-# streams: each actor of the business yields time-ordered records
-# =============================================================================================
-
 Item = tuple[int, int, int, str, Any]  # (epoch seconds, stream, seq, kind, data)
 
 
@@ -262,8 +258,3 @@ def _filler_turns(s: Stream, n: int, names: list[str], org: Org) -> list[tuple[i
                                      progress=rng.choice(PROGRESS), topic=topic,
                                      colleague=rng.choice(names[1:] or names))))
     return out
-
-
-# --- clients -----------------------------------------------------------------------------------
-
-

@@ -34,6 +34,8 @@ from aios_assets.demo.util import (
 )
 from aios_assets.demo.world import Org, Person, World
 
+# --- clients --------------------------------------------------------------------------------
+
 
 def client_stream(ctx: Ctx, org: Org, ent: int) -> Iterator[Item]:
     s = Stream(ctx, ent, f"client:{org.org_id}")

@@ -25,8 +25,6 @@ from aios_assets.demo.tables import (
 )
 from aios_assets.demo.util import _alnum, _ceil, _day, _iso, _next_weekday, _poisson, _slug
 
-# --- the operator, the newsletter, the spam ---------------------------------------------------
-
 
 def operator_stream(ctx: Ctx, ent: int) -> Iterator[Item]:
     s = Stream(ctx, ent, "operator")
