@@ -78,7 +78,7 @@ def demo_data(
 
 
 def _generate(out_dir: Path, *, seed: int, days: int, scale: float):
-    from aios_assets.demo_data import generate
+    from aios_assets.demo import generate
 
     with _progress() as progress:
         tasks: dict[str, Any] = {}

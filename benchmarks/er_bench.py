@@ -12,7 +12,7 @@ Quality (pairwise precision / recall / F1 against ground truth), same records, s
   (typos, nicknames, missing values, swapped names, other emails, namesakes and relatives) with
   seeds that neither the packaged default model (seed 1) nor the tests (2024, 99) use;
 - ``demo_business``: the person records dbt derives from the demo business
-  (``aios_assets.demo_data``, seed 7, ``--demo-scale``), scored on its ``ground_truth.json``;
+  (``aios_assets.demo``, seed 7, ``--demo-scale``), scored on its ``ground_truth.json``;
 - ``febrl1`` .. ``febrl4``: the public FEBRL person-record benchmarks (Christen's Febrl
   generator: names, addresses and dates of birth with typos and missing values; 1,000 to 10,000
   records; ``febrl4`` is its two files deduplicated together). They ship inside the
@@ -233,16 +233,16 @@ def _dbt_cmd(home: Path, *args: str) -> tuple[list[str], dict]:
 def demo_business(home: Path, *, scale: float = 1.0, seed: int = 7) -> tuple[pl.DataFrame, dict]:
     """The demo business's person records (``int_person_records``) and their ground truth.
 
-    Generates the business (``aios_assets.demo_data``), loads it into an event log in ``home``
+    Generates the business (``aios_assets.demo``), loads it into an event log in ``home``
     and builds the dbt models up to ``int_person_records``. Truth per record: contacts and
     invoices by their own id; an address by the person whose addresses include it; a record
     without an address (``name:…``) by the person who sent most of its messages, meetings and
     chat turns. Records of no known person (role mailboxes, strangers) are left out."""
-    from aios_assets import demo_data
+    from aios_assets import demo
     from aios_assets.ingest.loader import ingest_paths
 
     out = home / "demo"
-    demo_data.generate(out, seed=seed, scale=scale)
+    demo.generate(out, seed=seed, scale=scale)
     con = duckdb.connect(str(home / "warehouse.duckdb"))
     try:
         ingest_paths(con, [out / s for s in DEMO_SOURCES if (out / s).exists()])

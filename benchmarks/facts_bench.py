@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks.facts_bench --seed 11       # another business
     .venv/bin/python -m benchmarks.facts_bench --warehouse W   # reuse a built warehouse
 
-Generates the demo business (``aios_assets.demo_data.generate``), ingests it, runs the dbt
+Generates the demo business (``aios_assets.demo.generate``), ingests it, runs the dbt
 project (``dbt build``: entity resolution and marts), builds ``entity_facts`` and compares with
 ``ground_truth.json``:
 
@@ -44,7 +44,7 @@ from typing import Any
 
 import duckdb
 
-from aios_assets.demo_data import generate
+from aios_assets.demo import generate
 from aios_assets.ingest.loader import ingest_paths
 from aios_assets.memory.facts import build_entity_facts, company_key, normalize_value
 

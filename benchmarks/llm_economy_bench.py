@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.llm_economy_bench              # 7 days (2-3 minutes)
     .venv/bin/python -m benchmarks.llm_economy_bench --days 2 --scale 0.3
 
-What runs is the real code: the demo business (``aios_assets.demo_data.generate``) is ingested
+What runs is the real code: the demo business (``aios_assets.demo.generate``) is ingested
 and the dbt project built once; then the week is replayed hour by hour over a *time-travel*
 copy of the warehouse (views over the built one that only show events that occurred before the
 last simulated ingest), and the real LLM-calling functions run on it:
@@ -486,7 +486,7 @@ def run(settings: Settings, work: Path, warehouse: Path | None = None,
         warehouse = build_warehouse(work / "build", settings.seed, settings.scale,
                                     settings.history_days + settings.days)
     timings["build_s"] = round(time.perf_counter() - t, 2)
-    from aios_assets.demo_data import DEFAULT_START
+    from aios_assets.demo import DEFAULT_START
     from tests.openai_server import OpenAIServer  # the loopback server the tests use
 
     first_day = settings.start or DEFAULT_START

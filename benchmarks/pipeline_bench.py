@@ -2,7 +2,7 @@
 
 Offline tier only (no ``AIOS_LLM_BASE_URL``, the MiniLM embedder in NumPy, embedded Postgres).
 For each size the demo business is generated with the project's own generator
-(``aios_assets.demo_data.generate``) and ingested on a fresh ``AIOS_HOME`` by ``aios ingest
+(``aios_assets.demo.generate``) and ingested on a fresh ``AIOS_HOME`` by ``aios ingest
 --json <the demo's source folders>`` in a subprocess: the operator's code path, which runs the
 Dagster job ``ingest_and_update_job`` in-process (ingest, dbt, every memory tier incl. the
 embeddings, summaries, agents, gates, cost ledger) and records it in ``$DAGSTER_HOME``. The
@@ -196,16 +196,16 @@ def loadavg() -> list[float]:
 
 
 def _generate_with(writer_cls: Any, out: Path, *, scale: float, seed: int, days: int) -> Any:
-    """``demo_data.generate`` with its writer class replaced (the generator looks it up by name
-    in its module at each call)."""
-    from aios_assets import demo_data as dd
+    """``demo.generate`` with its writer class replaced (the generator looks ``Writer`` up by
+    name in :mod:`aios_assets.demo.writer` at each call)."""
+    from aios_assets.demo import writer as dw
 
-    original = dd._Writer
-    dd._Writer = writer_cls
+    original = dw.Writer
+    dw.Writer = writer_cls
     try:
-        return dd.generate(out, seed=seed, days=days, scale=scale)
+        return dw.generate(out, seed=seed, days=days, scale=scale)
     finally:
-        dd._Writer = original
+        dw.Writer = original
 
 
 def generate_split(base_dir: Path, day_dir: Path, *, scale: float, seed: int = 7,
@@ -220,9 +220,9 @@ def generate_split(base_dir: Path, day_dir: Path, *, scale: float, seed: int = 7
     "a day of new events" is ~1% of the history whatever the weekday (the demo's last day is a
     Saturday, with about half a weekday's records).
     """
-    from aios_assets import demo_data as dd
+    from aios_assets.demo import writer as dw
 
-    base_writer = dd._Writer
+    base_writer = dw.Writer
     stamps: list[int] = []
 
     class StampWriter(base_writer):  # type: ignore[misc, valid-type]

@@ -9,7 +9,7 @@ Two sets, both deterministic per seed, no network, no LLM:
   ~150–250 questions per conversation (single-hop, multi-hop, temporal, open-domain) whose
   evidence is a list of turn ids. Life events come from ``benchmarks.recall_catalogue``.
 * **demo** — :func:`demo_questions`: natural questions about the demo business of
-  ``aios_assets.demo_data`` whose evidence is specific events' ``source_id``.
+  ``aios_assets.demo`` whose evidence is specific events' ``source_id``.
 
 Splits: seed 1 is ``dev`` (tune on it), seed 2 is ``test`` (report on it, never tune to it).
 The harness is ``benchmarks.recall_eval``; see ``benchmarks/RECALL.md``.
@@ -1018,7 +1018,7 @@ class _DemoEvent:
 
 def iter_demo_events(data_dir: Path) -> Iterator[_DemoEvent]:
     """Every event of a generated demo business, parsed by the product's own parsers."""
-    from aios_assets.demo_data import META_FILES
+    from aios_assets.demo import META_FILES
     from aios_assets.ingest.parsers import detect_format, is_mapping_file, iter_records
 
     meta = {str(Path(data_dir) / m) for m in META_FILES}
@@ -1175,7 +1175,7 @@ def demo_questions(ground_truth_path: Path, data_dir: Path | None = None, *,
 
 def generate_demo(seed: int, out_dir: Path) -> DevSet:
     """Generate the demo business (scale 1) under ``out_dir/events`` and its questions."""
-    from aios_assets.demo_data import generate
+    from aios_assets.demo import generate
 
     out_dir = Path(out_dir)
     summary = generate(out_dir / "events", seed=seed)

@@ -39,7 +39,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, pg_url: str):
     ensure_dbt_manifest()
     from aios_assets.costs import cost_ledger
     from aios_assets.dbt_manifest import MANIFEST_PATH
-    from aios_assets.demo_data import generate
+    from aios_assets.demo import generate
     from aios_assets.entities import dbt_resource
     from aios_assets.ingest.assets import ingest_files
     from resources.home import AiosHome

@@ -1,4 +1,4 @@
-"""Tests of the demo business generator (aios_assets.demo_data).
+"""Tests of the demo business generator (aios_assets.demo).
 
 The files are read back with independent readers (csv, mailbox, icalendar, yaml, json) to check
 that the ground truth only names records that exist, that facts have evidence, that overdue
@@ -24,7 +24,7 @@ import icalendar
 import pytest
 import yaml
 
-from aios_assets.demo_data import META_FILES, DemoSummary, generate
+from aios_assets.demo import META_FILES, DemoSummary, generate
 
 UTC = timezone.utc
 

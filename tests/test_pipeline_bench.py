@@ -73,7 +73,7 @@ def test_growth_exponent() -> None:
 
 
 def test_generate_split_holds_back_the_latest_records(tmp_path: Path) -> None:
-    from aios_assets.demo_data import generate
+    from aios_assets.demo import generate
 
     whole = generate(tmp_path / "whole", scale=0.3)
     split = generate_split(tmp_path / "s" / "base", tmp_path / "s" / "day", scale=0.3)
