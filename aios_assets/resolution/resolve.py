@@ -22,8 +22,8 @@ call:
    contradict (unless the same rare dob in one postcode or one street of one town says one
    person), or when its
    first names contradict (or one is missing), or its surnames do at another street, and
-   nothing that identifies a person agrees (date of birth up to a typo or a month, email,
-   phone):
+   nothing that identifies a person agrees (date of birth up to a typo or a month, an
+   impossible one up to a keystroke from the other's, email, phone):
    address, postcode, city, surname and company place a record - a household, an office, two
    namesakes in one postcode - they do not make two records one person;
 4. **stable ids**: each cluster keeps the oldest previous entity id among its members (merges
