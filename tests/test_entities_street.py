@@ -36,3 +36,31 @@ def test_street_reaches_the_resolver_and_an_old_table_is_rebuilt(tmp_path):
     assert query(wh, f"select source, source_id, {new} from int_person_records "
                      "order by all") == added
     assert query(wh, card) == [("7 Wallaby Pl.", "2119", "NSW", "Australia", "Ranger")]
+
+
+def test_an_impossible_dob_reaches_the_resolver_as_digits(tmp_path):
+    # the real ingest leaves "19931819" empty (a field issue); dbt hands its raw text over
+    # and the resolver merges the household-shaped pair it identifies
+    from aios_assets.ingest.loader import ingest_paths
+
+    wh = tmp_path / "warehouse.duckdb"
+    csv = tmp_path / "contacts.csv"
+    home = "11 Arndell Street,2594,Kempsey,sa"
+    csv.write_text("source_id,first_name,last_name,dob,street,postcode,city,state\n"
+                   f"A1,Aleisha,Bridgland,19931019,{home}\n"
+                   f"A2,Bertie,Bridgland,19931819,{home}\n"
+                   f"A3,Kiana,Bridgland,,{home}\n")
+    con = duckdb.connect(str(wh))
+    try:
+        report = ingest_paths(con, [csv], source="crm")
+    finally:
+        con.close()
+    assert (report.rejected, report.field_issues) == (0, 1)
+    dbt("build", warehouse=wh, home=tmp_path)
+    assert query(wh, "select source_id, dob, dob_unparsed from int_person_records "
+                     "order by source_id") == [("A1", "1993-10-19", None),
+                                               ("A2", None, "19931819"), ("A3", None, None)]
+    assert query(wh, "select dob_digits from er_record_state where source_id = 'A2'") == [
+        ("19931819",)]
+    ent = dict(query(wh, "select source_id, entity_id from entity_membership"))
+    assert ent["A1"] == ent["A2"] != ent["A3"]  # Kiana: nothing identifying in common

@@ -94,3 +94,43 @@ def test_only_placed_needs_something_that_identifies_a_person():
     assert not _only_placed(nick, (theresa[0], "1953-11-15", None, None))  # up to a typo
     assert not _only_placed(nick, (None, None, None, "447700900001"))  # same phone
     assert not _only_placed((None, None, "n@x.example", None), (None, None, "n@x.example", None))
+
+
+def test_an_impossible_dob_keeps_its_digits():
+    # the ingest leaves "19931819" empty and dbt hands its raw text over as dob_unparsed; a
+    # direct caller may pass it in dob: either way no date, only its eight digits
+    rows = [{"source": "crm", "source_id": "1", "dob": "19931819"},
+            {"source": "crm", "source_id": "2", "dob_unparsed": "1993-18-19"},
+            {"source": "crm", "source_id": "3", "dob": "1993-10-19", "dob_unparsed": "x"},
+            {"source": "crm", "source_id": "4", "dob_unparsed": "1993181"}]
+    con = duckdb.connect()
+    prepare_records(con, pl.DataFrame(rows), block_cap=300)
+    got = con.sql("select dob, dob_digits from _er_records order by source_id").fetchall()
+    assert got == [(None, "19931819"), (None, "19931819"), ("1993-10-19", None), (None, None)]
+
+
+def test_an_impossible_dob_one_typo_from_the_other_identifies_a_household_member():
+    # household-shaped (another first name, the same surname and address) - apart, unless an
+    # impossible date of birth is one keystroke from the other record's date
+    home = {"street": "11 Arndell Street", "postcode": "2594", "city": "Kempsey", "state": "sa"}
+    aleisha = {"source": "crm", "source_id": "1", "first_name": "Aleisha",
+               "last_name": "Bridgland", "dob": "19931019", **home}
+    bertie = {"source": "crm", "source_id": "2", "first_name": "Bertie",
+              "last_name": "Bridgland", **home}
+    for dob_unparsed, entities in (("19931819", 1),  # a digit mistyped
+                                   ("19930119", 1),  # ... or two adjacent digits swapped
+                                   ("19937799", 2),  # two digits away: a relative
+                                   (None, 2)):  # nothing identifying in common
+        n, _ = _entities([aleisha, {**bertie, "dob_unparsed": dob_unparsed}])
+        assert n == entities, dob_unparsed
+    # Splink's score alone merges every one of them: the guard is what keeps them apart
+    assert _entities([aleisha, bertie], conflict_guard=False)[0] == 1
+
+
+def test_dob_digits_agree_only_up_to_one_keystroke():
+    from aios_assets.resolution.resolve import _dob_digits_agree
+
+    assert _dob_digits_agree("19010271", "19010217")  # adjacent digits swapped
+    assert _dob_digits_agree("19931819", "19931019")  # one digit
+    assert not _dob_digits_agree("19937799", "19931019")
+    assert not _dob_digits_agree("1993101", "19931019")  # not eight digits

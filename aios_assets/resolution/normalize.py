@@ -2,7 +2,8 @@
 
 Input: any table with ``source``, ``source_id`` and some of the person columns
 (``first_name``, ``last_name`` or ``surname``, ``full_name``, ``email``, ``phone``, ``dob``,
-``city``, ``postcode``, ``company``, ``street``, ``state``, ``title``, ``first_seen_at``).
+``city``, ``postcode``, ``company``, ``street``, ``state``, ``title``, ``dob_unparsed``,
+``first_seen_at``).
 Output: one row per input row with a dense integer ``uid`` and the comparison columns Splink uses:
 
 - ``first_name``, ``surname``: lower case, accents stripped, honorifics and punctuation removed;
@@ -11,7 +12,8 @@ Output: one row per input row with a dense integer ``uid`` and the comparison co
 - ``email``: lower case, ``+tag`` removed, Gmail dots removed; NULL when not an address.
   ``email_is_role``: ``info@``, ``sales@``… — shared mailboxes never prove identity.
 - ``dob``: ISO ``YYYY-MM-DD`` string (ISO, ``dd/mm/yyyy``, ``dd.mm.yyyy``, ``yyyy/mm/dd`` or
-  ``yyyymmdd`` accepted).
+  ``yyyymmdd`` accepted). ``dob_digits``: the 8 digits of a date of birth that is no date
+  (``19010271``, in ``dob`` or in ``dob_unparsed``, the raw text the ingest left out), else NULL.
 - ``city``, ``postcode`` (upper, no spaces), ``phone`` (last 9 digits).
 - ``state`` (region) and ``title`` (occupation): lower case, punctuation removed.
 - ``street``: lower case, punctuation removed, street types spelt out (``st`` -> ``street``);
@@ -40,6 +42,9 @@ PERSON_COLUMNS = (
     "street",
     "state",
     "title",
+    # a date of birth the ingest could not read ("19010271": left empty as a field issue,
+    # its raw text kept here by dbt); only its digits are used, as typo evidence (dob_digits)
+    "dob_unparsed",
 )
 
 ROLE_MAILBOXES = (
@@ -84,13 +89,19 @@ KEY_COLUMNS = ("k_email", "k_name", "k_sdob", "k_fdob", "k_dob", "k_user", "k_ph
                "k_swap", "k_addr", "k_fpost", "k_spost", "k_npost", "k_ipost", "k_icity")
 
 
+OPTIONAL_HASH_COLUMNS = ("dob_unparsed",)
+
+
 def input_hash_sql(alias: str = "") -> str:
     """md5 of a record's raw person columns (all VARCHAR): a changed record gets a new hash.
 
     The same expression runs over the raw ``int_person_records`` rows in the warehouse, so an
     incremental run finds new or changed records without normalizing everything again."""
     prefix = f"{alias}." if alias else ""
-    parts = ", ".join(f"coalesce(cast({prefix}{c} as varchar), '')" for c in PERSON_COLUMNS)
+    # a NULL of an optional column is skipped by concat_ws: hashes of records without it stay
+    # what they were before the column existed
+    parts = ", ".join(f"cast({prefix}{c} as varchar)" if c in OPTIONAL_HASH_COLUMNS
+                      else f"coalesce(cast({prefix}{c} as varchar), '')" for c in PERSON_COLUMNS)
     return f"md5(concat_ws(chr(31), {parts}))"
 
 
@@ -124,6 +135,8 @@ with base as (
         lower(trim(email)) as email_raw,
         regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') as phone_digits,
         trim(dob) as dob_raw,
+        regexp_replace(coalesce(trim(dob), trim(dob_unparsed), ''), '[^0-9]', '', 'g')
+            as dob_digits0,
         {_clean_name_sql('city')} as city,
         nullif(upper(regexp_replace(coalesce(postcode, ''), '[^A-Za-z0-9]', '', 'g')),
                '') as postcode,
@@ -186,7 +199,7 @@ norm as (
             try_strptime(dob_raw, '%Y/%m/%d')::date,
             case when regexp_full_match(dob_raw, '\\d{{8}}')
                  then try_strptime(dob_raw, '%Y%m%d')::date end
-        ), '%Y-%m-%d') as dob0,
+        ), '%Y-%m-%d') as dob0, dob_digits0,
         city, postcode, company, street, state, title,
         nullif(regexp_extract(street, '\\d+[a-z]?\\b'), '') as street_number,
         nullif(trim(regexp_replace(regexp_replace(street, '\\b\\d+[a-z]?\\b', ' ', 'g'),
@@ -207,6 +220,10 @@ final as (
         n.email_domain, n.phone,
         case when n.dob0 between '1900-01-01' and strftime(current_date, '%Y-%m-%d')
              then n.dob0 end as dob,
+        -- an impossible date of birth ("19010271"), as its 8 digits: no date, but typo
+        -- evidence against another record's date (see resolve._dob_digits_agree)
+        case when n.dob0 is null and length(n.dob_digits0) = 8 then n.dob_digits0 end
+            as dob_digits,
         n.city, n.postcode, n.company, n.street, n.street_number, n.street_name, n.state,
         n.title
     from norm n
@@ -218,7 +235,8 @@ keyed as (
         md5(concat_ws('|', coalesce(first_name, ''), coalesce(surname, ''),
                       coalesce(email_norm, ''), coalesce(dob, ''), coalesce(city, ''),
                       coalesce(postcode, ''), coalesce(phone, ''), coalesce(street, ''),
-                      coalesce(state, ''), coalesce(title, ''))) as record_hash,
+                      coalesce(state, ''), coalesce(title, ''),
+                      dob_digits)) as record_hash,  -- NULL skipped: old hashes unchanged
         email as k_email,
         case when first_name is not null and surname is not null
              then first_name_canon || '|' || surname end as k_name,

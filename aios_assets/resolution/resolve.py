@@ -22,8 +22,8 @@ call:
    contradict (unless the same rare dob in one postcode or one street of one town says one
    person), or when its
    first names contradict (or one is missing), or its surnames do at another street, and
-   nothing that identifies a person agrees (date of birth up to a typo or a month, email,
-   phone):
+   nothing that identifies a person agrees (date of birth up to a typo or a month, an
+   impossible one up to a keystroke from the other's, email, phone):
    address, postcode, city, surname and company place a record - a household, an office, two
    namesakes in one postcode - they do not make two records one person;
 4. **stable ids**: each cluster keeps the oldest previous entity id among its members (merges
@@ -177,8 +177,8 @@ class FullRunNeeded(Exception):
 STATE_COLUMNS = (
     "source", "source_id", "first_seen_at", "input_hash", "first_name", "surname",
     "first_name_canon", "email_norm", "email_is_role", "email", "email_user", "email_domain",
-    "phone", "dob", "city", "postcode", "company", "street", "street_number", "street_name",
-    "state", "title", "record_hash", *KEY_COLUMNS,
+    "phone", "dob", "dob_digits", "city", "postcode", "company", "street", "street_number",
+    "street_name", "state", "title", "record_hash", *KEY_COLUMNS,
 )
 TF_COLUMNS = ("first_name", "surname", "city", "email")  # comparisons with term frequencies
 
@@ -396,6 +396,15 @@ def _dobs_agree(a: str, b: str) -> bool:
     if a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]:
         return True
     return abs(_day_number(a) - _day_number(b)) <= 31
+
+
+def _dob_digits_agree(a: str, b: str) -> bool:
+    """Two dates of birth as 8 digits (``yyyymmdd``), one of them no date ("19010271"): equal
+    up to one typed digit or two adjacent digits swapped. A date nobody has, yet one keystroke
+    from the other record's, is that record's date mistyped, not a relative's birthday."""
+    if len(a) != 8 or len(b) != 8:
+        return False
+    return a == b or _levenshtein_le(a, b, 1) or _transposed(a, b)
 
 
 def _day_number(d: str) -> int:
@@ -631,7 +640,8 @@ def resolve_with_details(
             """
         )
         rec = con.execute(
-            "select source, source_id, first_name, first_name_canon, surname, dob, email, phone, "
+            "select source, source_id, first_name, first_name_canon, surname, dob, dob_digits, "
+            "email, phone, "
             "is_new, street, postcode, city, count(dob) over (partition by dob) as dob_n, "
             "prev_entity_id, prev_matched_by, prev_score, prev_to_source, prev_to_source_id, "
             "seen_at, record_hash from _er_recs order by uid"
@@ -800,6 +810,15 @@ def resolve_with_details(
         postcodes = [None if _isna(x) else x for x in rec["postcode"].tolist()]
         cities = [None if _isna(x) else x for x in rec["city"].tolist()]
         dob_n = rec["dob_n"].tolist()
+        dob_digits = [None if _isna(x) else x for x in rec["dob_digits"].tolist()]
+
+        def _typo_dob(a: int, b: int) -> bool:
+            # an impossible dob one typo from the other's ("19931819" / "1993-10-19")
+            da, db = dob_digits[a], dob_digits[b]
+            if da is None and db is None:
+                return False
+            return _dob_digits_agree(da or (dobs[a] or "").replace("-", ""),
+                                     db or (dobs[b] or "").replace("-", ""))
 
         def _same_street(a: int, b: int) -> bool:
             sa, sb = streets[a], streets[b]
@@ -881,8 +900,9 @@ def resolve_with_details(
                 if cfg.conflict_guard and (
                         (_names_contradict(fnames[int(a)], fnames[int(b)])
                          and not _birth_and_home(int(a), int(b)))
-                        or _only_placed(who[int(a)], who[int(b)],
-                                        lambda a=int(a), b=int(b): _same_home(a, b))):
+                        or (_only_placed(who[int(a)], who[int(b)],
+                                         lambda a=int(a), b=int(b): _same_home(a, b))
+                            and not _typo_dob(int(a), int(b)))):
                     uf.refused["names"] += 1
                     continue
                 _take(int(a), int(b), "splink", float(p))

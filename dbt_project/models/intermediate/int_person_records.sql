@@ -13,8 +13,10 @@
 -- adds event_id / event_version to a table built before they existed (every contact is then
 -- read once more). Any other change of columns stops the run until `dbt build --full-refresh`
 -- (on_schema_change 'fail'): rows kept from earlier runs would lack the new column's values.
--- A table built before `street`, `state`, `country` or `title` existed is emptied first, so
--- every contact is read again.
+-- A table built before `street`, `state`, `country`, `title` or `dob_unparsed` existed is
+-- emptied first, so every contact is read again. `dob_unparsed` is the raw text of a date of
+-- birth the ingest could not read and left empty (a field issue, e.g. "19010271"): the
+-- resolver uses its digits as typo evidence only.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -22,7 +24,8 @@
     pre_hook=[
         "{% if is_incremental() %}
          {% set have = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-         {% set missing = ['street', 'state', 'country', 'title'] | reject('in', have) | list %}
+         {% set missing = ['street', 'state', 'country', 'title', 'dob_unparsed']
+                          | reject('in', have) | list %}
          {% if missing %}
          {% for col in missing %} alter table {{ this }} add column {{ col }} varchar; {% endfor %}
          delete from {{ this }}
@@ -55,7 +58,20 @@ contact_events_to_read as (
     {% endif %}
 ),
 
-contacts as (
+-- (a warehouse from before the ingest kept field issues has no such table: no raw dobs)
+{% set field_issues = source('aios', 'field_issues') %}
+{% set have_issues = execute and load_relation(field_issues) is not none %}
+dob_issues as (
+    {% if have_issues %}
+    select event_id, min(raw) as raw from {{ field_issues }}
+    where field = 'dob' and raw is not null
+    group by event_id
+    {% else %}
+    select null::varchar as event_id, null::varchar as raw where false
+    {% endif %}
+),
+
+contact_rows as (
     select source, source_id, 'contact' as record_kind, first_name, last_name, full_name,
            email, phone, dob, city, postcode, company, first_seen_at, updated_at as last_seen_at,
            event_id, version as event_version, street, state, country, title
@@ -67,6 +83,12 @@ contacts as (
            event_id, version as event_version, street, state, country, title
     from {{ ref('stg_newsletter__subscribers') }}
     where event_id in (select event_id from contact_events_to_read)
+),
+
+contacts as (
+    select c.*, case when c.dob is null then i.raw end as dob_unparsed
+    from contact_rows c
+    left join dob_issues i using (event_id)
 ),
 
 email_people as (
@@ -123,7 +145,8 @@ participants as (
            null::varchar as dob, null::varchar as city, null::varchar as postcode,
            null::varchar as company, first_seen_at, last_seen_at,
            null::varchar as event_id, null::integer as event_version, null::varchar as street,
-           null::varchar as state, null::varchar as country, null::varchar as title
+           null::varchar as state, null::varchar as country, null::varchar as title,
+           null::varchar as dob_unparsed
     from (
         select * from email_people
         union all by name select * from calendar_people
@@ -132,7 +155,7 @@ participants as (
     where source_id is not null
     union all
     select source, source_id, record_kind, null, null, full_name, email, null, null, null, null,
-           company, first_seen_at, last_seen_at, null, null, null, null, null, null
+           company, first_seen_at, last_seen_at, null, null, null, null, null, null, null
     from invoice_customers
 ),
 
