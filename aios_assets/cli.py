@@ -311,16 +311,20 @@ def _run_ingest(
 
 def _postgres_gone(was_running: bool, errors: list[str]) -> str | None:
     """What happened to Postgres during a failed run, if that is why it failed."""
-    from resources.postgres import URL_ENV, embedded_running
+    from resources.postgres import URL_ENV, embedded_running, went_away
 
     words = ("psycopg", "postgres", "connection", "server closed", "terminating", "connect")
     said = any(w in e.lower() for e in errors for w in words)
     if url := os.environ.get(URL_ENV):
         return f"the Postgres server at {_mask(url)} went away during the run" if said else None
     home = AiosHome.from_env()
-    if (home.pg / "PG_VERSION").exists() and (was_running or said) \
-            and not embedded_running(home):
+    if not (home.pg / "PG_VERSION").exists() or not (was_running or said):
+        return None
+    if not embedded_running(home):
         return f"the embedded Postgres at {home.pg} stopped during the run"
+    # A later step of the run may have started it again on demand (the run still failed).
+    if went_away(home):
+        return f"the embedded Postgres at {home.pg} stopped during the run (restarted since)"
     return None
 
 

