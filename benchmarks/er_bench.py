@@ -189,10 +189,7 @@ def febrl_ingested(name: str, home: Path) -> tuple[pl.DataFrame, dict, dict]:
         report = ingest_paths(con, [csv_path], source="febrl")
     finally:
         con.close()
-    cmd, env = _dbt_cmd(home, "run", "--select", "+int_person_records")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stdout[-4000:])
+    _build_person_records(home)
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
         ingested = pl.from_arrow(con.sql(
@@ -230,6 +227,14 @@ def _dbt_cmd(home: Path, *args: str) -> tuple[list[str], dict]:
     return cmd, env
 
 
+def _build_person_records(home: Path) -> None:
+    """``dbt run`` of ``int_person_records`` and what it reads, on the warehouse in ``home``."""
+    cmd, env = _dbt_cmd(home, "run", "--select", "+int_person_records")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stdout[-4000:])
+
+
 def demo_business(home: Path, *, scale: float = 1.0, seed: int = 7) -> tuple[pl.DataFrame, dict]:
     """The demo business's person records (``int_person_records``) and their ground truth.
 
@@ -248,10 +253,7 @@ def demo_business(home: Path, *, scale: float = 1.0, seed: int = 7) -> tuple[pl.
         ingest_paths(con, [out / s for s in DEMO_SOURCES if (out / s).exists()])
     finally:
         con.close()
-    cmd, env = _dbt_cmd(home, "run", "--select", "+int_person_records")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stdout[-4000:])
+    _build_person_records(home)
     gt = json.loads((out / "ground_truth.json").read_text())
     by_address: dict[str, set] = {}
     for person in gt["people"]:
