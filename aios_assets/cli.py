@@ -19,9 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from aios_assets.agents.cli import intent_app
+from aios_assets.shared.home import AiosHome, activate_home
 from aios_assets.shared.jsonable import jsonable
 from aios_assets.termtext import make_console, safe, visible
-from resources.home import AiosHome, activate_home
 
 if TYPE_CHECKING:
     from aios_assets.ingest.loader import FileReport
@@ -144,7 +144,7 @@ def _print_summary(home: AiosHome, started: float, expected_events: int | None =
             "action_proposals",
             None,
         )
-        from aios_assets.costs import llm_spend_usd
+        from aios_assets.observability.costs import llm_spend_usd
         from aios_assets.publishing.data import proposals_summary
 
         cost = llm_spend_usd(con)
@@ -215,7 +215,7 @@ def _run_ingest(
 ) -> list[FileReport]:
     """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it); exits
     with EXIT_RUN_FAILED when the run fails, else returns what each file contributed."""
-    from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
     from aios_assets.runs import run_job
 
     if materialize:
@@ -408,8 +408,8 @@ def recall(
 ) -> None:
     """Search memory (BM25 + vectors + context); every hit cites its source_id."""
     from aios_assets.memory.index import IndexMissing
-    from aios_assets.retrieval import RecallError, context_pack
-    from aios_assets.retrieval import recall as run_recall
+    from aios_assets.memory.recall import RecallError, context_pack
+    from aios_assets.memory.recall import recall as run_recall
 
     activate_home()
     filters = {"thread": thread, "entity": entity, "since": since, "until": until}
@@ -499,7 +499,7 @@ def ui(
     port: Annotated[int, typer.Option(help="Port for the Dagster UI.")] = 3000,
 ) -> None:
     """Start the Dagster UI and daemon (sensors and schedules live)."""
-    from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
 
     home = activate_home()
     ensure_dbt_manifest()
@@ -525,7 +525,7 @@ from aios_assets.publishing.cli import register as register_publishing  # noqa: 
 
 register_publishing(app)
 
-from aios_assets.audit_cli import register as register_audit  # noqa: E402
+from aios_assets.observability.audit_cli import register as register_audit  # noqa: E402
 
 register_audit(app)
 

@@ -10,9 +10,7 @@ import dagster as dg
 
 from aios_assets.agents.assets import AGENT_ASSETS, AGENT_CHECKS, agents_job
 from aios_assets.agents.schedules import AGENT_JOBS, AGENT_SCHEDULES
-from aios_assets.costs import cost_ledger
-from aios_assets.decision_mirror import DECISION_ASSETS
-from aios_assets.entities import dbt_project_assets, dbt_resource
+from aios_assets.entities.assets import dbt_project_assets, dbt_resource
 from aios_assets.ingest.assets import (
     event_ids_unique,
     event_versions_contiguous,
@@ -22,11 +20,12 @@ from aios_assets.ingest.assets import (
 from aios_assets.memory.curation import CURATION_ASSETS, curation_job
 from aios_assets.memory.episodic import EPISODIC_ASSETS, EPISODIC_CHECKS
 from aios_assets.memory.facts import FACTS_ASSETS, FACTS_CHECKS
-from aios_assets.memory.policy import POLICY_ASSETS, POLICY_CHECKS
+from aios_assets.memory.policy_traces import POLICY_ASSETS, POLICY_CHECKS
 from aios_assets.memory.semantic import SEMANTIC_ASSETS
 from aios_assets.memory.summaries import SUMMARY_ASSETS, SUMMARY_CHECKS, summaries_job
 from aios_assets.memory.working import WORKING_ASSETS, WORKING_CHECKS
-from aios_assets.operations import (
+from aios_assets.observability.costs import cost_ledger
+from aios_assets.observability.operations import (
     FRESHNESS_CHECKS,
     automation_condition_sensor,
     freshness_checks_sensor,
@@ -38,6 +37,7 @@ from aios_assets.publishing.assets import (
     PUBLISHING_JOBS,
     PUBLISHING_SCHEDULES,
 )
+from aios_assets.publishing.decision_mirror import DECISION_ASSETS
 from resources.embeddings import EmbeddingsResource
 from resources.llm import LLMResource
 from resources.postgres import PostgresStore
@@ -54,7 +54,7 @@ MEMORY_ASSETS = [
 MEMORY_CHECKS = [
     *EPISODIC_CHECKS, *WORKING_CHECKS, *FACTS_CHECKS, *POLICY_CHECKS, *SUMMARY_CHECKS,
 ]
-# Memory tiers that follow the event log (eager); see aios_assets/operations.py.
+# Memory tiers that follow the event log (eager); see aios_assets/observability/operations.py.
 MEMORY_ASSETS = with_automation(MEMORY_ASSETS)
 
 # Everything the pipeline derives from the event log: entities (dbt), memory tiers and their

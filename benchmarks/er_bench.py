@@ -8,7 +8,7 @@
 Quality (pairwise precision / recall / F1 against ground truth), same records, same run:
 
 - ``fake_1000``: the public sample ``/work/shared/data/er/fake_1000.csv``;
-- ``synthetic``: held-out noisy person records from ``aios_assets.resolution.synthetic``
+- ``synthetic``: held-out noisy person records from ``aios_assets.entities.resolution.synthetic``
   (typos, nicknames, missing values, swapped names, other emails, namesakes and relatives) with
   seeds that neither the packaged default model (seed 1) nor the tests (2024, 99) use;
 - ``demo_business``: the person records dbt derives from the demo business
@@ -75,15 +75,15 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from aios_assets.ingest.loader import ensure_tables
-from aios_assets.resolution.resolve import (
+from aios_assets.entities.resolution.resolve import (
     ResolverConfig,
     pairwise_from_labels,
     resolve_update,
     resolve_with_details,
     save_state,
 )
-from aios_assets.resolution.synthetic import generate
+from aios_assets.entities.resolution.synthetic import generate
+from aios_assets.ingest.loader import ensure_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 _FAKE_1000_CANDIDATES = [

@@ -137,7 +137,7 @@ class SimulatedModels:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, model: str, prompt: str) -> str:
-        from resources.offline_llm import offline_classify, offline_draft, offline_summarize
+        from aios_assets.llm.offline import offline_classify, offline_draft, offline_summarize
 
         cheap = model == CHEAP
         summary = _SUMMARY_PROMPT.match(prompt)
@@ -424,7 +424,7 @@ def ledger_databases(home: Path, names: tuple[str, ...]) -> Iterator[dict[str, s
     """A fresh database per policy on the embedded server of ``home`` (stopped at the end)."""
     import psycopg
 
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
     from resources.postgres import embedded_url, stop_embedded
 
     aios_home = AiosHome.from_env(home)

@@ -285,7 +285,7 @@ def bench_env(home: Path) -> dict[str, str]:
 def write_demo_policy(home: Path) -> None:
     """The policy ``aios demo`` writes for the demo operator (so the gates see the same)."""
     from aios_assets.publishing.policy import write_demo_policy as write
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
 
     write(AiosHome.from_env(home).ensure())
 

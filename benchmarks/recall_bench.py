@@ -1,4 +1,4 @@
-"""Recall latency at scale: ``aios_assets.retrieval.recall`` over N semantic chunks.
+"""Recall latency at scale: ``aios_assets.memory.recall.recall`` over N semantic chunks.
 
     .venv/bin/python -m benchmarks.recall_bench --sizes 100000 1000000 [--queries 200]
         [--sample 20000] [--noise 0.03] [--skip-duckdb] [--hnsw-timeout 1800] [--keep]
@@ -415,9 +415,9 @@ def query_plan(corpus: Corpus, nq: int, seed: int) -> tuple[list, dict[str, list
 
 
 def run_size(n: int, args: argparse.Namespace, embedder: Any, doc: dict) -> None:
-    from aios_assets import retrieval
     from aios_assets.memory import index as index_mod
-    from resources.home import AiosHome
+    from aios_assets.memory import recall as retrieval
+    from aios_assets.shared.home import AiosHome
     from resources.postgres import stop_embedded
 
     entry: dict[str, Any] = {"n_chunks": n, "command": args.command,
@@ -507,7 +507,7 @@ def run_size(n: int, args: argparse.Namespace, embedder: Any, doc: dict) -> None
         write(doc)
 
         # ---- breakdown (recall's own stage clock) -------------------------------------------
-        from aios_assets.retrieval import _mask, _parse_when
+        from aios_assets.memory.recall import _mask, _parse_when
 
         breakdown: dict[str, Any] = {}
         allowed_sizes: dict[str, float] = {}
@@ -666,7 +666,7 @@ def ann_density(args: argparse.Namespace, doc: dict) -> None:
     import psycopg
     from pgvector.psycopg import register_vector
 
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
     from resources.postgres import BASE_DDL, embedded_url, stop_embedded
 
     cached = sorted(CACHE_DIR.glob("minilm-*.npy"), key=lambda p: p.stat().st_size)

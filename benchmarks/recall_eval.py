@@ -232,7 +232,7 @@ def load_recall() -> tuple[Callable[..., Any] | None, str]:
 
         fn = getattr(aios_assets, "recall", None)
         if fn is None:
-            from aios_assets.retrieval import recall as fn  # type: ignore[no-redef]
+            from aios_assets.memory.recall import recall as fn  # type: ignore[no-redef]
         return fn, ""
     except Exception as exc:  # noqa: BLE001 - any import failure means "not available yet"
         return None, f"{type(exc).__name__}: {exc}"
@@ -240,7 +240,7 @@ def load_recall() -> tuple[Callable[..., Any] | None, str]:
 
 def _accepts_home() -> bool:
     try:
-        from aios_assets.retrieval import recall
+        from aios_assets.memory.recall import recall
 
         return "home" in inspect.signature(recall).parameters
     except Exception:  # noqa: BLE001

@@ -71,7 +71,7 @@ STEPS = [
 def definitions_probe(rounds: int = 3) -> dict[str, Any]:
     """Median wall time of importing the Definitions and building the repository, in fresh
     interpreters (what the UI, the daemon and every ``aios`` run pay)."""
-    from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
 
     ensure_dbt_manifest()  # a stale manifest would add a dbt parse to the first round
     times = []

@@ -45,7 +45,7 @@ from tenacity import (
 )
 from threadpoolctl import ThreadpoolController
 
-from resources.http import retry_after_s
+from aios_assets.shared.http import retry_after_s
 
 log = logging.getLogger(__name__)
 

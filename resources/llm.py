@@ -1,7 +1,7 @@
 """The LLM resource: tiered chat completions with a cache, budgets and a cost ledger.
 
 One resource over the ``openai`` client for any OpenAI-compatible endpoint (OpenAI, Ollama,
-vLLM, llama.cpp server) by base URL, plus the offline tier (:mod:`resources.offline_llm`) that
+vLLM, llama.cpp server) by base URL, plus the offline tier (:mod:`aios_assets.llm.offline`) that
 needs no network and no key.
 
 Routing of :meth:`LLMResource.complete`:
@@ -14,7 +14,8 @@ Routing of :meth:`LLMResource.complete`:
   by tenacity with exponential backoff and jitter (the openai client's own retries are off);
   when they persist the call degrades to the offline tier with ``degraded=True`` and a warning;
 * the endpoint sits behind the capability adapters' circuit breaker and token-bucket rate
-  limit (:class:`~resources.adapters.base.CircuitBreaker`, ``TokenBucket``: the same code):
+  limit (:class:`~aios_assets.publishing.adapters.base.CircuitBreaker`, ``TokenBucket``: the same
+  code):
   ``breaker_threshold`` consecutive transient failures open it, and while it is open calls
   degrade at once without reaching the endpoint; after ``breaker_reset_s`` one trial call
   goes through and closes it again on success;
@@ -52,13 +53,13 @@ import psycopg
 import tenacity
 from pydantic import Field, PrivateAttr
 
-from resources.adapters.base import CircuitBreaker, CircuitOpen, TokenBucket
-from resources.home import AiosHome
-from resources.http import retry_after_s
-from resources.offline_llm import OFFLINE_TASKS, UnknownOfflineTask, offline_handler
+from aios_assets.llm.offline import OFFLINE_TASKS, UnknownOfflineTask, offline_handler
+from aios_assets.publishing.adapters.base import CircuitBreaker, CircuitOpen, TokenBucket
+from aios_assets.shared.home import AiosHome
+from aios_assets.shared.http import retry_after_s
+from aios_assets.shared.text import estimate_tokens
 from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url, storable
 from resources.postgres import connect as pg_connect
-from resources.text import estimate_tokens
 
 logger = logging.getLogger("aios.llm")
 
@@ -388,7 +389,8 @@ class LLMResource(dg.ConfigurableResource):
     backoff_max_s: float = 8.0
     retry_after_cap_s: float = 30.0
     cache_ttl_s: float = 7 * 24 * 3600.0
-    # The adapters' breaker and rate limiter (resources/adapters/base.py), per instance.
+    # The adapters' breaker and rate limiter (aios_assets/publishing/adapters/base.py), per
+    # instance.
     rate_per_s: float | None = None
     rate_burst: int = 5
     breaker_threshold: int = 5

@@ -24,8 +24,8 @@ import psycopg
 from psycopg.types.json import set_json_dumps
 from psycopg.types.string import StrBinaryDumper, StrDumper, StrDumperUnknown
 
-from resources.home import AiosHome
-from resources.text import storable, storable_json
+from aios_assets.shared.home import AiosHome
+from aios_assets.shared.text import storable, storable_json
 
 URL_ENV = "AIOS_POSTGRES_URL"
 DATABASE = "aios"
@@ -46,7 +46,7 @@ class PostgresUnavailable(RuntimeError):
 
 
 # --- text PostgreSQL can hold -------------------------------------------------------------------
-# The event log replaces what PostgreSQL refuses (resources.text) as field issues; every
+# The event log replaces what PostgreSQL refuses (aios_assets.shared.text) as field issues; every
 # connection AIOS opens replaces it too, for text from elsewhere (an LLM's answer, an adapter's
 # error), so no stray byte from outside can stop a run.
 class _StorableText(StrDumperUnknown):  # psycopg's default for str parameters

@@ -21,7 +21,7 @@ import dagster as dg
 import duckdb
 import fasteners
 
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 
 DEFAULT_LOCK_TIMEOUT_S = 600.0
 

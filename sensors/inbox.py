@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from aios_assets.ingest.loader import expand_paths
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 
 MAX_FILES_PER_RUN = 200
 

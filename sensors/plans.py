@@ -218,9 +218,9 @@ def waiting_proposals(warehouse: DuckDBWarehouse, postgres: PostgresStore,
     decisions and outbox in Postgres, the operator's policy and intents)."""
     from aios_assets.publishing.data import load_intent_rules
     from aios_assets.publishing.decisions import all_decisions, latest_decisions
+    from aios_assets.publishing.outbox import Outbox
     from aios_assets.publishing.policy import load_policy
     from aios_assets.publishing.publish import proposals_overview
-    from resources.outbox import Outbox
 
     home = warehouse.layout
     policy = load_policy(home)

@@ -16,7 +16,7 @@ import dagster as dg
 import typer
 
 from aios_assets.cli import app
-from aios_assets.dbt_manifest import ensure_dbt_manifest
+from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
 from tests.fork_server import fork_trial
 
 LIMIT_S = 120.0

@@ -17,7 +17,7 @@ AIOS = [sys.executable, "-m", "aios_assets.cli"]
 @pytest.fixture
 def aios_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty AIOS_HOME (and DAGSTER_HOME inside it) for one test."""
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
     from resources.postgres import stop_embedded
 
     home = AiosHome.from_env(tmp_path / "home").ensure()
@@ -33,7 +33,7 @@ def aios_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A real embedded Postgres 18 + pgvector for the whole session, stopped at the end."""
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
     from resources.postgres import embedded_url, stop_embedded
 
     home = AiosHome.from_env(tmp_path_factory.mktemp("pg-home"))

@@ -19,9 +19,9 @@ import os
 import signal
 import sys
 
-from resources.adapters import HttpApiAdapter, SmtpAdapter
-from resources.adapters.base import CapabilityAdapter, ensure_adapter_schema
-from resources.outbox import STEPS, Outbox
+from aios_assets.publishing.adapters import HttpApiAdapter, SmtpAdapter
+from aios_assets.publishing.adapters.base import CapabilityAdapter, ensure_adapter_schema
+from aios_assets.publishing.outbox import STEPS, Outbox
 from resources.postgres import PostgresStore
 from tests.fork_server import fork_trial
 

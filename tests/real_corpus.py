@@ -182,7 +182,7 @@ def run_corpus(home: Path | None = None) -> CorpusRun:
 def _stop_pg(home: Path) -> None:
     # the CLI leaves the home's embedded Postgres running for the next run; nothing follows here
     if (home / "pg" / "PG_VERSION").exists():
-        from resources.home import AiosHome
+        from aios_assets.shared.home import AiosHome
         from resources.postgres import stop_embedded
 
         stop_embedded(AiosHome.from_env(home))

@@ -7,7 +7,7 @@ import time
 import psycopg
 import pytest
 
-from resources.adapters import (
+from aios_assets.publishing.adapters import (
     AdapterPermanent,
     AdapterRetryable,
     AdapterUnknown,
@@ -15,9 +15,9 @@ from resources.adapters import (
     HttpApiAdapter,
     WebhookAdapter,
 )
-from resources.adapters.base import CircuitBreaker, TokenBucket
-from resources.http import parse_retry_after
-from resources.outbox import OutboxAction
+from aios_assets.publishing.adapters.base import CircuitBreaker, TokenBucket
+from aios_assets.publishing.outbox import OutboxAction
+from aios_assets.shared.http import parse_retry_after
 from tests.fault_api_server import Fault, FaultApiServer
 
 

@@ -1,6 +1,7 @@
 """LLM calls share the capability adapters' circuit breaker and rate limiter
-(resources/adapters/base.py), against the real OpenAI-compatible server on loopback and the
-real ledger in Postgres: sustained 500s open the breaker (calls then degrade without reaching
+(aios_assets/publishing/adapters/base.py), against the real OpenAI-compatible server on loopback
+and the real ledger in Postgres: sustained 500s open the breaker (calls then degrade without
+reaching
 the endpoint), and after the cool-down one trial call closes it again."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from resources.adapters.base import CircuitBreaker, TokenBucket
+from aios_assets.publishing.adapters.base import CircuitBreaker, TokenBucket
 from resources.llm import LLMResource
 from tests.openai_server import Fault, OpenAIServer
 

@@ -7,15 +7,15 @@ import logging
 import psycopg
 import pytest
 
-from resources.adapters import (
+from aios_assets.publishing.adapters import (
     AdapterPermanent,
     AdapterRetryable,
     AdapterUnknown,
     SmtpAdapter,
     default_adapters,
 )
-from resources.adapters.smtp import message_id
-from resources.outbox import OutboxAction
+from aios_assets.publishing.adapters.smtp import message_id
+from aios_assets.publishing.outbox import OutboxAction
 from tests.smtp_sink import SmtpSink, free_port
 
 # Plain AUTH without TLS is fine on loopback; aiosmtpd warns about it.

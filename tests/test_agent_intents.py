@@ -12,7 +12,7 @@ from aios_assets.agents.intents import (
     load_intents,
 )
 from aios_assets.cli import app
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 
 
 def test_defaults_cover_the_demo(aios_home):

@@ -115,7 +115,7 @@ def test_operator_rejection_lowers_the_next_proposal(business, pg_url, monkeypat
     import uuid
 
     from aios_assets.agents.proposals import merge_proposals
-    from aios_assets.memory.policy import build_policy_traces
+    from aios_assets.memory.policy_traces import build_policy_traces
     from aios_assets.publishing.approvals import decide
     from resources.postgres import PostgresStore
 

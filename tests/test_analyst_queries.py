@@ -34,17 +34,17 @@ def doc_queries() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, pg_url: str):
     """A small demo business ingested, built by dbt, plus a few real LLM calls in the ledger."""
-    from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
 
     ensure_dbt_manifest()
-    from aios_assets.costs import cost_ledger
-    from aios_assets.dbt_manifest import MANIFEST_PATH
     from aios_assets.demo import generate
-    from aios_assets.entities import dbt_resource
+    from aios_assets.entities.assets import dbt_resource
+    from aios_assets.entities.dbt_manifest import MANIFEST_PATH
     from aios_assets.ingest.assets import ingest_files
-    from resources.home import AiosHome
+    from aios_assets.llm.offline import summarize_prompt
+    from aios_assets.observability.costs import cost_ledger
+    from aios_assets.shared.home import AiosHome
     from resources.llm import LLMResource
-    from resources.offline_llm import summarize_prompt
     from resources.warehouse import DuckDBWarehouse
 
     root = tmp_path_factory.mktemp("analyst")
@@ -84,7 +84,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, pg_url: str):
                                         resources={"warehouse": warehouse, "llm": llm})
                 assert ledger.success
             planted = plant_proposals_and_decisions(warehouse)
-            from aios_assets.decision_mirror import proposal_decisions
+            from aios_assets.publishing.decision_mirror import proposal_decisions
             from resources.postgres import PostgresStore
 
             mirrored = dg.materialize([proposal_decisions], instance=instance,

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from aios_assets.audit import parse_when, redact
+from aios_assets.observability.audit import parse_when, redact
 from aios_assets.publishing.gates import GATES
 from tests.agent_fixtures import ADA
 from tests.audit_fixtures import DRAFT, business_with_agents, fresh_database

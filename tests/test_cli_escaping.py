@@ -65,7 +65,7 @@ def test_errors_carrying_user_text_are_literal(aios_home: Path, tmp_path: Path):
 def test_audit_entity_screen_escapes_its_data():
     from rich.console import Console
 
-    from aios_assets.audit_cli import render_entity
+    from aios_assets.observability.audit_cli import render_entity
 
     report = {
         "entity_id": "ent_[/x]", "contact": {"full_name": MARKUP, "primary_email": "a@b\nc"},

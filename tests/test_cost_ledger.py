@@ -12,9 +12,9 @@ import dagster as dg
 import psycopg
 import pytest
 
-from aios_assets.costs import cost_ledger
+from aios_assets.llm.offline import summarize_prompt
+from aios_assets.observability.costs import cost_ledger
 from resources.llm import LLMPermanentError, LLMResource, usage_metadata
-from resources.offline_llm import summarize_prompt
 from resources.warehouse import DuckDBWarehouse
 from tests.openai_server import Fault, OpenAIServer
 
@@ -153,8 +153,8 @@ OLD_LEDGER_DDL = """CREATE TABLE cost_ledger (
 
 
 def test_adapter_calls_join_the_ledger_as_kind_adapter(aios_home: Path, ledger_db: str) -> None:
-    from resources.adapters import AdapterRetryable, SmtpAdapter
-    from resources.outbox import OutboxAction
+    from aios_assets.publishing.adapters import AdapterRetryable, SmtpAdapter
+    from aios_assets.publishing.outbox import OutboxAction
     from tests.smtp_sink import SmtpSink, free_port
 
     # A ledger from before adapter calls were mirrored: it gains `kind`, its rows are LLM calls.

@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from aios_assets.audit import COST_DIMENSIONS, cost_rows, ensure_cost_views
+from aios_assets.observability.audit import COST_DIMENSIONS, cost_rows, ensure_cost_views
 from tests.audit_fixtures import fresh_database
 
 NOW = datetime(2026, 6, 3, 9, 0, tzinfo=UTC)
@@ -86,9 +86,9 @@ def test_each_call_counts_once_at_every_grain(ledger):
 
 def test_cost_ledger_asset_creates_the_cost_views(aios_home: Path, pg_url: str,
                                                   monkeypatch: pytest.MonkeyPatch):
-    from aios_assets.costs import cost_ledger
+    from aios_assets.llm.offline import summarize_prompt
+    from aios_assets.observability.costs import cost_ledger
     from resources.llm import LLMResource
-    from resources.offline_llm import summarize_prompt
     from resources.warehouse import DuckDBWarehouse
 
     monkeypatch.setenv("AIOS_POSTGRES_URL", fresh_database(pg_url))

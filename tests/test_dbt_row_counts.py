@@ -10,10 +10,10 @@ from entity_fixtures import add_events, small_business
 
 
 def test_dbt_tables_carry_their_row_counts(aios_home):
-    from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
 
     ensure_dbt_manifest()
-    from aios_assets import entities
+    from aios_assets.entities import assets as entities
     from resources.warehouse import DuckDBWarehouse
 
     warehouse = DuckDBWarehouse()

@@ -103,7 +103,7 @@ def test_held_proposal_waits_for_approval_instead_of_publishing():
     plan = plan_publishing([p], results, ctx)
     assert plan.publish == [] and plan.waiting == [p] and plan.blocked == []
     # `aios proposals` and `aios audit` say it waits for the operator, not that it failed
-    from aios_assets.audit import fate
+    from aios_assets.observability.audit import fate
     from aios_assets.publishing.policy import Mode
     from aios_assets.publishing.publish import proposal_status
 
@@ -187,8 +187,8 @@ def _hostile_mails() -> tuple[list[dict], list[dict]]:
 def test_brief_and_misbehaving_llm_deliver_nothing_hostile(aios_home, fresh_pg, monkeypatch):
     from aios_assets.agents.assets import AGENT_ASSETS, AGENT_CHECKS
     from aios_assets.publishing.assets import PUBLISHING_ASSETS
+    from aios_assets.publishing.outbox import Outbox
     from resources.llm import LLMResource
-    from resources.outbox import Outbox
     from resources.postgres import PostgresStore
     from resources.warehouse import DuckDBWarehouse
     from tests.fault_api_server import FaultApiServer

@@ -9,10 +9,10 @@ from entity_fixtures import add_events, small_business
 
 @pytest.fixture(scope="module")
 def entities():
-    from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
 
     ensure_dbt_manifest()  # before the import, as the CLI does: the assets see the manifest
-    from aios_assets import entities
+    from aios_assets.entities import assets as entities
 
     return entities
 
@@ -34,7 +34,7 @@ def test_assets_group_lineage_and_checks(entities):
 
 
 def test_manifest_helpers(entities, monkeypatch, tmp_path):
-    from aios_assets import dbt_manifest
+    from aios_assets.entities import dbt_manifest
 
     assert entities.ensure_dbt_manifest() == entities.MANIFEST_PATH
     assert not entities.manifest_is_stale()

@@ -62,9 +62,9 @@ def _after_an_incremental_build(tmp_path: Path) -> Path:
 def test_importing_the_resolver_does_not_import_splink():
     code = (
         "import sys\n"
-        "from aios_assets.resolution import resolve\n"
+        "from aios_assets.entities.resolution import resolve\n"
         "assert 'splink' not in sys.modules, 'splink imported'\n"
-        "from aios_assets.resolution import model\n"
+        "from aios_assets.entities.resolution import model\n"
         "assert resolve._TRAINED_ON == model.TRAINED_ON\n"
         "assert resolve.er_model.TRAINED_ON == model.TRAINED_ON\n"
     )

@@ -7,7 +7,7 @@ import os
 import dagster as dg
 
 from aios_assets.definitions import defs
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 from sensors.inbox import inbox_sensor, pending_files, plan_inbox_runs
 from tests.conftest import event, write_jsonl
 

@@ -12,8 +12,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from resources.llm import LLMResource, estimate_tokens
-from resources.offline_llm import (
+from aios_assets.llm.offline import (
     Rule,
     UnknownOfflineTask,
     UnresolvedPlaceholder,
@@ -26,6 +25,7 @@ from resources.offline_llm import (
     summarize,
     summarize_prompt,
 )
+from resources.llm import LLMResource, estimate_tokens
 from tests.openai_server import OpenAIServer
 
 THREAD = [

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from aios_assets.llm.offline import summarize, summarize_prompt
 from resources.llm import (
     BudgetExceeded,
     LLMPermanentError,
@@ -30,7 +31,6 @@ from resources.llm import (
     retry_after_s,
     usage_metadata,
 )
-from resources.offline_llm import summarize, summarize_prompt
 from tests.openai_server import Fault, OpenAIServer, default_answer
 
 KEY = "sk-test-SECRET-7f3a9c1e5b"

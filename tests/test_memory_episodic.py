@@ -171,7 +171,7 @@ def test_participants_follow_entity_resolution(log):
 def test_real_chain_event_log_entities_memory(aios_home):
     """Event log -> dbt (real entity resolution and marts) -> the four memory assets."""
     from aios_assets.memory.facts import FACTS_ASSETS, FACTS_CHECKS
-    from aios_assets.memory.policy import POLICY_ASSETS, POLICY_CHECKS
+    from aios_assets.memory.policy_traces import POLICY_ASSETS, POLICY_CHECKS
     from aios_assets.memory.working import WORKING_ASSETS, WORKING_CHECKS
     from resources.warehouse import DuckDBWarehouse
 

@@ -9,7 +9,7 @@ import duckdb
 from entity_fixtures import add_events
 from memory_tier_fixtures import connect, ts
 
-from aios_assets.memory.policy import (
+from aios_assets.memory.policy_traces import (
     POLICY_ASSETS,
     POLICY_CHECKS,
     build_policy_traces,

@@ -27,8 +27,8 @@ from collections import Counter
 
 import pytest
 
-from resources.adapters.smtp import message_id
-from resources.outbox import Outbox
+from aios_assets.publishing.adapters.smtp import message_id
+from aios_assets.publishing.outbox import Outbox
 from resources.postgres import PostgresStore
 from tests.conftest import ROOT
 from tests.fault_api_server import FaultApiServer

@@ -52,9 +52,9 @@ def _paid_call(pg: str, agent: str, usd: float, ago: str) -> None:
 
 
 def test_cost_ledger_tables_and_spend_plotted_over_materializations(fresh_pg: str):
-    from aios_assets.costs import cost_ledger
+    from aios_assets.llm.offline import summarize_prompt
+    from aios_assets.observability.costs import cost_ledger
     from resources.llm import LLMResource
-    from resources.offline_llm import summarize_prompt
     from resources.warehouse import DuckDBWarehouse
 
     llm = LLMResource()

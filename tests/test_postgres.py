@@ -7,7 +7,7 @@ import sys
 
 import psycopg
 
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 from resources.postgres import (
     PostgresStore,
     apply_ddl,
@@ -48,7 +48,7 @@ def test_one_server_per_home_shared_across_processes(tmp_path):
         url = embedded_url(home)
         other = subprocess.run(
             [sys.executable, "-c",
-             "import sys; from resources.home import AiosHome; "
+             "import sys; from aios_assets.shared.home import AiosHome; "
              "from resources.postgres import embedded_url; "
              "print(embedded_url(AiosHome.from_env(sys.argv[1])))", str(tmp_path)],
             cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,

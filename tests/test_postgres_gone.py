@@ -32,7 +32,7 @@ EXIT_AFTER_KILL_S = 180.0  # the rest of the run (later steps, the CLI's report)
 @pytest.fixture
 def home(aios_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A new home with its own embedded Postgres, already running (as after earlier commands)."""
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
     from resources.postgres import embedded_url
 
     monkeypatch.setenv("AIOS_POSTGRES_URL", "")
@@ -76,7 +76,7 @@ def error_lines(stderr: str) -> list[str]:
 
 def assert_intact(home: Path, n: int = EVENTS) -> None:
     """Every event once in the event log; Postgres holds the chunks the DuckDB mirror holds."""
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
     from resources.postgres import embedded_url
 
     con = duckdb.connect(str(home / "warehouse.read.duckdb"), read_only=True)
@@ -169,7 +169,7 @@ def test_postgres_killed_between_commands_next_command_just_works(home: Path, tm
     status = run_aios("pg", "status", home=home, timeout=120)
     assert "embedded server running" in status.stdout, status
     # This process had the killed server's URL cached: it notices, and finds the new server.
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
     from resources.postgres import went_away
 
     assert not went_away(AiosHome.from_env(home))

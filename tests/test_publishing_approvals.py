@@ -123,7 +123,7 @@ def test_approve_via_cli_delivers_once_and_reject_is_a_policy_trace(world, aios_
     assert aios("proposals", "--status", "nonsense").exit_code != 0
 
     # every decision is an operator event in the log, and policy_traces reads it
-    from aios_assets.memory.policy import build_policy_traces, policy_summary
+    from aios_assets.memory.policy_traces import build_policy_traces, policy_summary
     from resources.warehouse import DuckDBWarehouse
 
     with DuckDBWarehouse().connect() as con:
@@ -148,7 +148,7 @@ def test_shadow_sends_nothing(aios_home, fresh_pg, monkeypatch):
                       now=now, mode="canary", payload={"text": "brief v2"})
     build_warehouse([mail, canary])
     from aios_assets.publishing.decisions import record_decisions
-    from resources.outbox import Outbox
+    from aios_assets.publishing.outbox import Outbox
     from resources.postgres import PostgresStore
 
     record_decisions(PostgresStore(), [mail], "approved", None, via="test")  # still shadow

@@ -63,7 +63,7 @@ def publish(monkeypatch, sink: SmtpSink):
 
 
 def outbox_rows() -> list:
-    from resources.outbox import Outbox
+    from aios_assets.publishing.outbox import Outbox
     from resources.postgres import PostgresStore
 
     return Outbox(PostgresStore()).rows()

@@ -16,7 +16,7 @@ from aios_assets.publishing.policy import (
     parse_policy,
 )
 from aios_assets.publishing.publish import plan_publishing
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 
 ALL_AUTONOMOUS = """
 version: 1

@@ -14,9 +14,9 @@ import pytest
 from publishing_fixtures import build_warehouse, proposal
 from typer.testing import CliRunner
 
+from aios_assets.publishing.adapters import SmtpAdapter
+from aios_assets.publishing.outbox import Outbox
 from aios_assets.publishing.publish import to_outbox_action
-from resources.adapters import SmtpAdapter
-from resources.outbox import Outbox
 from resources.postgres import PostgresStore
 from tests.smtp_sink import SmtpSink
 

@@ -92,7 +92,7 @@ def test_recall_finds_paraphrased_evidence_and_cites_it(memory_home: Path, tmp_p
 
 
 def test_filters_thread_dates_and_bad_input(memory_home: Path, tmp_path: Path) -> None:
-    from aios_assets.retrieval import RecallError, recall
+    from aios_assets.memory.recall import RecallError, recall
 
     _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns("conv-1")))
     other = [dict(t, source_id="B" + t["source_id"]) for t in _turns("conv-2")]
@@ -140,7 +140,7 @@ def test_embedding_is_incremental_by_content_hash(memory_home: Path, tmp_path: P
 
 
 def test_context_pack_fits_the_budget_and_cites(memory_home: Path, tmp_path: Path) -> None:
-    from aios_assets.retrieval import context_pack
+    from aios_assets.memory.recall import context_pack
 
     _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
     _materialize(memory_home)
@@ -177,7 +177,7 @@ def test_the_operator_is_not_a_speaker_cue_but_the_two_people_of_one_chat_are() 
 def test_a_record_outside_any_thread_stands_for_its_own_neighbour() -> None:
     from types import SimpleNamespace
 
-    from aios_assets.retrieval import neighbour_evidence
+    from aios_assets.memory.recall import neighbour_evidence
 
     # 0-1-2 is a conversation; 3 is an invoice with no neighbour.
     index = SimpleNamespace(prev=np.array([-1, 0, 1, -1]), next=np.array([1, 2, -1, -1]))

@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from aios_assets.agents.manifests import PACKAGE_DIR
-from aios_assets.replay import ReplayLLM, diff_proposals, replay
+from aios_assets.observability.replay import ReplayLLM, diff_proposals, replay
 from resources.llm import LLMResource
 from resources.warehouse import DuckDBWarehouse
 from tests.agent_fixtures import LEO

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from aios_assets.resolution.resolve import Overrides, resolve, resolve_with_details
+from aios_assets.entities.resolution.resolve import Overrides, resolve, resolve_with_details
 
 
 def _records(rows: list[dict]) -> pl.DataFrame:
@@ -133,7 +133,7 @@ def test_ids_stay_stable_and_merges_keep_the_older_id():
 
 
 def test_few_new_records_run_incrementally_with_the_same_ids():
-    from aios_assets.resolution.synthetic import generate
+    from aios_assets.entities.resolution.synthetic import generate
 
     rows = generate(300, seed=99)
     df = pl.DataFrame(rows).with_columns(
@@ -174,7 +174,7 @@ def test_split_leaves_the_id_with_the_larger_part():
 def test_oversized_clusters_are_not_built_automatically():
     rows = [{"source": "crm", "source_id": str(i), "first_name": "Sam", "last_name": "Lee",
              "email": "sam.lee@corp.example"} for i in range(8)]
-    from aios_assets.resolution.resolve import ResolverConfig
+    from aios_assets.entities.resolution.resolve import ResolverConfig
 
     res = resolve_with_details(_records(rows), config=ResolverConfig(max_cluster_size=5))
     sizes = res.membership.group_by("entity_id").len()["len"].to_list()
@@ -183,7 +183,7 @@ def test_oversized_clusters_are_not_built_automatically():
 
 
 def test_full_runs_reuse_the_trained_model_until_the_data_grows():
-    from aios_assets.resolution.synthetic import generate
+    from aios_assets.entities.resolution.synthetic import generate
 
     df = pl.DataFrame(generate(600, seed=5)).with_columns(
         pl.lit("syn").alias("source"), pl.col("unique_id").cast(pl.Utf8).alias("source_id")
@@ -207,7 +207,7 @@ def test_no_records_still_give_a_state_to_save():
     resolver state (save_state crashed on None)."""
     import duckdb
 
-    from aios_assets.resolution.resolve import STATE_COLUMNS, save_state
+    from aios_assets.entities.resolution.resolve import STATE_COLUMNS, save_state
 
     result = resolve_with_details(_records([]), return_records=True)
     assert result.membership.height == 0
@@ -224,15 +224,15 @@ def test_training_without_dates_of_birth_degrades_to_default_parameters(caplog):
     skipped with a logged reason and name parameters come from the packaged default model."""
     import logging
 
-    from aios_assets.resolution import model as er_model
-    from aios_assets.resolution.resolve import ResolverConfig
-    from aios_assets.resolution.synthetic import generate
+    from aios_assets.entities.resolution import model as er_model
+    from aios_assets.entities.resolution.resolve import ResolverConfig
+    from aios_assets.entities.resolution.synthetic import generate
 
     df = pl.DataFrame(generate(150, seed=11)).with_columns(
         pl.lit("syn").alias("source"), pl.col("unique_id").cast(pl.Utf8).alias("source_id"),
         pl.lit(None, pl.Utf8).alias("dob"),
     ).drop("cluster", "unique_id")
-    with caplog.at_level(logging.WARNING, logger="aios_assets.resolution.model"):
+    with caplog.at_level(logging.WARNING, logger="aios_assets.entities.resolution.model"):
         res = resolve_with_details(df, config=ResolverConfig(min_records_to_train=100))
     assert res.stats["model"] == "trained"
     steps = {s["step"]: s for s in res.stats["training"]["steps"]}
@@ -248,7 +248,7 @@ def test_training_without_dates_of_birth_degrades_to_default_parameters(caplog):
 
 
 def test_fallback_prior_when_no_deterministic_pairs():
-    from aios_assets.resolution import model as er_model
+    from aios_assets.entities.resolution import model as er_model
 
     base = er_model.default_model()
     out = er_model.fallback_to_default(
@@ -285,8 +285,8 @@ def test_resolve_update_matches_the_incremental_run_and_reads_only_a_neighbourho
     """The dbt model's fast path: state in DuckDB tables, only new records normalized/scored."""
     import duckdb
 
-    from aios_assets.resolution.resolve import resolve_update, save_state
-    from aios_assets.resolution.synthetic import generate
+    from aios_assets.entities.resolution.resolve import resolve_update, save_state
+    from aios_assets.entities.resolution.synthetic import generate
 
     df = pl.DataFrame(generate(600, seed=99)).with_columns(
         pl.lit("syn").alias("source"), pl.col("unique_id").cast(pl.Utf8).alias("source_id")
@@ -324,7 +324,7 @@ def test_resolve_update_matches_the_incremental_run_and_reads_only_a_neighbourho
     # too many changes, or a must_link not yet honoured: a full run is needed
     import pytest
 
-    from aios_assets.resolution.resolve import FullRunNeeded
+    from aios_assets.entities.resolution.resolve import FullRunNeeded
     with pytest.raises(FullRunNeeded, match="must_link"):
         resolve_update(con, records_table="recs", membership_table="membership",
                        state_table="state", previous_model=first.model,

@@ -7,7 +7,7 @@ import os
 import polars as pl
 import pytest
 
-from aios_assets.resolution.resolve import pairwise_from_labels, resolve
+from aios_assets.entities.resolution.resolve import pairwise_from_labels, resolve
 from benchmarks.er_bench import FAKE_1000, fake_1000
 
 
@@ -26,7 +26,7 @@ def test_fake_1000_precision_and_f1():
 
 
 def test_synthetic_held_out_precision():
-    from aios_assets.resolution.synthetic import generate
+    from aios_assets.entities.resolution.synthetic import generate
 
     rows = generate(400, seed=2024)
     df = pl.DataFrame(rows).with_columns(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from aios_assets.resolution.resolve import (
+from aios_assets.entities.resolution.resolve import (
     ResolverConfig,
     _Clusters,
     _dobs_agree,

@@ -22,9 +22,9 @@ import duckdb
 import psycopg
 import pytest
 
-from aios_assets.costs import cost_ledger
 from aios_assets.ingest.assets import ingest_files
 from aios_assets.memory.summaries import summaries
+from aios_assets.observability.costs import cost_ledger
 from resources.llm import LLMResource
 from resources.warehouse import DuckDBWarehouse
 from tests.conftest import event, write_jsonl

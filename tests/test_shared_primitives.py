@@ -13,9 +13,9 @@ import openai
 from aios_assets.memory._shared import GREETING_RE, SIGNOFF_RE, summary_line
 from aios_assets.memory.working import compact_body
 from aios_assets.shared.db import has_relation
+from aios_assets.shared.http import parse_retry_after, retry_after_s
 from aios_assets.shared.jsonable import jsonable
-from resources.http import parse_retry_after, retry_after_s
-from resources.text import EMAIL_RE, estimate_tokens
+from aios_assets.shared.text import EMAIL_RE, estimate_tokens
 
 
 def rate_limited(headers: dict[str, str]) -> openai.RateLimitError:

@@ -215,7 +215,7 @@ def test_an_index_over_nothing_is_built_and_finds_nothing(tmp_path: Path) -> Non
     import numpy as np
 
     from aios_assets.memory.index import build_index, load_index
-    from aios_assets.retrieval import recall
+    from aios_assets.memory.recall import recall
 
     build_index(tmp_path, [], np.zeros((0, 8), dtype=np.float32), [], "test-model")
     assert load_index(tmp_path).size == 0

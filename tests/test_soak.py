@@ -40,10 +40,10 @@ import duckdb
 import psycopg
 import pytest
 
+from aios_assets.publishing.adapters.smtp import message_id
 from aios_assets.publishing.approvals import decide
 from aios_assets.publishing.decisions import flush_decision_events
-from resources.adapters.smtp import message_id
-from resources.outbox import Outbox
+from aios_assets.publishing.outbox import Outbox
 from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse
 from tests.conftest import ROOT, event, run_aios, write_jsonl

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from aios_assets.shared.text import storable, storable_json
 from resources.postgres import PostgresStore, connect
-from resources.text import storable, storable_json
 from tests.conftest import ROOT
 from tests.openai_server import OpenAIServer
 from tests.test_llm_resource import TEXT, ledger, make_llm

@@ -65,7 +65,7 @@ def _wait_for_graph(port: int, proc: subprocess.Popen, timeout_s: float = 180) -
 
 @pytest.fixture
 def webserver(aios_home: Path):
-    from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
 
     ensure_dbt_manifest()
     port = _free_port()

@@ -34,7 +34,7 @@ def intent_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the intents (the demo's defaults are written when there is no file)."""
-    from resources.home import activate_home
+    from aios_assets.shared.home import activate_home
 
     home = activate_home()
     path = ensure_default_intents(home)
@@ -71,7 +71,7 @@ def intent_add(
 ) -> None:
     """Add an intent to $AIOS_HOME/intents.yaml (validated; the file is rewritten atomically)."""
     from aios_assets.agents.intents import Intent, add_intent
-    from resources.home import activate_home
+    from aios_assets.shared.home import activate_home
 
     home = activate_home()
     path = intents_path(home)

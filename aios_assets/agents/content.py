@@ -22,7 +22,7 @@ from aios_assets.shared.db import has_relation
 def _related(query: str, run: AgentRun) -> list[str]:
     """Event ids of memory related to ``query`` (empty when the index is not built)."""
     from aios_assets.memory.index import IndexMissing
-    from aios_assets.retrieval import RecallError, context_pack
+    from aios_assets.memory.recall import RecallError, context_pack
 
     try:
         pack = context_pack(query, budget_tokens=300, k=10,

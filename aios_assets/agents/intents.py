@@ -34,7 +34,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 
 INTENTS_FILE = "intents.yaml"
 KNOWN_AGENTS = ("triage", "followup", "billing", "content", "brief")

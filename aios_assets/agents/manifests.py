@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from aios_assets.agents.intents import KNOWN_AGENTS
 from aios_assets.agents.proposals import ACTION_TYPES, CAPABILITY_OF
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 
 PACKAGE_DIR = Path(__file__).with_name("manifests")
 # Agents with a manifest but no intent of their own: the planner writes escalation notes.

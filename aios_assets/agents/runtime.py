@@ -23,8 +23,7 @@ import duckdb
 from aios_assets.agents.intents import Intent
 from aios_assets.agents.manifests import AgentManifest
 from aios_assets.agents.proposals import Proposal, ProposalError, make_proposal
-from aios_assets.shared.db import has_relation
-from resources.offline_llm import (
+from aios_assets.llm.offline import (
     OfflineError,
     classify,
     classify_prompt,
@@ -34,6 +33,7 @@ from resources.offline_llm import (
     summarize,
     summarize_prompt,
 )
+from aios_assets.shared.db import has_relation
 
 # Notes and contacts are left out: without a date of their own they carry the ingest time.
 CLOCK_KINDS = ("email", "chat_message", "transcript_turn", "payment")

@@ -13,7 +13,7 @@ from aios_assets.ingest.loader import (
     IngestReport,
     ingest_paths,
 )
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 from resources.warehouse import DuckDBWarehouse
 
 GROUP = "ingest"

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from resources.text import storable, storable_json
+from aios_assets.shared.text import storable, storable_json
 
 # Keys the public JSONL schema allows; anything else in a record is kept inside payload.
 JSONL_FIELDS = (

@@ -40,6 +40,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from aios_assets.entities.resolution.nicknames import nickname_map
 from aios_assets.memory._shared import (
     DIM_CONTACTS,
     DIM_ORGANIZATIONS,
@@ -60,9 +61,8 @@ from aios_assets.memory._shared import (
     strip_quoted,
     text_source,
 )
-from aios_assets.resolution.nicknames import nickname_map
 from aios_assets.shared.db import has_relation
-from resources.text import EMAIL_PATTERN as _EMAIL
+from aios_assets.shared.text import EMAIL_PATTERN as _EMAIL
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "entity_facts"

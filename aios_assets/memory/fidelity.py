@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from resources.text import EMAIL_RE
+from aios_assets.shared.text import EMAIL_RE
 
 __all__ = [
     "Amount",

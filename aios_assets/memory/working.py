@@ -10,8 +10,8 @@ Agents call :func:`working_window` / :func:`render_working_memory`: they read th
 table when it was built with at least the budget asked for (a smaller budget is a prefix of the
 newest events), and otherwise compute the window live from the event log.
 
-Tokens: ``resources.text.estimate_tokens`` (ceil(characters / 4)) — the rule every budget in
-AIOS uses.
+Tokens: ``aios_assets.shared.text.estimate_tokens`` (ceil(characters / 4)) — the rule every
+budget in AIOS uses.
 """
 
 from collections.abc import Sequence
@@ -40,7 +40,7 @@ from aios_assets.memory._shared import (
     text_source,
 )
 from aios_assets.shared.db import has_relation
-from resources.text import estimate_tokens
+from aios_assets.shared.text import estimate_tokens
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "working_memory"

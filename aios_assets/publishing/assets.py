@@ -79,11 +79,11 @@ def check_name(gate: str) -> str:
 
 def _outbox(postgres: PostgresStore, *, required: bool) -> Any | None:
     try:
-        from resources.outbox import Outbox
+        from aios_assets.publishing.outbox import Outbox
     except ImportError as exc:
         if required:
-            raise PublishingUnavailable(f"the outbox (resources/outbox.py) is missing: {exc}"
-                                        ) from exc
+            raise PublishingUnavailable(
+                f"the outbox (aios_assets/publishing/outbox.py) is missing: {exc}") from exc
         return None
     return Outbox(postgres)
 
@@ -343,7 +343,7 @@ def reconcile_outbox(context: dg.OpExecutionContext, config: ReconcileConfig,
         outbox = _outbox(postgres, required=True)
     except PublishingUnavailable as exc:
         raise dg.Failure(description=str(exc)) from exc
-    from resources.adapters import default_adapters
+    from aios_assets.publishing.adapters import default_adapters
 
     adapters = default_adapters()
     results = outbox.reconcile(adapters, older_than_s=config.older_than_s)

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from aios_assets.shared.home import activate_home
 from aios_assets.termtext import make_console, safe
-from resources.home import activate_home
 
 console = make_console(stderr=True)
 out = make_console()
@@ -119,7 +119,7 @@ def reject(ids: Annotated[list[str], typer.Argument(help="Proposal ids (or uniqu
 
 def publish(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Gate and publish now (runs publish_job in-process; the UI shows the run)."""
-    from aios_assets.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
     from aios_assets.runs import run_job
 
     activate_home()

@@ -13,7 +13,7 @@ import duckdb
 from aios_assets.publishing.disclosure import Parties
 from aios_assets.publishing.gates import Directory, SentRecord, fingerprint, normalize_proposal
 from aios_assets.publishing.policy import IntentRules, email_recipients
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 
 PROPOSALS_TABLE = "action_proposals"
 GATE_RESULTS_TABLE = "proposal_gate_results"

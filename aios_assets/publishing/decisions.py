@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 from resources.postgres import PostgresStore, apply_ddl
 from resources.warehouse import DuckDBWarehouse, WarehouseBusy
 

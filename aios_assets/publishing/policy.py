@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 
 POLICY_FILE = "policy.yaml"
 

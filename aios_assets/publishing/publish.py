@@ -195,7 +195,7 @@ def plan_publishing(proposals: Sequence[dict[str, Any]], results: Sequence[GateR
 
 
 def to_outbox_action(p: Mapping[str, Any], run_id: str | None = None) -> Any:
-    from resources.outbox import OutboxAction
+    from aios_assets.publishing.outbox import OutboxAction
 
     return OutboxAction(
         idempotency_key=p["idempotency_key"], proposal_id=p["proposal_id"],
@@ -244,7 +244,7 @@ def publish_planned(plan: PublishPlan, outbox: Any, *, adapters: Mapping[str, An
     report = PublishReport(shadow=len(plan.shadow), waiting=len(plan.waiting),
                            blocked=len(plan.blocked))  # waiting: for the operator's approval
     if adapters is None:
-        from resources.adapters import default_adapters
+        from aios_assets.publishing.adapters import default_adapters
 
         adapters = default_adapters()
     if reconcile_after_s is not None:

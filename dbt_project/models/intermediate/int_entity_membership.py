@@ -1,7 +1,7 @@
 """Entity resolution as a dbt Python model: every person record -> its canonical entity.
 
-The logic lives in ``aios_assets.resolution.resolve`` (plain functions shared with the benchmark
-and the tests); this model only feeds it and persists its state:
+The logic lives in ``aios_assets.entities.resolution.resolve`` (plain functions shared with the
+benchmark and the tests); this model only feeds it and persists its state:
 
 - the previous membership is this model's own table (incremental, ``full_refresh: false`` so
   that not even ``dbt build --full-refresh`` can renumber entities);
@@ -51,7 +51,7 @@ def model(dbt, session):
 
     import polars as pl
 
-    from aios_assets.resolution.resolve import (
+    from aios_assets.entities.resolution.resolve import (
         FullRunNeeded,
         Overrides,
         resolve_update,
@@ -167,7 +167,7 @@ def _fingerprint(
     import inspect
     from pathlib import Path
 
-    from aios_assets.resolution import normalize  # light: no polars, pyarrow or Splink
+    from aios_assets.entities.resolution import normalize  # light: no polars, pyarrow or Splink
 
     if not _table_exists(session, "er_model_state"):
         return None

@@ -6,7 +6,7 @@ so that everything derived from the event log follows it without anyone running 
   their last update is older than :data:`FRESHNESS_HOURS`; ``freshness_checks_sensor`` evaluates
   them every 10 minutes, so a stale asset shows in the UI without anyone running anything.
 - Automation: the dbt models and snapshots (condition set by the dbt translator in
-  ``aios_assets/entities.py``), ``episodes``, ``working_memory``, ``semantic_memory``,
+  ``aios_assets/entities/assets.py``), ``episodes``, ``working_memory``, ``semantic_memory``,
   ``entity_facts`` and ``policy_traces`` follow their inputs (:data:`FOLLOW_INPUTS`, ``eager``:
   after any upstream update, once nothing upstream is in progress), so an ``inbox_sensor``
   ingest (``ingest_job``: event log only) is followed by one run that refreshes the marts, the
@@ -93,8 +93,9 @@ automation_condition_sensor = dg.AutomationConditionSensorDefinition(
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
-    description="Evaluates every asset's automation condition (aios_assets/operations.py: the "
-                "dbt models and memory tiers follow the event log, the cost ledger is hourly).",
+    description="Evaluates every asset's automation condition "
+                "(aios_assets/observability/operations.py: the dbt models and memory tiers "
+                "follow the event log, the cost ledger is hourly).",
 )
 
 

@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
+from aios_assets.shared.home import activate_home
 from aios_assets.termtext import make_console, safe
-from resources.home import activate_home
 
 console = make_console(stderr=True)
 out = make_console()
@@ -203,7 +203,7 @@ def show(
                                              )] = None,
 ) -> None:
     """What the system did here and why, in one screen."""
-    from aios_assets.audit import AmbiguousTarget, AuditError, audit
+    from aios_assets.observability.audit import AmbiguousTarget, AuditError, audit
 
     con, pg_url, instance = _sources()
     try:
@@ -224,7 +224,7 @@ def show(
 
 
 def _window(since: str | None, until: str | None) -> tuple[Any, Any]:
-    from aios_assets.audit import parse_when
+    from aios_assets.observability.audit import parse_when
 
     try:
         lo, hi = parse_when(since), parse_when(until, end=True)
@@ -245,7 +245,12 @@ def export(
                                                     "e-mail or name).")] = None,
 ) -> None:
     """Write the full audit trail of a period (or an entity) to a file, credentials redacted."""
-    from aios_assets.audit import AmbiguousTarget, AuditError, export_trail, resolve_target
+    from aios_assets.observability.audit import (
+        AmbiguousTarget,
+        AuditError,
+        export_trail,
+        resolve_target,
+    )
 
     lo, hi = _window(since, until)
     con, pg_url, _ = _sources()
@@ -282,7 +287,7 @@ def cost(
 ) -> None:
     """Spend per day, agent, intent, entity or model, with budgets against spend."""
     from aios_assets.agents.intents import IntentsFileError, ensure_default_intents, load_intents
-    from aios_assets.audit import (
+    from aios_assets.observability.audit import (
         COST_DIMENSIONS,
         AuditError,
         budget_status,
@@ -387,7 +392,7 @@ def _print_replay(s: dict[str, Any], agent: str) -> None:
 
 def _save_replays(results: list[Any], lock_timeout_s: float) -> None:
     """Keep the replayed proposals; a busy warehouse is one clear line and exit code 1."""
-    from aios_assets.replay import save_replay
+    from aios_assets.observability.replay import save_replay
     from resources.warehouse import DuckDBWarehouse, WarehouseBusy
 
     try:
@@ -436,7 +441,13 @@ def replay_cmd(
     cached LLM answers, and show what differs from what happened."""
     from datetime import UTC, datetime
 
-    from aios_assets.replay import ReplayError, ReplayLLM, find_manifest, replay, replay_plan
+    from aios_assets.observability.replay import (
+        ReplayError,
+        ReplayLLM,
+        find_manifest,
+        replay,
+        replay_plan,
+    )
     from resources.llm import LLMResource
 
     if plan is None and (agent is None or since is None):

@@ -35,7 +35,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from resources.adapters.base import (
+from aios_assets.publishing.adapters.base import (
     AdapterError,
     AdapterNotConfigured,
     AdapterPermanent,

@@ -42,12 +42,12 @@ import psycopg
 import tenacity
 from pydantic import Field, PrivateAttr
 
-from resources.home import AiosHome
+from aios_assets.shared.home import AiosHome
 from resources.postgres import apply_ddl, resolve_url
 from resources.postgres import connect as pg_connect
 
 if TYPE_CHECKING:
-    from resources.outbox import OutboxAction
+    from aios_assets.publishing.outbox import OutboxAction
 
 logger = logging.getLogger("aios.adapters")
 

@@ -21,8 +21,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, PrivateAttr
 
-from resources.adapters._http import ClientCache, classify_status, request
-from resources.adapters.base import (
+from aios_assets.publishing.adapters._http import ClientCache, classify_status, request
+from aios_assets.publishing.adapters.base import (
     AdapterNotConfigured,
     AdapterPermanent,
     AttemptResult,
@@ -30,7 +30,7 @@ from resources.adapters.base import (
 )
 
 if TYPE_CHECKING:
-    from resources.outbox import OutboxAction
+    from aios_assets.publishing.outbox import OutboxAction
 
 BASE_URL_ENV = "AIOS_API_BASE_URL"
 TOKEN_ENV = "AIOS_API_TOKEN"

@@ -117,7 +117,7 @@ class ReplayLLM:
                 source = "cache_miss"
         if text is None:
             if offline is None:
-                from resources.offline_llm import offline_handler
+                from aios_assets.llm.offline import offline_handler
 
                 text = offline_handler(task)(prompt, system, max_tokens)
             else:

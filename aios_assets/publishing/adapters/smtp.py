@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, PrivateAttr
 
-from resources.adapters.base import (
+from aios_assets.publishing.adapters.base import (
     AdapterError,
     AdapterNotConfigured,
     AdapterPermanent,
@@ -49,7 +49,7 @@ from resources.adapters.base import (
 )
 
 if TYPE_CHECKING:
-    from resources.outbox import OutboxAction
+    from aios_assets.publishing.outbox import OutboxAction
 
 HOST_ENV = "AIOS_SMTP_HOST"
 PORT_ENV = "AIOS_SMTP_PORT"

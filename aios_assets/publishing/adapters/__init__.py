@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from resources.adapters.base import (
+from aios_assets.publishing.adapters.base import (
     AdapterError,
     AdapterNotConfigured,
     AdapterPermanent,
@@ -18,9 +18,9 @@ from resources.adapters.base import (
     DeliveryReceipt,
     idempotency_key,
 )
-from resources.adapters.http_api import BASE_URL_ENV, HttpApiAdapter
-from resources.adapters.smtp import HOST_ENV, SmtpAdapter
-from resources.adapters.webhook import URL_ENV, WebhookAdapter
+from aios_assets.publishing.adapters.http_api import BASE_URL_ENV, HttpApiAdapter
+from aios_assets.publishing.adapters.smtp import HOST_ENV, SmtpAdapter
+from aios_assets.publishing.adapters.webhook import URL_ENV, WebhookAdapter
 
 
 def default_adapters() -> dict[str, CapabilityAdapter]:

@@ -1,7 +1,8 @@
 """Where dbt's manifest lives and how it is (re)made, without building any asset.
 
-Kept apart from ``aios_assets.entities`` (which builds the dbt assets from the manifest when it
-is imported): the CLI and ``make venv`` call ``ensure_dbt_manifest()`` *before* that import, so
+Kept apart from ``aios_assets.entities.assets`` (which builds the dbt assets from the manifest
+when it is imported): the CLI and ``make venv`` call ``ensure_dbt_manifest()`` *before* that import,
+so
 the assets are always built from a fresh manifest.
 """
 
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_TARGET_DIR = DBT_PROJECT_DIR / "target"
 MANIFEST_PATH = DBT_TARGET_DIR / "manifest.json"
 

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 from pydantic import Field, PrivateAttr
 
-from resources.adapters._http import ClientCache, classify_status, request
-from resources.adapters.base import (
+from aios_assets.publishing.adapters._http import ClientCache, classify_status, request
+from aios_assets.publishing.adapters.base import (
     AdapterNotConfigured,
     AdapterPermanent,
     AttemptResult,
     CapabilityAdapter,
 )
-from resources.adapters.http_api import IDEMPOTENCY_HEADER
+from aios_assets.publishing.adapters.http_api import IDEMPOTENCY_HEADER
 
 if TYPE_CHECKING:
-    from resources.outbox import OutboxAction
+    from aios_assets.publishing.outbox import OutboxAction
 
 URL_ENV = "AIOS_WEBHOOK_URL"
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from aios_assets.memory.index import SemanticIndex, load_index, tokenize
-from resources.text import estimate_tokens
+from aios_assets.shared.text import estimate_tokens
 
 EXACT_MAX = 150_000  # up to this many allowed units the dense score is exact (a mat-vec)
 DENSE_WITHOUT_NAMES = True
@@ -75,7 +75,7 @@ class ContextPack:
 
 
 def _home(home: str | os.PathLike[str] | None) -> Path:
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
 
     return AiosHome.from_env(home).root
 
@@ -209,7 +209,7 @@ def _ann_positions(index: SemanticIndex, qv: np.ndarray, n: int,
     """Approximate nearest units from pgvector (HNSW, cosine), filtered afterwards."""
     from pgvector.psycopg import register_vector
 
-    from resources.home import AiosHome
+    from aios_assets.shared.home import AiosHome
     from resources.postgres import connect as pg_connect
     from resources.postgres import resolve_url
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import httpx
 
-from resources.adapters.base import (
+from aios_assets.publishing.adapters.base import (
     AdapterPermanent,
     AdapterRetryable,
     AdapterUnknown,
 )
-from resources.http import parse_retry_after
+from aios_assets.shared.http import parse_retry_after
 
 # 409: a request with the same Idempotency-Key is still being processed (Stripe-style).
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})

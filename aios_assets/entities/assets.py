@@ -19,8 +19,9 @@ The manifest is **never parsed at import**. It is produced by ``ensure_dbt_manif
 runs ``dbt parse`` only when ``target/manifest.json`` is missing or older than the project's
 files); the CLI calls it before it loads the definitions, and ``make venv`` / CI can too. When
 the manifest is missing at import, the definitions still load: ``dbt_project_assets`` is then
-an empty list and a warning names the fix (``aios_assets.dbt_manifest.ensure_dbt_manifest()``,
-which lives in its own module so that calling it does not import these assets first).
+an empty list and a warning names the fix
+(``aios_assets.entities.dbt_manifest.ensure_dbt_manifest()``, which lives in its own module so that
+calling it does not import these assets first).
 """
 
 
@@ -38,7 +39,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from aios_assets.dbt_manifest import (
+from aios_assets.entities.dbt_manifest import (
     DBT_PROJECT_DIR,
     DBT_TARGET_DIR,
     MANIFEST_PATH,
@@ -46,7 +47,7 @@ from aios_assets.dbt_manifest import (
     ensure_dbt_manifest,
     manifest_is_stale,
 )
-from aios_assets.operations import FOLLOW_INPUTS
+from aios_assets.observability.operations import FOLLOW_INPUTS
 from resources.warehouse import DuckDBWarehouse
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,8 @@ def _build_assets() -> list[dg.AssetsDefinition]:
     if not MANIFEST_PATH.exists():
         log.warning(
             "dbt manifest missing at %s: the entities assets are not loaded. Run "
-            "`python -c 'from aios_assets.dbt_manifest import ensure_dbt_manifest as e; e()'` "
+            "`python -c 'from aios_assets.entities.dbt_manifest import "
+            "ensure_dbt_manifest as e; e()'` "
             "(the aios CLI does this before loading definitions).",
             MANIFEST_PATH,
         )

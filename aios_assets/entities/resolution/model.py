@@ -8,7 +8,7 @@ One settings definition serves every run. Parameters come from one of two places
   passes (names, then date of birth);
 - **the packaged default model** (``default_model.json``) otherwise — a tiny CRM cannot train a
   model. It was trained the same unsupervised way on synthetic records
-  (``python -m aios_assets.resolution.model``), never on any evaluation file.
+  (``python -m aios_assets.entities.resolution.model``), never on any evaluation file.
 
 Incremental runs reuse the model of the last full run, so scores do not drift between runs.
 """
@@ -424,7 +424,8 @@ def fallback_to_default(model: dict[str, Any], report: dict[str, Any], *,
 
 
 def default_model() -> dict[str, Any]:
-    text = resources.files("aios_assets.resolution").joinpath("default_model.json").read_text()
+    package = resources.files("aios_assets.entities.resolution")
+    text = package.joinpath("default_model.json").read_text()
     return json.loads(text)
 
 

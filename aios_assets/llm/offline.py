@@ -24,7 +24,7 @@ import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from resources.text import EMAIL_RE
+from aios_assets.shared.text import EMAIL_RE
 
 # --- errors -------------------------------------------------------------------------------
 

@@ -926,7 +926,7 @@ def ensure_cost_views(con: duckdb.DuckDBPyConnection,
                       budget_rows: Sequence[Budget] | None = None) -> None:
     """Create the cost views (and their small tables); replace the budgets when given."""
     from aios_assets.agents.proposals import ensure_tables
-    from aios_assets.costs import COST_LEDGER_DDL
+    from aios_assets.observability.costs import COST_LEDGER_DDL
 
     con.execute(COST_LEDGER_DDL)
     ensure_tables(con)
@@ -945,7 +945,7 @@ def refresh_cost_views(con: duckdb.DuckDBPyConnection, pg_url: str | None,
     """Mirror new LLM and adapter calls (and adapter → proposal links), then (re)create the
     views ``cost_attribution``, ``cost_by_day_agent_intent_entity_model`` and
     ``cost_budget_status``."""
-    from aios_assets.costs import COST_LEDGER_DDL, mirror_adapter_calls, mirror_calls
+    from aios_assets.observability.costs import COST_LEDGER_DDL, mirror_adapter_calls, mirror_calls
 
     con.execute(COST_LEDGER_DDL)
     counts = {"llm": 0, "adapter": 0, "links": 0}

@@ -7,8 +7,9 @@ not have yet (re-reading a one-hour window before the newest copied call of that
 committed late by concurrent runs are not missed). ``cost_by_day_agent_model`` is the spend view
 analysts query: ``aios sql "select * from cost_by_day_agent_model"``. Each materialization also
 mirrors the adapter-call -> proposal links and (re)creates the attribution views and budgets of
-``aios_assets/audit.py`` (``cost_attribution``, ``cost_by_day_agent_intent_entity_model``,
-``cost_budget_status``), so ``aios cost --no-refresh`` and analysts find them after any build,
+``aios_assets/observability/audit.py`` (``cost_attribution``,
+``cost_by_day_agent_intent_entity_model``, ``cost_budget_status``), so ``aios cost --no-refresh``
+and analysts find them after any build,
 and its metadata carries the spend of the last 30 days per day and the spend per agent as tables
 (``spend_per_day``, ``spend_by_agent``) and the totals as numbers, which the UI's Plots tab draws
 across materializations.
@@ -16,7 +17,7 @@ across materializations.
 Lineage: the ledger depends on the assets that make LLM calls before the brief (summaries and
 the triage / follow-up / billing / content agents), so an update run mirrors what its agents
 just spent and the brief (which reads the ledger) reports it. It still refreshes hourly on its
-own (``HOURLY_MIRROR`` in ``aios_assets/operations.py``), whatever those assets did.
+own (``HOURLY_MIRROR`` in ``aios_assets/observability/operations.py``), whatever those assets did.
 
 Adapter rows map onto the LLM columns: ``task`` = operation (send / lookup), ``tier`` =
 capability (email / webhook / http), ``model`` = adapter class (``SmtpAdapter``,
@@ -246,7 +247,7 @@ def _budgets(context: dg.AssetExecutionContext, llm: LLMResource, home: Any) -> 
         intents_path,
         load_intents,
     )
-    from aios_assets.audit import budgets
+    from aios_assets.observability.audit import budgets
 
     path = intents_path(home)  # read, never written here (the planner writes the defaults)
     try:
@@ -274,7 +275,7 @@ def _budgets(context: dg.AssetExecutionContext, llm: LLMResource, home: Any) -> 
 )
 def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
                 llm: LLMResource) -> dg.MaterializeResult:
-    from aios_assets.audit import ensure_cost_views, mirror_adapter_links
+    from aios_assets.observability.audit import ensure_cost_views, mirror_adapter_links
 
     pg_url = llm.ledger_url()
     now = datetime.now(UTC)

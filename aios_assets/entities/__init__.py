@@ -1,0 +1,1 @@
+"""Canonical entities: the dbt project as Dagster assets, and entity resolution."""

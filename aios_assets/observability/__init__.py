@@ -1,0 +1,1 @@
+"""Observability: the audit trail, LLM and adapter cost, replay, incidents and freshness."""
