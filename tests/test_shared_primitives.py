@@ -10,12 +10,11 @@ import duckdb
 import httpx
 import openai
 
-from aios_assets.memory._shared import GREETING_RE, SIGNOFF_RE, summary_line
 from aios_assets.memory.working import compact_body
 from aios_assets.shared.db import has_relation
 from aios_assets.shared.http import parse_retry_after, retry_after_s
 from aios_assets.shared.jsonable import jsonable
-from aios_assets.shared.text import EMAIL_RE, estimate_tokens
+from aios_assets.shared.text import EMAIL_RE, GREETING_RE, SIGNOFF_RE, estimate_tokens, summary_line
 
 
 def rate_limited(headers: dict[str, str]) -> openai.RateLimitError:

@@ -64,8 +64,9 @@ from aios_assets.agents.proposals import (
 )
 from aios_assets.agents.runtime import AgentOutput, AgentRun, business_clock
 from aios_assets.agents.triage import run_triage
-from aios_assets.memory._shared import SQL_EMAIL_OF, detect_operator, markdown_table
+from aios_assets.memory.base import detect_operator
 from aios_assets.shared.db import has_relation
+from aios_assets.shared.text import SQL_EMAIL_OF, markdown_table
 from resources.llm import LLMResource, usage_metadata
 from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse

@@ -17,7 +17,7 @@ import duckdb
 from aios_assets.agents.marts import contact, recent_rejections, require
 from aios_assets.agents.runtime import AgentOutput, AgentRun, keep_best, operator_first_name
 from aios_assets.agents.triage import quote_md
-from aios_assets.memory._shared import markdown_table
+from aios_assets.shared.text import markdown_table
 
 AGENT = "billing"
 CONFIDENCE = {"friendly": 0.85, "firm": 0.8, "final": 0.7}

@@ -23,8 +23,8 @@ from aios_assets.agents.runtime import (
     operator_first_name,
     quote_for_delivery,
 )
-from aios_assets.memory._shared import SQL_EMAIL_OF
 from aios_assets.shared.db import has_relation
+from aios_assets.shared.text import SQL_EMAIL_OF
 
 
 def _costs(con: duckdb.DuckDBPyConnection, run: AgentRun) -> str:

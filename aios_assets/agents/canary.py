@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aios_assets.agents.manifests import AgentManifest
 from aios_assets.agents.proposals import Proposal
-from aios_assets.memory._shared import markdown_table
+from aios_assets.shared.text import markdown_table
 
 
 def match_key(p: Proposal) -> tuple[str, str, str]:

@@ -15,8 +15,8 @@ import duckdb
 
 from aios_assets.agents.marts import require
 from aios_assets.agents.runtime import AgentOutput, AgentRun, keep_best
-from aios_assets.memory._shared import markdown_table
 from aios_assets.shared.db import has_relation
+from aios_assets.shared.text import markdown_table
 
 
 def _related(query: str, run: AgentRun) -> list[str]:

@@ -23,7 +23,7 @@ from aios_assets.agents.runtime import (
     operator_first_name,
 )
 from aios_assets.agents.triage import quote_md
-from aios_assets.memory._shared import markdown_table
+from aios_assets.shared.text import markdown_table
 
 AGENT = "followup"
 

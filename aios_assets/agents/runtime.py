@@ -422,7 +422,7 @@ def keep_best(proposals: list[Proposal], run: AgentRun) -> list[Proposal]:
 
 def operator_first_name(con: duckdb.DuckDBPyConnection) -> tuple[str | None, str]:
     """(operator email, first name to sign with) from the marts (detect_operator)."""
-    from aios_assets.memory._shared import detect_operator
+    from aios_assets.memory.base import detect_operator
 
     op = detect_operator(con)
     name = None

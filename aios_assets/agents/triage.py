@@ -31,7 +31,7 @@ from aios_assets.agents.runtime import (
     safe_inbound,
     sender_label,
 )
-from aios_assets.memory._shared import SQL_EMAIL_OF, markdown_table, message_body
+from aios_assets.shared.text import SQL_EMAIL_OF, markdown_table, message_body
 
 AGENT = "triage"
 

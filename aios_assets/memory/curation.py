@@ -51,8 +51,8 @@ import dagster as dg
 import duckdb
 
 from aios_assets.ingest.events import InvalidTimestamp, parse_timestamp
-from aios_assets.memory._shared import markdown_table
 from aios_assets.shared.db import has_relation
+from aios_assets.shared.text import markdown_table
 from resources.warehouse import DuckDBWarehouse
 
 DEFAULT_VERBOSE_KINDS = ("email", "chat_message", "transcript_turn", "note")

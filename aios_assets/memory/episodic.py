@@ -31,7 +31,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from aios_assets.memory._shared import (
+from aios_assets.memory.base import (
     ENTITY_MEMBERSHIP,
     EVENT_LOG,
     FCT_INTERACTIONS,
@@ -39,14 +39,10 @@ from aios_assets.memory._shared import (
     GROUP,
     build_event_people,
     get_state,
-    markdown_table,
-    message_body,
-    name_of,
     set_state,
-    stable_id,
-    summary_line,
     text_source,
 )
+from aios_assets.shared.text import markdown_table, message_body, name_of, stable_id, summary_line
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "episodes"

@@ -41,7 +41,7 @@ import duckdb
 import pyarrow as pa
 
 from aios_assets.entities.resolution.nicknames import nickname_map
-from aios_assets.memory._shared import (
+from aios_assets.memory.base import (
     DIM_CONTACTS,
     DIM_ORGANIZATIONS,
     ENTITY_MEMBERSHIP,
@@ -51,18 +51,20 @@ from aios_assets.memory._shared import (
     Operator,
     build_event_people,
     detect_operator,
-    email_of,
     get_state,
-    markdown_table,
-    name_of,
     set_state,
-    split_signature,
-    stable_id,
-    strip_quoted,
     text_source,
 )
 from aios_assets.shared.db import has_relation
 from aios_assets.shared.text import EMAIL_PATTERN as _EMAIL
+from aios_assets.shared.text import (
+    email_of,
+    markdown_table,
+    name_of,
+    split_signature,
+    stable_id,
+    strip_quoted,
+)
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "entity_facts"

@@ -25,8 +25,9 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from aios_assets.memory._shared import EVENT_LOG, GROUP, markdown_table, stable_id
+from aios_assets.memory.base import EVENT_LOG, GROUP
 from aios_assets.shared.db import has_relation
+from aios_assets.shared.text import markdown_table, stable_id
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "policy_traces"

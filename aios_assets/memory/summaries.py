@@ -9,7 +9,7 @@ Levels (table ``summaries``, one row per (level, scope_id, period_start)):
 - ``entity`` — the events of one canonical entity in one ISO week (Monday 00:00 UTC), linked
   through the dbt mart ``entity_membership`` (the event's own record, the addresses it names,
   or a chat speaker's ``name:<name>`` record). Skipped when the mart does not exist. The
-  operator's own entities (``_shared.detect_operator``: ``$AIOS_OPERATOR_EMAIL`` or the busiest
+  operator's own entities (``base.detect_operator``: ``$AIOS_OPERATOR_EMAIL`` or the busiest
   mailbox) and entities present in more than ``max_entity_share`` of the linked events (shared
   mailboxes) are skipped: their summary would be the daily summary again.
 - ``daily`` — one UTC day: built from that day's thread summaries plus the day's events that
@@ -48,14 +48,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from aios_assets.memory._shared import (
-    GREETING_RE,
-    SIGNOFF_RE,
-    detect_operator,
-    markdown_table,
-    message_body,
-    name_of,
-)
+from aios_assets.memory.base import detect_operator
 from aios_assets.memory.curation import DEFAULT_VERBOSE_KINDS, ensure_cold_views
 from aios_assets.memory.fidelity import (
     Amount,
@@ -72,6 +65,7 @@ from aios_assets.memory.fidelity import (
     sentence_split,
 )
 from aios_assets.shared.db import has_relation
+from aios_assets.shared.text import GREETING_RE, SIGNOFF_RE, markdown_table, message_body, name_of
 from resources.warehouse import DuckDBWarehouse
 
 SUMMARY_VERSION = "1"  # bump when the summary text format or the algorithm changes

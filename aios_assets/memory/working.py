@@ -23,24 +23,26 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from aios_assets.memory._shared import (
+from aios_assets.memory.base import (
     ENTITY_MEMBERSHIP,
     EVENT_LOG,
     FCT_INTERACTIONS,
     FCT_INVOICES,
-    GREETING_RE,
     GROUP,
-    SIGNOFF_RE,
     build_event_people,
     get_state,
-    markdown_table,
-    message_body,
-    name_of,
     set_state,
     text_source,
 )
 from aios_assets.shared.db import has_relation
-from aios_assets.shared.text import estimate_tokens
+from aios_assets.shared.text import (
+    GREETING_RE,
+    SIGNOFF_RE,
+    estimate_tokens,
+    markdown_table,
+    message_body,
+    name_of,
+)
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = "working_memory"

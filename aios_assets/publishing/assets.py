@@ -16,7 +16,6 @@ from typing import Any
 
 import dagster as dg
 
-from aios_assets.memory._shared import markdown_table
 from aios_assets.publishing.approvals import decide
 from aios_assets.publishing.data import (
     GATE_RESULTS_TABLE,
@@ -43,6 +42,7 @@ from aios_assets.publishing.publish import (
     plan_publishing,
     publish_planned,
 )
+from aios_assets.shared.text import markdown_table
 from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse
 

@@ -96,7 +96,7 @@ def load_parties(con: duckdb.DuckDBPyConnection,
     """Names, phones and invoices of canonical entities, the operator, and the participants of
     the threads the ``proposals`` answer (their ``in_reply_to``): the disclosure gate's view."""
     from aios_assets.ingest.events import normalize_phone
-    from aios_assets.memory._shared import detect_operator
+    from aios_assets.memory.base import detect_operator
 
     names: dict[str, str] = {}
     phones: dict[str, str] = {}
