@@ -1,5 +1,9 @@
 """The one Dagster ``Definitions`` of AIOS (``workspace.yaml`` points here).
 
+Each domain package has its own ``definitions.py`` (assets, checks, jobs, schedules and the
+sensors that drive them); this module merges them with ``dg.Definitions.merge`` and adds what
+spans domains: the jobs that run the whole pipeline, the nightly schedule, and the resources.
+
 Nothing here touches the disk, the network or dbt at import: resources resolve AIOS_HOME when
 a run uses them.
 """
@@ -8,54 +12,19 @@ from __future__ import annotations
 
 import dagster as dg
 
-from aios_assets.agents.assets import AGENT_ASSETS, AGENT_CHECKS, agents_job
-from aios_assets.agents.schedules import AGENT_JOBS, AGENT_SCHEDULES
-from aios_assets.entities.assets import dbt_project_assets, dbt_resource
-from aios_assets.ingest.assets import (
-    event_ids_unique,
-    event_versions_contiguous,
-    ingest_files,
-    ingest_job,
-)
-from aios_assets.memory.curation import CURATION_ASSETS, curation_job
-from aios_assets.memory.episodic import EPISODIC_ASSETS, EPISODIC_CHECKS
-from aios_assets.memory.facts import FACTS_ASSETS, FACTS_CHECKS
-from aios_assets.memory.policy_traces import POLICY_ASSETS, POLICY_CHECKS
-from aios_assets.memory.semantic import SEMANTIC_ASSETS
-from aios_assets.memory.summaries import SUMMARY_ASSETS, SUMMARY_CHECKS, summaries_job
-from aios_assets.memory.working import WORKING_ASSETS, WORKING_CHECKS
-from aios_assets.observability.costs import cost_ledger
-from aios_assets.observability.operations import (
-    FRESHNESS_CHECKS,
-    automation_condition_sensor,
-    freshness_checks_sensor,
-    with_automation,
-)
-from aios_assets.publishing.assets import (
-    PUBLISHED_ASSET,
-    PUBLISHING_ASSETS,
-    PUBLISHING_JOBS,
-    PUBLISHING_SCHEDULES,
-)
-from aios_assets.publishing.decision_mirror import DECISION_ASSETS
+from aios_assets.agents import definitions as agents
+from aios_assets.entities import definitions as entities
+from aios_assets.entities.assets import dbt_resource
+from aios_assets.ingest import definitions as ingest
+from aios_assets.memory import definitions as memory
+from aios_assets.memory.curation import CURATION_ASSETS
+from aios_assets.observability import definitions as observability
+from aios_assets.publishing import definitions as publishing
+from aios_assets.publishing.assets import PUBLISHED_ASSET
 from resources.embeddings import EmbeddingsResource
 from resources.llm import LLMResource
 from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse
-from sensors.approvals import approvals_sensor
-from sensors.failures import run_failure_sensor
-from sensors.inbox import inbox_sensor
-from sensors.plans import plans_sensor
-
-MEMORY_ASSETS = [
-    *EPISODIC_ASSETS, *WORKING_ASSETS, *FACTS_ASSETS, *POLICY_ASSETS, *SEMANTIC_ASSETS,
-    *SUMMARY_ASSETS,
-]
-MEMORY_CHECKS = [
-    *EPISODIC_CHECKS, *WORKING_CHECKS, *FACTS_CHECKS, *POLICY_CHECKS, *SUMMARY_CHECKS,
-]
-# Memory tiers that follow the event log (eager); see aios_assets/observability/operations.py.
-MEMORY_ASSETS = with_automation(MEMORY_ASSETS)
 
 # Everything the pipeline derives from the event log: entities (dbt), memory tiers and their
 # embeddings, summaries, agents and their gates, and the cost ledger (it follows the agents).
@@ -91,36 +60,22 @@ nightly_precompute_schedule = dg.ScheduleDefinition(
     description="02:30 UTC: marts, memory (embeddings), summaries, agents' drafts and the "
                 "brief, so everything is ready before the operator starts.",
 )
-memory_curation_schedule = dg.ScheduleDefinition(
-    name="memory_curation_schedule",
-    job=curation_job,
-    cron_schedule="0 4 * * 0",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Sundays 04:00 UTC: summaries and their blocking fidelity check, then the "
-                "cold archive.",
-)
 
-defs = dg.Definitions(
-    assets=[ingest_files, *dbt_project_assets, *MEMORY_ASSETS, *CURATION_ASSETS,
-            *with_automation([cost_ledger, *DECISION_ASSETS]),
-            *PUBLISHING_ASSETS, *AGENT_ASSETS],
-    asset_checks=[event_ids_unique, event_versions_contiguous, *MEMORY_CHECKS, *AGENT_CHECKS,
-                  *FRESHNESS_CHECKS],
-    jobs=[ingest_job, ingest_and_update_job, nightly_precompute_job, summaries_job,
-          curation_job, *PUBLISHING_JOBS, agents_job, *AGENT_JOBS],
-    schedules=[nightly_precompute_schedule, memory_curation_schedule, *PUBLISHING_SCHEDULES,
-               *AGENT_SCHEDULES],
-    sensors=[inbox_sensor, approvals_sensor, run_failure_sensor, plans_sensor,
-             freshness_checks_sensor, automation_condition_sensor],
-    resources={
-        "warehouse": DuckDBWarehouse(),
-        "postgres": PostgresStore(),
-        "dbt": dbt_resource(),
-        "llm": LLMResource(),
-        "embeddings": EmbeddingsResource(),
-        "ingest_observer": dg.ResourceDefinition.none_resource(
-            description="Progress hook the CLI sets; unused in the UI."
-        ),
-    },
+# Only `defs` may be a Definitions object at module scope (Dagster loads the one it finds).
+defs = dg.Definitions.merge(
+    ingest.defs, entities.defs, memory.defs, agents.defs, publishing.defs, observability.defs,
+    dg.Definitions(
+        jobs=[ingest_and_update_job, nightly_precompute_job],
+        schedules=[nightly_precompute_schedule],
+        resources={
+            "warehouse": DuckDBWarehouse(),
+            "postgres": PostgresStore(),
+            "dbt": dbt_resource(),
+            "llm": LLMResource(),
+            "embeddings": EmbeddingsResource(),
+            "ingest_observer": dg.ResourceDefinition.none_resource(
+                description="Progress hook the CLI sets; unused in the UI."
+            ),
+        },
+    ),
 )

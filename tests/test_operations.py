@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from aios_assets.observability.operations import FRESHNESS_CHECKS, FRESHNESS_HOURS
+from aios_assets.observability.freshness import FRESHNESS_CHECKS, FRESHNESS_HOURS
 
 
 @pytest.fixture(scope="module")

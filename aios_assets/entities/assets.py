@@ -47,7 +47,7 @@ from aios_assets.entities.dbt_manifest import (
     ensure_dbt_manifest,
     manifest_is_stale,
 )
-from aios_assets.observability.operations import FOLLOW_INPUTS
+from aios_assets.shared.automation import FOLLOW_INPUTS
 from resources.warehouse import DuckDBWarehouse
 
 log = logging.getLogger(__name__)

@@ -42,6 +42,7 @@ from aios_assets.memory.base import (
     set_state,
     text_source,
 )
+from aios_assets.shared.automation import FOLLOW_INPUTS
 from aios_assets.shared.text import markdown_table, message_body, name_of, stable_id, summary_line
 from resources.warehouse import DuckDBWarehouse
 
@@ -602,6 +603,7 @@ def _preview(con: duckdb.DuckDBPyConnection) -> str:
     key=ASSET,
     group_name=GROUP,
     pool="warehouse",
+    automation_condition=FOLLOW_INPUTS,
     kinds={"duckdb", "python"},
     deps=[EVENT_LOG, ENTITY_MEMBERSHIP, FCT_INTERACTIONS, FCT_INVOICES],
     description=(

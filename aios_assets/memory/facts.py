@@ -55,6 +55,7 @@ from aios_assets.memory.base import (
     set_state,
     text_source,
 )
+from aios_assets.shared.automation import FOLLOW_INPUTS
 from aios_assets.shared.db import has_relation
 from aios_assets.shared.text import EMAIL_PATTERN as _EMAIL
 from aios_assets.shared.text import (
@@ -957,6 +958,7 @@ class EntityFactsConfig(dg.Config):
     key=ASSET,
     group_name=GROUP,
     pool="warehouse",
+    automation_condition=FOLLOW_INPUTS,
     kinds={"duckdb", "python"},
     deps=[EVENT_LOG, ENTITY_MEMBERSHIP, DIM_CONTACTS, DIM_ORGANIZATIONS, FCT_INTERACTIONS],
     description=(

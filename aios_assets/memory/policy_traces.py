@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from aios_assets.memory.base import EVENT_LOG, GROUP
+from aios_assets.shared.automation import FOLLOW_INPUTS
 from aios_assets.shared.db import has_relation
 from aios_assets.shared.text import markdown_table, stable_id
 from resources.warehouse import DuckDBWarehouse
@@ -267,6 +268,7 @@ def policy_summary(con: duckdb.DuckDBPyConnection, action_type: str | None = Non
     key=ASSET,
     group_name=GROUP,
     pool="warehouse",
+    automation_condition=FOLLOW_INPUTS,
     kinds={"duckdb", "python"},
     deps=[EVENT_LOG],
     description=(

@@ -14,6 +14,7 @@ from pgvector.psycopg import register_vector
 
 from aios_assets.memory.chunks import Chunk, chunks_for_event, order_chunks
 from aios_assets.memory.index import build_index
+from aios_assets.shared.automation import FOLLOW_INPUTS
 from resources.embeddings import EmbeddingsResource
 from resources.postgres import PostgresStore, apply_ddl
 from resources.warehouse import DuckDBWarehouse
@@ -252,6 +253,7 @@ def sync_postgres(pg: PostgresStore, chunks: Sequence[Chunk],
 @dg.asset(
     group_name=GROUP,
     pool="warehouse",
+    automation_condition=FOLLOW_INPUTS,
     kinds={"duckdb", "postgres", "python"},
     # Only the event log: recall must not wait on (or fail with) the entity build; entity ids
     # are read from the marts when they exist.

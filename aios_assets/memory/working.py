@@ -34,6 +34,7 @@ from aios_assets.memory.base import (
     set_state,
     text_source,
 )
+from aios_assets.shared.automation import FOLLOW_INPUTS
 from aios_assets.shared.db import has_relation
 from aios_assets.shared.text import (
     GREETING_RE,
@@ -312,6 +313,7 @@ class WorkingMemoryConfig(dg.Config):
     key=ASSET,
     group_name=GROUP,
     pool="warehouse",
+    automation_condition=FOLLOW_INPUTS,
     kinds={"duckdb", "python"},
     deps=[EVENT_LOG, ENTITY_MEMBERSHIP, FCT_INTERACTIONS, FCT_INVOICES],
     description=(

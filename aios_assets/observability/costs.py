@@ -17,7 +17,7 @@ across materializations.
 Lineage: the ledger depends on the assets that make LLM calls before the brief (summaries and
 the triage / follow-up / billing / content agents), so an update run mirrors what its agents
 just spent and the brief (which reads the ledger) reports it. It still refreshes hourly on its
-own (``HOURLY_MIRROR`` in ``aios_assets/observability/operations.py``), whatever those assets did.
+own (``HOURLY_MIRROR`` in ``aios_assets/shared/automation.py``), whatever those assets did.
 
 Adapter rows map onto the LLM columns: ``task`` = operation (send / lookup), ``tier`` =
 capability (email / webhook / http), ``model`` = adapter class (``SmtpAdapter``,
@@ -33,6 +33,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from aios_assets.shared.automation import HOURLY_MIRROR
 from resources.llm import LEDGER_COLUMNS, LLMResource
 from resources.postgres import connect as pg_connect
 from resources.warehouse import DuckDBWarehouse
@@ -260,6 +261,7 @@ def _budgets(context: dg.AssetExecutionContext, llm: LLMResource, home: Any) -> 
 @dg.asset(
     group_name=GROUP,
     pool="warehouse",
+    automation_condition=HOURLY_MIRROR,
     kinds={"duckdb", "postgres"},
     deps=LEDGER_DEPS,
     description=(

@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from aios_assets.shared.automation import HOURLY_MIRROR
 from resources.postgres import PostgresStore
 from resources.postgres import connect as pg_connect
 from resources.warehouse import DuckDBWarehouse
@@ -65,6 +66,7 @@ def mirror_decisions(con: duckdb.DuckDBPyConnection, pg_url: str) -> int:
     key=ASSET,
     group_name="audit",
     pool="warehouse",
+    automation_condition=HOURLY_MIRROR,
     kinds={"duckdb", "postgres"},
     deps=[dg.AssetKey("action_proposals")],
     description=(
