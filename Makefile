@@ -29,6 +29,7 @@ ui: $(BIN)/aios
 
 lint: $(BIN)/aios
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: $(BIN)/aios
 	$(BIN)/python -m benchmarks.run
