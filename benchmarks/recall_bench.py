@@ -19,7 +19,7 @@ For each N it builds, in a temporary AIOS_HOME:
   figures are latency figures, not quality figures.
 * **index** — ``aios_assets.memory.index.build_index`` (BM25 x2 + float16 vectors + parquet),
   timed per part by wrapping ``tokenize`` and ``_save_bm25`` of that module in this process.
-* **Postgres** — the embedded server of that home; the DDL of ``semantic.pg_ddl`` without its
+* **Postgres** — the embedded server of that home; the DDL of ``vectors.pg_ddl`` without its
   HNSW index, vectors COPYed in binary, ``aios.semantic_chunks`` COPYed, then the HNSW index
   created after the load (maintenance_work_mem 2GB, 2 parallel maintenance workers).
 * **DuckDB** — the same distinct vectors in an in-memory ``FLOAT[384]`` table with a ``vss``
@@ -289,7 +289,7 @@ def pg_load(home: Any, corpus: Corpus, vectors: np.ndarray, model: str, dim: int
     import psycopg
     from pgvector.psycopg import register_vector
 
-    from aios_assets.memory.semantic import pg_ddl
+    from aios_assets.memory.vectors import pg_ddl
     from resources.postgres import BASE_DDL, embedded_url
 
     out: dict[str, Any] = {}
@@ -428,7 +428,6 @@ def run_size(n: int, args: argparse.Namespace, embedder: Any, doc: dict) -> None
     home = AiosHome(tmp.resolve()).ensure()
     os.environ["AIOS_HOME"] = str(home.root)
     os.environ.pop("AIOS_POSTGRES_URL", None)
-    retrieval.close_connections()  # a cached connection would point at the previous server
     duck = None
     try:
         log(f"N={n:,}: corpus")
@@ -648,7 +647,6 @@ def run_size(n: int, args: argparse.Namespace, embedder: Any, doc: dict) -> None
     finally:
         if duck is not None:
             duck.close()
-        retrieval.close_connections()
         index_mod._cache.clear()
         with contextlib.suppress(Exception):
             stopped = stop_embedded(home)

@@ -187,3 +187,25 @@ def test_a_record_outside_any_thread_stands_for_its_own_neighbour() -> None:
     # the invoice: itself; turn 1: the better of turn 0 (0.7) and turn 2 (not a candidate);
     # turn 0: turn 1's score.
     assert got.tolist() == pytest.approx([0.9, 0.7, 0.2])
+
+
+def test_the_pgvector_path_finds_what_the_exact_path_finds(memory_home: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above EXACT_MAX units recall asks pgvector's HNSW index (through PostgresStore) for its
+    dense candidates; on a small corpus both paths must agree on the evidence."""
+    from aios_assets.memory import recall as recall_mod
+
+    _ingest(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
+    _materialize(memory_home)
+    questions = ["What kind of dog did Maya get?", "What did Leo make out of clay?"]
+    exact = [[h.source_id for h in recall_mod.recall(q, k=3, home=memory_home)]
+             for q in questions]
+    monkeypatch.setattr(recall_mod, "EXACT_MAX", 0)
+    calls: list[int] = []
+    real = recall_mod._ann_positions
+    monkeypatch.setattr(recall_mod, "_ann_positions",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    ann = [[h.source_id for h in recall_mod.recall(q, k=3, home=memory_home)]
+           for q in questions]
+    assert len(calls) == len(questions)  # the pgvector path really ran
+    assert ann == exact and ann[0][0] == "D1:1" and "D1:4" in ann[1]

@@ -7,7 +7,6 @@ fills a token budget with cited evidence.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import threading
@@ -189,46 +188,16 @@ def _lexical(index: SemanticIndex, tokens: list[str],
     return lex_u, lex_c, float(lex_u[scope].max(initial=0.0)), float(lex_c[scope].max(initial=0.0))
 
 
-_pg_lock = threading.Lock()
-
-
-_pg_cons: dict[str, Any] = {}
-
-
-def close_connections() -> None:
-    """Close the cached pgvector connections (tests and benchmarks that switch stores)."""
-    with _pg_lock:
-        for con in _pg_cons.values():
-            with contextlib.suppress(Exception):
-                con.close()
-        _pg_cons.clear()
-
-
 def _ann_positions(index: SemanticIndex, qv: np.ndarray, n: int,
                    mask: np.ndarray | None) -> np.ndarray:
     """Approximate nearest units from pgvector (HNSW, cosine), filtered afterwards."""
-    from pgvector.psycopg import register_vector
+    from aios_assets.memory.vectors import nearest_hashes
+    from resources.postgres import PostgresStore
 
-    from aios_assets.shared.home import AiosHome
-    from resources.postgres import connect as pg_connect
-    from resources.postgres import resolve_url
-
-    url = resolve_url(AiosHome.from_env(index.home))  # the store the index was built from
-    with _pg_lock:
-        con = _pg_cons.get(url)
-        if con is None or con.closed:
-            con = pg_connect(url, autocommit=True)
-            register_vector(con)
-            con.execute("SET hnsw.ef_search = 200")
-            con.execute("SET hnsw.iterative_scan = relaxed_order")
-            _pg_cons[url] = con
-        # With a filter, ask for more: some of the nearest fall outside it.
-        rows = con.execute(
-            f"SELECT content_hash FROM aios.embeddings_{index.dim} WHERE model = %s "
-            "ORDER BY embedding <=> %s LIMIT %s",
-            (index.model_id, qv, n if mask is None else n * 2),
-        ).fetchall()
-    found = np.asarray(index.positions_of([r[0] for r in rows]), dtype=np.int64)
+    store = PostgresStore(home=str(index.home))  # the store the index was built from
+    # With a filter, ask for more: some of the nearest fall outside it.
+    hashes = nearest_hashes(store, index.model_id, index.dim, qv, n if mask is None else n * 2)
+    found = np.asarray(index.positions_of(hashes), dtype=np.int64)
     if mask is not None and found.size:
         found = found[mask[found]]
     return found

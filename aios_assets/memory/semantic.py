@@ -10,13 +10,13 @@ from dataclasses import dataclass
 import dagster as dg
 import duckdb
 import numpy as np
-from pgvector.psycopg import register_vector
 
 from aios_assets.memory.chunks import Chunk, chunks_for_event, order_chunks
 from aios_assets.memory.index import build_index
+from aios_assets.memory.vectors import stored_vectors, sync_postgres
 from aios_assets.shared.automation import FOLLOW_INPUTS
 from resources.embeddings import EmbeddingsResource
-from resources.postgres import PostgresStore, apply_ddl
+from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse
 
 GROUP = "memory"
@@ -33,25 +33,6 @@ CREATE TABLE IF NOT EXISTS chunk_embeddings (
     content_hash VARCHAR NOT NULL, model VARCHAR NOT NULL, embedding FLOAT[],
     embedded_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (content_hash, model)
 );
-"""
-
-
-def pg_ddl(dim: int) -> str:
-    """One embeddings table per dimension (pgvector's HNSW needs a fixed one)."""
-    return f"""
-CREATE TABLE IF NOT EXISTS aios.embeddings_{dim} (
-    content_hash text NOT NULL, model text NOT NULL, embedding vector({dim}) NOT NULL,
-    embedded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (content_hash, model)
-);
-CREATE INDEX IF NOT EXISTS embeddings_{dim}_hnsw
-    ON aios.embeddings_{dim} USING hnsw (embedding vector_cosine_ops);
-CREATE TABLE IF NOT EXISTS aios.semantic_chunks (
-    chunk_id text PRIMARY KEY, event_id text NOT NULL, source text NOT NULL,
-    source_id text NOT NULL, thread text, occurred_at timestamptz NOT NULL,
-    content_hash text NOT NULL, model text NOT NULL, entity_ids text[] NOT NULL DEFAULT '{{}}'
-);
-CREATE INDEX IF NOT EXISTS semantic_chunks_hash ON aios.semantic_chunks (content_hash);
-CREATE INDEX IF NOT EXISTS semantic_chunks_thread ON aios.semantic_chunks (thread);
 """
 
 
@@ -198,56 +179,6 @@ def ordered_vectors(con: duckdb.DuckDBPyConnection, model: str, dim: int) -> np.
     column = result.column(0).combine_chunks()
     flat = column.flatten().to_numpy(zero_copy_only=False)
     return np.asarray(flat, dtype=np.float32).reshape(len(column), dim)
-
-
-def stored_vectors(pg: PostgresStore, model: str, dim: int) -> Callable[[list[str]], dict]:
-    """A lookup of vectors Postgres already holds (a rebuilt warehouse re-embeds nothing)."""
-
-    def lookup(hashes: list[str]) -> dict[str, np.ndarray]:
-        apply_ddl(pg.resolved_url(), f"semantic_memory_v1_d{dim}", pg_ddl(dim))
-        with pg.connect() as con:
-            register_vector(con)
-            rows = con.execute(
-                f"SELECT content_hash, embedding FROM aios.embeddings_{dim} "
-                "WHERE model = %s AND content_hash = ANY(%s)", (model, hashes),
-            ).fetchall()
-        return {h: np.asarray(getattr(v, "to_numpy", lambda: v)(), dtype=np.float32)
-                for h, v in rows}
-
-    return lookup
-
-
-def sync_postgres(pg: PostgresStore, chunks: Sequence[Chunk],
-                  entities: Sequence[Sequence[str]], fresh: list[tuple[str, np.ndarray]],
-                  model: str, dim: int) -> None:
-    """New vectors into ``aios.embeddings_<dim>``; the chunk table follows the event log."""
-    apply_ddl(pg.resolved_url(), f"semantic_memory_v1_d{dim}", pg_ddl(dim))
-    with pg.connect() as con:
-        register_vector(con)
-        con.execute(f"CREATE TEMP TABLE _e (LIKE aios.embeddings_{dim} INCLUDING DEFAULTS) "
-                    "ON COMMIT DROP")
-        with con.cursor() as cur:
-            with cur.copy(
-                "COPY _e (content_hash, model, embedding) FROM STDIN WITH (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(["text", "text", "vector"])
-                for h, v in fresh:
-                    copy.write_row((h, model, np.asarray(v, dtype=np.float32)))
-        con.execute(f"INSERT INTO aios.embeddings_{dim} SELECT * FROM _e "
-                    "ON CONFLICT (content_hash, model) DO NOTHING")
-        # Replace the chunk rows in one transaction: readers see the old set or the new one.
-        con.execute("CREATE TEMP TABLE _c (LIKE aios.semantic_chunks) ON COMMIT DROP")
-        with con.cursor() as cur:
-            with cur.copy("COPY _c FROM STDIN") as copy:
-                for c, ents in zip(chunks, entities, strict=True):
-                    copy.write_row((c.chunk_id, c.event_id, c.source, c.source_id, c.thread,
-                                    c.occurred_at, c.content_hash, model, list(ents)))
-        con.execute("DELETE FROM aios.semantic_chunks WHERE chunk_id NOT IN "
-                    "(SELECT chunk_id FROM _c)")
-        con.execute("INSERT INTO aios.semantic_chunks SELECT * FROM _c ON CONFLICT (chunk_id) "
-                    "DO UPDATE SET content_hash = excluded.content_hash, model = excluded.model,"
-                    " entity_ids = excluded.entity_ids, thread = excluded.thread")
-        con.commit()
 
 
 @dg.asset(
