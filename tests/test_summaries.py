@@ -280,8 +280,8 @@ def test_summaries_asset_records_the_method(aios_home: Path, tmp_path: Path) -> 
 
 @pytest.mark.usefixtures("aios_home")
 def test_real_llm_resource_escalates_until_fidelity_passes(pg_url: str) -> None:
+    from aios_assets.testing.openai_server import OpenAIServer
     from resources.llm import LLMResource
-    from tests.openai_server import OpenAIServer
 
     items = items_of(business()[:3])
     with OpenAIServer() as server:
