@@ -94,9 +94,6 @@ def _generate(out_dir: Path, *, seed: int, days: int, scale: float):
             _fail(str(exc))
 
 
-DEMO_SOURCES = ("crm", "newsletter", "email", "calendar", "billing", "notes", "chat")
-
-
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option(help="Random seed for the demo business.")] = 7,
@@ -112,13 +109,14 @@ def demo(
     summary = _generate(demo_dir, seed=seed, days=days, scale=scale)
     console.print(f"      {summary.events:,} events in {len(summary.files)} files → "
                   f"{safe(demo_dir)}")
+    from aios_assets.demo import SOURCE_FOLDERS
     from aios_assets.publishing.policy import write_demo_policy
 
     if write_demo_policy(home):
         console.print(f"      wrote the demo operator's policy → "
                       f"{safe(home.root / 'policy.yaml')}")
     console.print("[2/2] ingesting and updating memory and entities")
-    paths = [demo_dir / s for s in DEMO_SOURCES if (demo_dir / s).exists()]
+    paths = [demo_dir / s for s in SOURCE_FOLDERS if (demo_dir / s).exists()]
     _run_ingest(paths, source=None, mapping=None, materialize=True, as_json=False)
     _print_summary(home, started, expected_events=summary.events)
 

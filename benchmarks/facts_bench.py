@@ -44,13 +44,12 @@ from typing import Any
 
 import duckdb
 
-from aios_assets.demo import generate
+from aios_assets.demo import SOURCE_FOLDERS, generate
 from aios_assets.ingest.loader import ingest_paths
 from aios_assets.memory.facts import build_entity_facts, company_key, normalize_value
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "facts.json"
-DEMO_SOURCES = ("crm", "newsletter", "email", "calendar", "billing", "notes", "chat")
 
 
 def build_warehouse(home: Path, seed: int, scale: float, days: int) -> tuple[Path, Path]:
@@ -59,7 +58,7 @@ def build_warehouse(home: Path, seed: int, scale: float, days: int) -> tuple[Pat
     wh = home / "warehouse.duckdb"
     con = duckdb.connect(str(wh))
     try:
-        ingest_paths(con, [data / s for s in DEMO_SOURCES if (data / s).exists()])
+        ingest_paths(con, [data / s for s in SOURCE_FOLDERS if (data / s).exists()])
     finally:
         con.close()
     env = {**os.environ, "AIOS_HOME": str(home), "AIOS_WAREHOUSE": str(wh),

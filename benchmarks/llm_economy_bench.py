@@ -19,9 +19,9 @@ last simulated ingest), and the real LLM-calling functions run on it:
   intents allow).
 
 Every LLM call goes through two real :class:`resources.llm.LLMResource` instances, each with
-its own loopback OpenAI-compatible server (``tests/openai_server.py``, the real ``openai``
-client) and its own Postgres database (cache and ``aios.llm_calls`` ledger) on the embedded
-server of the benchmark's own home:
+its own loopback OpenAI-compatible server (``aios_assets/testing/openai_server.py``, the real
+``openai`` client) and its own Postgres database (cache and ``aios.llm_calls`` ledger) on the
+embedded server of the benchmark's own home:
 
 * ``tiered``: the default policy: cheap model first, strong on escalation (``accept`` rejects
   the cheap answer: a draft with an unfilled ``{placeholder}``, a summary failing the fidelity
@@ -68,11 +68,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from aios_assets.testing.llm_ledger import CHEAP, PRICES, STRONG, ledger_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "llm_economy.json"
-CHEAP = "gpt-4o-mini"
-STRONG = "gpt-4o"
-PRICES: dict[str, list[float]] = {CHEAP: [0.15, 0.60], STRONG: [2.50, 10.00]}
 TARGET_USD_RATIO = 0.25
 NIGHTLY = (2, 30)  # nightly_precompute_schedule: 02:30 UTC
 TRIAGE_MINUTE = 5  # triage_hourly_schedule: HH:05 UTC
@@ -337,69 +336,9 @@ def simulate_week(tt: TimeTravel, llm: Any, home: Path, week_start: datetime, da
 # --- reading the ledger and the servers -------------------------------------------------------
 
 
-def ledger_figures(url: str) -> dict[str, Any]:
-    """Calls, paid tokens and dollars of one policy, from its ``aios.llm_calls``."""
-    import psycopg
-
-    from resources.llm import call_cost
-
-    with psycopg.connect(url) as con:
-        row = con.execute(
-            """SELECT count(*),
-                      count(*) FILTER (WHERE cache_hit),
-                      count(*) FILTER (WHERE NOT cache_hit AND tier <> 'offline'),
-                      count(*) FILTER (WHERE NOT cache_hit AND tier = 'strong'),
-                      count(*) FILTER (WHERE tier = 'offline'),
-                      count(*) FILTER (WHERE outcome <> 'ok'),
-                      coalesce(sum(prompt_tokens) FILTER (WHERE NOT cache_hit
-                                                          AND tier <> 'offline'), 0),
-                      coalesce(sum(completion_tokens) FILTER (WHERE NOT cache_hit
-                                                              AND tier <> 'offline'), 0),
-                      coalesce(sum(cost_usd), 0),
-                      coalesce(sum(cost_usd) FILTER (WHERE tier = 'strong'), 0),
-                      coalesce(sum(prompt_tokens + completion_tokens)
-                               FILTER (WHERE cache_hit), 0)
-               FROM aios.llm_calls""").fetchone()
-        by = con.execute(
-            """SELECT agent || '/' || task, count(*),
-                      count(*) FILTER (WHERE cache_hit),
-                      count(*) FILTER (WHERE NOT cache_hit AND tier = 'strong'),
-                      coalesce(sum(prompt_tokens + completion_tokens)
-                               FILTER (WHERE NOT cache_hit), 0),
-                      coalesce(sum(cost_usd), 0)
-               FROM aios.llm_calls GROUP BY 1 ORDER BY 1""").fetchall()
-        cached = con.execute(
-            """SELECT model, coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0)
-               FROM aios.llm_calls WHERE cache_hit GROUP BY 1""").fetchall()
-    (rows, hits, paid, strong, offline, errors, pt, ct, usd, strong_usd, cached_tokens) = row
-    saved = sum(call_cost(PRICES, m, int(p), int(c)) for m, p, c in cached)
-    return {
-        "ledger_rows": rows,
-        "calls_to_server": paid,
-        "cache_hits": hits,
-        "strong_calls": strong,
-        "cheap_calls": paid - strong,
-        "offline_calls": offline,
-        "error_rows": errors,
-        "prompt_tokens": int(pt),
-        "completion_tokens": int(ct),
-        "tokens": int(pt + ct),
-        "tokens_served_from_cache": int(cached_tokens),
-        "usd": round(float(usd), 6),
-        "strong_usd": round(float(strong_usd), 6),
-        # what the cache hits would have cost at their model's price: the cache's saving
-        "usd_saved_by_cache": round(saved, 6),
-        "strong_call_share": round(strong / paid, 4) if paid else 0.0,
-        "strong_usd_share": round(float(strong_usd) / float(usd), 4) if usd else 0.0,
-        "by_agent_task": {k: {"ledger_rows": n, "cache_hits": h, "strong_calls": s,
-                              "tokens": int(t), "usd": round(float(c), 6)}
-                          for k, n, h, s, t, c in by},
-    }
-
-
 def server_figures(server: Any, models: SimulatedModels) -> dict[str, Any]:
     """What the loopback server itself saw: requests and tokens per model, priced."""
-    from tests.openai_server import estimate_tokens
+    from aios_assets.shared.text import estimate_tokens
 
     chats = server.chat_requests
     prompt_tokens = Counter[str]()
@@ -487,7 +426,7 @@ def run(settings: Settings, work: Path, warehouse: Path | None = None,
                                     settings.history_days + settings.days)
     timings["build_s"] = round(time.perf_counter() - t, 2)
     from aios_assets.demo import DEFAULT_START
-    from tests.openai_server import OpenAIServer  # the loopback server the tests use
+    from aios_assets.testing.openai_server import OpenAIServer  # the loopback server the tests use
 
     first_day = settings.start or DEFAULT_START
     week_start = datetime.combine(first_day + timedelta(days=settings.history_days),

@@ -5,9 +5,10 @@
 
 For each N it builds, in a temporary AIOS_HOME:
 
-* **texts** — chat turns of ``benchmarks.recall_devsets.generate_conversation`` (seed 31, not a
-  dev/test seed), one conversation per thread cut at 300 turns, until N chunks: ~N/300 threads
-  spread over 2022-2025 (every conversation has its own start date and 6-12 month span).
+* **texts** — chat turns of ``aios_assets.testing.recall_devsets.generate_conversation``
+  (seed 31, not a dev/test seed), one conversation per thread cut at 300 turns, until N
+  chunks: ~N/300 threads spread over 2022-2025
+  (every conversation has its own start date and 6-12 month span).
   Speaker entity ids (``person:<name>``) are attached to every chunk.
 * **vectors** — one per content hash. ``--hash-mode chunk`` (default) hashes chunk id + text, so
   every chunk has its own vector as with real mail/notes (the generator repeats stock phrases:
@@ -132,7 +133,7 @@ def build_corpus(n: int, hash_mode: str, seed: int = SEED) -> Corpus:
     from dataclasses import replace
 
     from aios_assets.memory.chunks import chunk_hash, chunks_for_event, order_chunks
-    from benchmarks.recall_devsets import generate_conversation, load_catalogue
+    from aios_assets.testing.recall_devsets import generate_conversation, load_catalogue
 
     started = time.perf_counter()
     cat = load_catalogue()
@@ -674,7 +675,7 @@ def ann_density(args: argparse.Namespace, doc: dict) -> None:
     from resources.embeddings import EmbeddingsResource
 
     embedder = EmbeddingsResource().get_embedder()
-    from benchmarks.recall_devsets import generate_conversation
+    from aios_assets.testing.recall_devsets import generate_conversation
 
     questions = [q.question for i in range(40) for q in generate_conversation(SEED, i).questions]
     questions = random.Random(SEED).sample(questions, args.queries)

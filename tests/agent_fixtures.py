@@ -2,8 +2,9 @@
 
 The event log is written with ``entity_fixtures.add_events`` (the loader's DDL); the marts the
 agents read (``entity_membership``, ``dim_contacts``, ``fct_interactions``, ``fct_invoices``,
-``fct_content_performance``) are derived from it by SQL with the dbt marts' column names, so
-these tests need no dbt run (``test_demo_e2e`` covers the real chain). The read snapshot is
+``fct_content_performance``) are created with the dbt models' own columns and types
+(``tests.dbt_marts``) and filled from it by SQL with known entity ids, so these tests need no
+dbt run of their own (``test_demo_e2e`` covers the real chain). The read snapshot is
 published like a pipeline run would.
 
 People (operator Maya):
@@ -22,6 +23,7 @@ from typing import Any
 import duckdb
 
 from resources.warehouse import DuckDBWarehouse
+from tests.dbt_marts import create_mart
 from tests.entity_fixtures import add_events
 
 CLOCK = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -123,9 +125,12 @@ def build_marts(path: Path, people: list[dict] = PEOPLE) -> None:
         con.executemany("INSERT INTO _people VALUES (?, ?, ?, ?, ?, ?)",
                         [[p["entity_id"], p["full_name"], p["first_name"], p["email"],
                           p["in_crm"], p["is_customer"]] for p in people])
+        for mart in ("entity_membership", "dim_contacts", "fct_interactions", "fct_invoices",
+                     "fct_content_performance"):
+            create_mart(con, mart)
         email_of = "lower(regexp_extract({0}, '<([^<>]+)>', 1))"
         con.execute(
-            """CREATE OR REPLACE TABLE entity_membership AS
+            """INSERT INTO entity_membership BY NAME
             SELECT e.source, e.source_id, p.entity_id, 'email' AS matched_by, 1.0 AS score,
                    'contact' AS record_kind, p.email, p.full_name AS record_name
             FROM events_current e JOIN _people p ON p.email = lower(e.payload ->> 'email')
@@ -134,12 +139,12 @@ def build_marts(path: Path, people: list[dict] = PEOPLE) -> None:
             SELECT 'email', p.email, p.entity_id, 'self', NULL, 'email_participant', p.email,
                    p.full_name FROM _people p""")
         con.execute(
-            """CREATE OR REPLACE TABLE dim_contacts AS
+            """INSERT INTO dim_contacts BY NAME
             SELECT entity_id, full_name, first_name, email AS primary_email, [email] AS emails,
                    in_crm, is_customer, false AS is_subscriber, NULL::VARCHAR AS organization_id,
                    1 AS record_count FROM _people""")
         con.execute(
-            f"""CREATE OR REPLACE TABLE fct_interactions AS
+            f"""INSERT INTO fct_interactions BY NAME
             WITH parts AS (
                 SELECT source, source_id, 'from' AS role, {email_of.format('actor')} AS email,
                        occurred_at, thread, subject FROM events_current WHERE kind = 'email'
@@ -154,7 +159,7 @@ def build_marts(path: Path, people: list[dict] = PEOPLE) -> None:
                    thread AS thread_id, subject
             FROM parts LEFT JOIN _people p ON p.email = parts.email""")
         con.execute(
-            """CREATE OR REPLACE TABLE fct_invoices AS
+            """INSERT INTO fct_invoices BY NAME
             WITH pay AS (SELECT payload ->> 'invoice_id' AS invoice_id,
                                 sum((payload ->> 'amount')::DECIMAL(18, 2)) AS paid
                          FROM events_current WHERE kind = 'payment' GROUP BY 1)
@@ -177,7 +182,7 @@ def build_marts(path: Path, people: list[dict] = PEOPLE) -> None:
             LEFT JOIN _people p ON p.email = lower(e.payload ->> 'customer_email')
             WHERE e.kind = 'invoice'""")
         con.execute(
-            """CREATE OR REPLACE TABLE fct_content_performance AS
+            """INSERT INTO fct_content_performance BY NAME
             SELECT m.payload ->> 'post_id' AS post_id, m.subject AS title,
                    m.occurred_at AS published_at, m.occurred_at AS sent_at,
                    (m.payload ->> 'recipients')::BIGINT AS recipients,

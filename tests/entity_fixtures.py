@@ -17,10 +17,8 @@ from typing import Any
 
 import duckdb
 
+from aios_assets.entities.dbt_manifest import DBT_PROJECT_DIR
 from aios_assets.ingest.loader import ensure_tables
-
-ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = ROOT / "dbt_project"
 
 
 def create_event_log(path: Path) -> None:
@@ -194,3 +192,12 @@ def small_business() -> list[dict]:
         {"source": "chat", "source_id": "c2", "kind": "chat_message", "thread": "t1",
          "actor": "Ada Lovelace", "text": "thanks both"},
     ]
+
+
+# Unrelated people for resolver fixtures, so that no fixture is two records alone.
+OTHERS = [
+    {"source": "crm", "source_id": "o1", "first_name": "Grace", "last_name": "Hopper",
+     "dob": "1906-12-09", "city": "New York", "postcode": "10001"},
+    {"source": "crm", "source_id": "o2", "first_name": "Alan", "last_name": "Turing",
+     "dob": "1912-06-23", "city": "Wilmslow", "postcode": "SK9"},
+]

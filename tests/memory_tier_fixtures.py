@@ -1,9 +1,10 @@
-"""Helpers for the memory-tier tests: tiny event logs and hand-made marts in a real DuckDB file.
+"""Helpers for the memory-tier tests: tiny event logs and chosen mart rows in a real DuckDB file.
 
 ``build_marts`` creates ``entity_membership``, ``dim_contacts``, ``dim_organizations``,
-``fct_interactions`` and ``fct_invoices`` with the columns the memory tiers read, derived from
-the events already in the log and a list of people — so the tests need no dbt run (one test
-per feature file that needs the real chain runs dbt instead).
+``fct_interactions`` and ``fct_invoices`` with the dbt models' own columns and types
+(``tests.dbt_marts``) and fills the columns the memory tiers read, derived from the events
+already in the log and a list of people (known entity ids, which no resolver run would give;
+one test per feature file that needs the real chain runs dbt instead).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from tests.dbt_marts import create_mart
 
 MAYA = {"entity_id": "ent_maya", "full_name": "Maya Okafor", "first_name": "Maya",
         "email": "maya@okafor.example", "organization_id": "org_okafor"}
@@ -50,9 +53,10 @@ def build_marts(path: Path, people: list[dict], orgs: list[tuple] | None = None,
     """(Re)create the marts the memory tiers read, from the log and ``people``."""
     con = duckdb.connect(str(path))
     try:
-        for t in ("entity_membership", "dim_contacts", "dim_organizations", "fct_interactions",
-                  "fct_invoices", "_people"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        con.execute("DROP TABLE IF EXISTS _people")
+        for mart in ("entity_membership", "dim_contacts", "dim_organizations",
+                     "fct_interactions", "fct_invoices"):
+            create_mart(con, mart)
         con.execute("CREATE TABLE _people (entity_id VARCHAR, full_name VARCHAR, "
                     "first_name VARCHAR, email VARCHAR, organization_id VARCHAR)")
         con.executemany("INSERT INTO _people VALUES (?, ?, ?, ?, ?)",
@@ -61,7 +65,7 @@ def build_marts(path: Path, people: list[dict], orgs: list[tuple] | None = None,
         email_of = ("lower(coalesce(nullif(regexp_extract({0}, '<([^<>]+)>', 1), ''), "
                     "CASE WHEN {0} LIKE '%@%' THEN trim({0}) END))")
         con.execute(
-            """CREATE TABLE entity_membership AS
+            """INSERT INTO entity_membership BY NAME
             SELECT 'email' AS source, email AS source_id, entity_id, 'email' AS matched_by,
                    1.0 AS score, email, full_name AS record_name,
                    NULL::VARCHAR AS previous_entity_id, 'email_participant' AS record_kind
@@ -77,21 +81,21 @@ def build_marts(path: Path, people: list[dict], orgs: list[tuple] | None = None,
             FROM events_current e JOIN _people p
               ON p.email = lower(e.payload ->> 'customer_email') WHERE e.kind = 'invoice'""")
         for row in extra_membership or []:
-            con.execute("INSERT INTO entity_membership VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        list(row))
+            con.execute("INSERT INTO entity_membership (source, source_id, entity_id, matched_by, "
+                        "score, email, record_name, previous_entity_id, record_kind) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
         con.execute(
-            """CREATE TABLE dim_contacts AS
+            """INSERT INTO dim_contacts BY NAME
             SELECT p.entity_id, p.full_name, p.first_name, p.email AS primary_email,
                    p.organization_id,
                    (SELECT count(*) FROM entity_membership m WHERE m.entity_id = p.entity_id)
                        AS record_count
             FROM _people p""")
-        con.execute("CREATE TABLE dim_organizations (organization_id VARCHAR, name VARCHAR, "
-                    "company_keys VARCHAR[])")
         for org in orgs if orgs is not None else ORGS:
-            con.execute("INSERT INTO dim_organizations VALUES (?, ?, ?)", list(org))
+            con.execute("INSERT INTO dim_organizations (organization_id, name, company_keys) "
+                        "VALUES (?, ?, ?)", list(org))
         con.execute(
-            f"""CREATE TABLE fct_interactions AS
+            f"""INSERT INTO fct_interactions BY NAME
             WITH mails AS (
                 SELECT source, source_id, 'from' AS role, actor AS raw FROM events_current
                 WHERE kind = 'email'
@@ -116,7 +120,7 @@ def build_marts(path: Path, people: list[dict], orgs: list[tuple] | None = None,
                    NULL::VARCHAR AS display_name
             FROM mails m LEFT JOIN _people p ON p.email = {email_of.format('m.raw')}""")
         con.execute(
-            """CREATE TABLE fct_invoices AS
+            """INSERT INTO fct_invoices BY NAME
             SELECT e.source_id AS invoice_id, e.source, p.entity_id AS customer_entity_id,
                    e.payload ->> 'customer_email' AS customer_email,
                    e.payload ->> 'customer_name' AS customer_name

@@ -9,6 +9,7 @@ from typing import Any
 
 from aios_assets.agents.proposals import Proposal, make_proposal, merge_proposals
 from resources.warehouse import DuckDBWarehouse
+from tests.dbt_marts import create_mart
 
 NOW = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
 
@@ -45,14 +46,14 @@ def build_warehouse(proposals: list[dict[str, Any]], *, contacts=CONTACTS,
     wh = DuckDBWarehouse()
     with wh.connect() as con:
         ensure_tables(con)
-        con.execute("CREATE TABLE IF NOT EXISTS dim_contacts (entity_id VARCHAR, "
-                    "emails VARCHAR[], primary_email VARCHAR)")
-        con.execute("CREATE TABLE IF NOT EXISTS entity_membership (entity_id VARCHAR, "
-                    "email VARCHAR)")
+        create_mart(con, "dim_contacts", replace=False)
+        create_mart(con, "entity_membership", replace=False)
         for entity, emails in contacts:
-            con.execute("INSERT INTO dim_contacts VALUES (?, ?, ?)", [entity, emails, emails[0]])
+            con.execute("INSERT INTO dim_contacts (entity_id, emails, primary_email) "
+                        "VALUES (?, ?, ?)", [entity, emails, emails[0]])
             for e in emails:
-                con.execute("INSERT INTO entity_membership VALUES (?, ?)", [entity, e])
+                con.execute("INSERT INTO entity_membership (entity_id, email) VALUES (?, ?)",
+                            [entity, e])
         merge_proposals(con, [Proposal(**{**p, "evidence_event_ids": tuple(
             p["evidence_event_ids"])}) for p in proposals])
         for i, pref in enumerate(preferences or []):

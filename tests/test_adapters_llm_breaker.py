@@ -16,8 +16,8 @@ import pytest
 from psycopg.rows import dict_row
 
 from aios_assets.publishing.adapters.base import CircuitBreaker, TokenBucket
+from aios_assets.testing.openai_server import Fault, OpenAIServer
 from resources.llm import LLMResource
-from tests.openai_server import Fault, OpenAIServer
 
 
 @pytest.fixture

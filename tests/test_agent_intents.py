@@ -92,10 +92,10 @@ def test_budget_per_run_degrades_llm_calls_then_drops_what_does_not_fit(tmp_path
     budget is not proposed; both are said in the run's notes, never silently."""
     from aios_assets.agents.assets import run_agent
     from aios_assets.agents.manifests import load_manifests
+    from aios_assets.testing.openai_server import OpenAIServer
     from resources.llm import LLMResource
     from resources.warehouse import DuckDBWarehouse
     from tests.agent_fixtures import BOB, CLOCK, EVE, build_business
-    from tests.openai_server import OpenAIServer
 
     home = tmp_path / "home"
     build_business(home)

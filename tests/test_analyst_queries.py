@@ -16,8 +16,8 @@ import duckdb
 import psycopg
 import pytest
 
+from aios_assets.testing.openai_server import OpenAIServer
 from tests.conftest import ROOT
-from tests.openai_server import OpenAIServer
 
 DOC = ROOT / "docs" / "analysts.md"
 OPERATOR = "maya@okaforstrategy.example"

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from aios_assets.observability.audit import parse_when, redact
 from aios_assets.publishing.gates import GATES
+from aios_assets.testing.openai_server import OpenAIServer
 from tests.agent_fixtures import ADA
 from tests.audit_fixtures import DRAFT, business_with_agents, fresh_database
-from tests.openai_server import OpenAIServer
 from tests.smtp_sink import SmtpSink
 
 ENV_SECRET = "envsecret-7f3a9c1d2e5b"

@@ -14,9 +14,9 @@ import pytest
 
 from aios_assets.llm.offline import summarize_prompt
 from aios_assets.observability.costs import cost_ledger
+from aios_assets.testing.openai_server import Fault, OpenAIServer
 from resources.llm import LLMPermanentError, LLMResource, usage_metadata
 from resources.warehouse import DuckDBWarehouse
-from tests.openai_server import Fault, OpenAIServer
 
 KEY = "sk-test-LEDGER-4d2c8e0f1a"
 WRONG_KEY = "sk-test-WRONG-99e1b7c3d2"

@@ -188,11 +188,11 @@ def test_brief_and_misbehaving_llm_deliver_nothing_hostile(aios_home, fresh_pg, 
     from aios_assets.agents.assets import AGENT_ASSETS, AGENT_CHECKS
     from aios_assets.publishing.assets import PUBLISHING_ASSETS
     from aios_assets.publishing.outbox import Outbox
+    from aios_assets.testing.openai_server import OpenAIServer
     from resources.llm import LLMResource
     from resources.postgres import PostgresStore
     from resources.warehouse import DuckDBWarehouse
     from tests.fault_api_server import FaultApiServer
-    from tests.openai_server import OpenAIServer
     from tests.smtp_sink import SmtpSink
     from tests.test_agents_injection import AGENT_OPS, ALL_AUTONOMOUS, INTENTS
 

@@ -1,5 +1,5 @@
 """Embeddings: the offline MiniLM in NumPy (real weights) and the OpenAI-compatible provider
-(real ``openai`` client against the loopback server in ``tests/openai_server.py``)."""
+(real ``openai`` client against the loopback server in ``aios_assets/testing/openai_server.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aios_assets.shared.text import estimate_tokens
+from aios_assets.testing.openai_server import Fault, OpenAIServer, fake_embedding
 from resources.embeddings import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -26,7 +28,6 @@ from resources.embeddings import (
     OpenAIEmbedder,
     find_model_dir,
 )
-from tests.openai_server import Fault, OpenAIServer, estimate_tokens, fake_embedding
 
 TEXTS = [
     "I adopted a puppy last week",

@@ -25,8 +25,8 @@ from aios_assets.llm.offline import (
     summarize,
     summarize_prompt,
 )
+from aios_assets.testing.openai_server import OpenAIServer
 from resources.llm import LLMResource, estimate_tokens
-from tests.openai_server import OpenAIServer
 
 THREAD = [
     "Hi Sam, hope the week is going well! The weather here has been grey all week.",

@@ -20,6 +20,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from aios_assets.llm.offline import summarize, summarize_prompt
+from aios_assets.testing.openai_server import Fault, OpenAIServer, default_answer
 from resources.llm import (
     BudgetExceeded,
     LLMPermanentError,
@@ -31,7 +32,6 @@ from resources.llm import (
     retry_after_s,
     usage_metadata,
 )
-from tests.openai_server import Fault, OpenAIServer, default_answer
 
 KEY = "sk-test-SECRET-7f3a9c1e5b"
 PRICES = {"cheap-m": [1000.0, 2000.0], "strong-m": [10000.0, 20000.0]}

@@ -1,5 +1,5 @@
-"""The pure parts of ``benchmarks/pipeline_bench.py`` (the pipeline runs themselves are not
-run here: they take minutes)."""
+"""The pure parts of the pipeline scale benchmark, ``aios_assets/testing/scaling.py`` (the
+pipeline runs of ``benchmarks/pipeline_bench.py`` are not run here: they take minutes)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from benchmarks.pipeline_bench import (
+from aios_assets.testing.scaling import (
     EVENTS_PER_SCALE,
     OTHER_STAGE,
     STAGES,

@@ -1,4 +1,5 @@
-"""The recall dev sets (benchmarks/recall_devsets.py) and the metrics of their harness."""
+"""The recall dev sets (aios_assets/testing/recall_devsets.py) and the metrics of their harness
+(aios_assets/testing/recall_metrics.py)."""
 
 import json
 from collections import Counter
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.recall_devsets import (
+from aios_assets.testing.recall_devsets import (
     CATEGORIES,
     Question,
     generate_chats,
@@ -17,7 +18,13 @@ from benchmarks.recall_devsets import (
     read_questions,
     resolve_rel,
 )
-from benchmarks.recall_eval import BM25, bm25_search, chat_docs, score_question, summarize
+from aios_assets.testing.recall_metrics import (
+    BM25,
+    bm25_search,
+    chat_docs,
+    score_question,
+    summarize,
+)
 
 
 def test_catalogue_is_large_and_well_formed() -> None:

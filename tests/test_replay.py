@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 
 from aios_assets.agents.manifests import PACKAGE_DIR
 from aios_assets.observability.replay import ReplayLLM, diff_proposals, replay
+from aios_assets.testing.openai_server import OpenAIServer
 from resources.llm import LLMResource
 from resources.warehouse import DuckDBWarehouse
 from tests.agent_fixtures import LEO
 from tests.audit_fixtures import DRAFT, business_with_agents, fresh_database
-from tests.openai_server import OpenAIServer
 
 
 def aios(*args: str):

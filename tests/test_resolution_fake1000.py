@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from aios_assets.entities.resolution.resolve import pairwise_from_labels, resolve
-from benchmarks.er_bench import FAKE_1000, fake_1000
+from aios_assets.testing.er import FAKE_1000, fake_1000
 
 
 # Outside CI a checkout without shared/ may skip; in CI the public check must run.

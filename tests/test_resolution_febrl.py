@@ -6,7 +6,7 @@ installs; without it the test fails with the install command."""
 from __future__ import annotations
 
 from aios_assets.entities.resolution.resolve import pairwise_from_labels, resolve
-from benchmarks.er_bench import (
+from aios_assets.testing.er import (
     febrl,
     febrl_ingested,
     run_aios,

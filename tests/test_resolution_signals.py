@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from aios_assets.entities.resolution.resolve import _Clusters, resolve
+from tests.entity_fixtures import OTHERS
 
 COLS = ["source", "source_id", "first_name", "last_name", "email", "dob", "city", "postcode",
         "street", "state", "title"]
@@ -27,13 +28,6 @@ def _row(m: pl.DataFrame, source_id: str) -> dict:
 
 HOME = {"street": "22 Warrego Circuit", "postcode": "3040", "city": "Bayswater",
         "state": "nt"}
-# unrelated people, so that no fixture is two records alone
-OTHERS = [
-    {"source": "crm", "source_id": "o1", "first_name": "Grace", "last_name": "Hopper",
-     "dob": "1906-12-09", "city": "New York", "postcode": "10001"},
-    {"source": "crm", "source_id": "o2", "first_name": "Alan", "last_name": "Turing",
-     "dob": "1912-06-23", "city": "Wilmslow", "postcode": "SK9"},
-]
 
 
 def test_swapped_names_with_a_typo_merge():

@@ -19,6 +19,7 @@ from aios_assets.entities.resolution.resolve import (
     prepare_records,
     resolve_with_details,
 )
+from tests.entity_fixtures import OTHERS
 
 COLS = ["source", "source_id", "first_name", "last_name", "full_name", "dob", "street",
         "city", "postcode", "state"]
@@ -83,12 +84,6 @@ def test_a_full_name_that_is_only_the_surname_gives_no_first_name():
 
 
 HOME = {"street": "39 Keilor Road", "city": "Keilor East", "postcode": "4304", "state": "nsw"}
-OTHERS = [
-    {"source": "crm", "source_id": "o1", "first_name": "Grace", "last_name": "Hopper",
-     "dob": "1906-12-09", "city": "New York", "postcode": "10001"},
-    {"source": "crm", "source_id": "o2", "first_name": "Alan", "last_name": "Turing",
-     "dob": "1912-06-23", "city": "Wilmslow", "postcode": "SK9"},
-]
 
 
 def test_a_surname_only_contact_from_dbt_stays_out_of_the_household():

@@ -25,10 +25,10 @@ import pytest
 from aios_assets.ingest.assets import ingest_files
 from aios_assets.memory.summaries import summaries
 from aios_assets.observability.costs import cost_ledger
+from aios_assets.testing.openai_server import OpenAIServer
 from resources.llm import LLMResource
 from resources.warehouse import DuckDBWarehouse
 from tests.conftest import event, write_jsonl
-from tests.openai_server import OpenAIServer
 from tests.outbox_fixtures import fresh_database
 
 

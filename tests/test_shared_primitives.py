@@ -9,6 +9,7 @@ from email.utils import format_datetime
 import duckdb
 import httpx
 import openai
+import pytest
 
 from aios_assets.memory.working import compact_body
 from aios_assets.shared.db import has_relation
@@ -73,3 +74,20 @@ def test_email_in_running_text() -> None:
     text = "Write to 'ada.l@analytical.example', or o'brien+x@mail.co.uk. Not @maya or a@b."
     assert EMAIL_RE.findall(text) == ["ada.l@analytical.example", "o'brien+x@mail.co.uk"]
     assert EMAIL_RE.fullmatch("zoë@straße.example")
+
+
+def test_jsonable_as_an_event_payload_keeps_what_the_source_wrote() -> None:
+    # the front matter profile: offsets kept, bytes as base64, sets sorted, wide ints as text,
+    # and nesting bounded (untrusted YAML)
+    plus2 = timezone(timedelta(hours=2))
+    value = {"at": datetime(2026, 3, 1, 10, tzinfo=plus2), "n": 2**70, "b": b"hi",
+             "s": {"b", "a"}, 1: (1, 2)}
+    assert jsonable(value, utc=False, binary="base64", max_depth=100, int64=True) == {
+        "at": "2026-03-01T10:00:00+02:00", "n": str(2**70), "b": "aGk=", "s": ["a", "b"],
+        "1": [1, 2]}
+    deep: list = []
+    for _ in range(150):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        jsonable(deep, max_depth=100)
+    assert jsonable(2**70) == 2**70  # other callers keep Python's wide ints

@@ -19,9 +19,9 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from aios_assets.shared.text import storable, storable_json
+from aios_assets.testing.openai_server import OpenAIServer
 from resources.postgres import PostgresStore, connect
 from tests.conftest import ROOT
-from tests.openai_server import OpenAIServer
 from tests.test_llm_resource import TEXT, ledger, make_llm
 
 BAD = "a\x00b\ud800c"

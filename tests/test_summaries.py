@@ -23,6 +23,7 @@ from aios_assets.memory.summaries import (
 )
 from resources.warehouse import DuckDBWarehouse
 from tests.conftest import event, write_jsonl
+from tests.dbt_marts import create_mart
 
 DANA = "Dana Reyes <dana@acme.io>"
 MAYA = "Maya Okafor <maya@okafor.example>"
@@ -192,7 +193,8 @@ def test_entity_level_follows_entity_membership(
     monkeypatch.setenv("AIOS_OPERATOR_EMAIL", "maya@okafor.example")
     ingest(tmp_path, business())
     with DuckDBWarehouse().connect() as con:
-        con.execute("""CREATE TABLE entity_membership AS SELECT * FROM (VALUES
+        create_mart(con, "entity_membership")
+        con.execute("""INSERT INTO entity_membership BY NAME SELECT * FROM (VALUES
             ('chat', 'dana@acme.io', 'ent_dana', 'Dana Reyes', 'dana@acme.io'),
             ('chat', 'name:dana reyes', 'ent_dana', 'Dana Reyes', NULL),
             ('email', 'maya@okafor.example', 'ent_maya', 'Maya Okafor', 'maya@okafor.example'),
@@ -280,8 +282,8 @@ def test_summaries_asset_records_the_method(aios_home: Path, tmp_path: Path) -> 
 
 @pytest.mark.usefixtures("aios_home")
 def test_real_llm_resource_escalates_until_fidelity_passes(pg_url: str) -> None:
+    from aios_assets.testing.openai_server import OpenAIServer
     from resources.llm import LLMResource
-    from tests.openai_server import OpenAIServer
 
     items = items_of(business()[:3])
     with OpenAIServer() as server:

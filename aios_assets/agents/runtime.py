@@ -16,13 +16,14 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import duckdb
 
 from aios_assets.agents.intents import Intent
 from aios_assets.agents.manifests import AgentManifest
 from aios_assets.agents.proposals import Proposal, ProposalError, make_proposal
+from aios_assets.llm import SupportsComplete
 from aios_assets.llm.offline import (
     OfflineError,
     classify,
@@ -49,10 +50,6 @@ class AgentContractError(AgentError):
     """The agent tried to emit something its manifest does not allow (never retried)."""
 
     retryable = False
-
-
-class SupportsComplete(Protocol):
-    def complete(self, *, agent: str, task: str, prompt: str, **kwargs: Any) -> Any: ...
 
 
 def business_clock(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> datetime:
@@ -192,11 +189,11 @@ def quote_for_delivery(text: str | None, *, limit: int = 120,
     characters removed, one line, a header-like start ("Bcc:") defused, addresses other than
     ``keep_emails`` (the operator's) withheld, markdown/HTML specials escaped, cut to
     ``limit`` characters, inside guillemets and marked untrusted."""
-    from aios_assets.ingest.events import _EMAIL_RE
+    from aios_assets.shared.text import EMAIL_RE
 
     shown, _ = visible_text(text)
     t = " ".join(shown.split())
-    t = _EMAIL_RE.sub(lambda m: m.group() if m.group().lower() in keep_emails
+    t = EMAIL_RE.sub(lambda m: m.group() if m.group().lower() in keep_emails
                       else "(address withheld)", t)
     t = _HEADER_START_RE.sub(lambda m: f"{m.group(1)} -", t)
     t = re.sub(r"([\\`*_<>\[\]|#])", r"\\\1", t).replace("«", "‹").replace("»", "›")

@@ -37,6 +37,7 @@ from aios_assets.demo.tables import (
     FREEMAIL_DOMAINS,
     META_FILES,
     OPERATOR_EMAIL,
+    SOURCE_FOLDERS,
 )
 from aios_assets.demo.writer import DemoSummary, generate
 
@@ -45,6 +46,7 @@ __all__ = [
     "FREEMAIL_DOMAINS",
     "META_FILES",
     "OPERATOR_EMAIL",
+    "SOURCE_FOLDERS",
     "DemoSummary",
     "generate",
 ]

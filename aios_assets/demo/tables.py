@@ -28,6 +28,8 @@ NEWSLETTER = "The Data Ledger"
 
 # Files that describe the dataset rather than hold records (an ingest walk should skip them).
 META_FILES = ("README.md", "ground_truth.json", "newsletter/subscribers.mapping.yaml")
+# The source folders generate() writes, in the order `aios demo` ingests them.
+SOURCE_FOLDERS = ("crm", "newsletter", "email", "calendar", "billing", "notes", "chat")
 _OWNED_DIRS = ("crm", "newsletter", "email", "calendar", "billing", "notes", "chat")
 
 

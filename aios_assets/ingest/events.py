@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from aios_assets.shared.text import storable, storable_json
+from aios_assets.shared.text import EMAIL_RE, storable, storable_json
 
 # Keys the public JSONL schema allows; anything else in a record is kept inside payload.
 JSONL_FIELDS = (
@@ -203,7 +203,6 @@ def parse_timestamp(value: Any, *, years: tuple[int, int] = EVENT_YEARS) -> date
 
 # --- entity reference extraction -------------------------------------------------------------
 
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,24}")
 _URL_DOMAIN_RE = re.compile(r"https?://(?:www\.)?([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)")
 _PHONE_RE = re.compile(r"(?<![\w/])(\+?\d[\d\s().\-]{6,18}\d)(?![\w/])")
 _DISPLAY_NAME_RE = re.compile(r"^\s*\"?([^\"<>@]+?)\"?\s*<[^<>]+@[^<>]+>\s*$")
@@ -292,7 +291,7 @@ def extract_entity_refs(event: Event) -> dict[str, list[str]]:
                 names.add(" ".join(m.group(1).split()))
     joined = "\x00".join(texts)
     if "@" in joined:
-        for e in _EMAIL_RE.findall(joined):
+        for e in EMAIL_RE.findall(joined):
             emails.add(normalize_email(e))
     if "http" in joined:
         for d in _URL_DOMAIN_RE.findall(joined):

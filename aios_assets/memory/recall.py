@@ -28,7 +28,7 @@ POOL = 200  # candidates taken from each retriever before fusion
 
 @dataclass(frozen=True)
 class Weights:
-    """How the signals mix; tuned on the dev split of benchmarks/recall_devsets.py only."""
+    """How the signals mix; tuned on the dev split of aios_assets/testing/recall_devsets.py only."""
 
     unit: float = 0.25
     context: float = 0.35

@@ -41,13 +41,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import dagster as dg
 import duckdb
 import orjson
 import pyarrow as pa
 
+from aios_assets.llm import SupportsComplete
 from aios_assets.memory.base import detect_operator
 from aios_assets.memory.curation import DEFAULT_VERBOSE_KINDS, ensure_cold_views
 from aios_assets.memory.fidelity import (
@@ -447,14 +448,6 @@ def _plural(n: int, word: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # the LLM hook
 # ---------------------------------------------------------------------------------------------
-
-
-class SupportsComplete(Protocol):
-    """What :func:`refresh_summaries` needs of ``resources.llm.LLMResource``."""
-
-    def endpoint(self) -> str | None: ...
-
-    def complete(self, *, agent: str, task: str, prompt: str, **kwargs: Any) -> Any: ...
 
 
 def llm_prompt(level: str, draft: Draft, items: Sequence[SourceItem], budget: int) -> str:

@@ -18,13 +18,13 @@ from typing import Any
 
 from aios_assets.ingest.events import (
     _DATEISH_RE,
-    _EMAIL_RE,
     _NON_DIGIT_RE,
     _PHONE_RE,
     normalize_email,
     normalize_phone,
 )
 from aios_assets.memory.fidelity import extract_amounts, fold, sentence_split
+from aios_assets.shared.text import EMAIL_RE
 
 # Operator-facing channels that still leave the building (a webhook lands in a chat tool):
 # only raw contact data of others is held there; amounts and names are the operator's business.
@@ -124,7 +124,7 @@ def disclosures(text: str, *, allowed_entities: Iterable[str], allowed_emails: I
         return ent or "someone who is not a recipient"
 
     found: list[str] = []
-    for raw in dict.fromkeys(_EMAIL_RE.findall(text)):
+    for raw in dict.fromkeys(EMAIL_RE.findall(text)):
         addr = normalize_email(raw)
         who = whose_email(addr)
         if who:
@@ -144,7 +144,7 @@ def disclosures(text: str, *, allowed_entities: Iterable[str], allowed_emails: I
         if not amounts:
             continue
         tied = sorted(e for e in parties.named(fold(sentence)) if e not in ok_entities)
-        tied += [w for a in _EMAIL_RE.findall(sentence)
+        tied += [w for a in EMAIL_RE.findall(sentence)
                  if (w := whose_email(normalize_email(a)))]
         tied += [ent for ent in parties.invoices_in(sentence).values() if ent not in ok_entities]
         for who in dict.fromkeys(tied):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -191,27 +189,6 @@ def utf8_error(data: bytes) -> str | None:
     except UnicodeDecodeError as exc:
         return f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
     return None
-
-
-def jsonable(value: Any, _depth: int = 0) -> Any:
-    """Make YAML / iCalendar values JSON friendly: dates to ISO strings, sets to lists, str keys."""
-    if _depth > 100:
-        raise ValueError("value nested too deeply")
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
-        return str(value)  # orjson (and the event hash) stop at 64-bit integers
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v, _depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v, _depth + 1) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted((jsonable(v, _depth + 1) for v in value), key=str)
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    return str(value)
 
 
 def empty_or_blank(data: bytes) -> bool:

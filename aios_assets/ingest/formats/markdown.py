@@ -17,7 +17,8 @@ from aios_assets.ingest.events import (
     Rejection,
     parse_timestamp,
 )
-from aios_assets.ingest.formats.common import Ctx, decode_text, jsonable, safe_yaml, too_large
+from aios_assets.ingest.formats.common import Ctx, decode_text, safe_yaml, too_large
+from aios_assets.shared.jsonable import jsonable
 
 FRONT_MATTER_KEYS = ("id", "title", "date", "tags", "source", "kind", "thread", "author")
 _STRING_KEYS = ("id", "title", "source", "kind", "thread", "author")
@@ -53,7 +54,8 @@ def _usable_front(front: dict[str, Any], issues: list[FieldIssue]) -> dict[str, 
     out: dict[str, Any] = {}
     for key, value in front.items():
         try:
-            out[key] = jsonable(value)
+            # as the source wrote it (offsets kept), within what orjson and the event hash take
+            out[key] = jsonable(value, utc=False, binary="base64", max_depth=100, int64=True)
         except ValueError as exc:
             issues.append(FieldIssue(f"front matter {key}", repr(value)[:200],
                                      f"{exc}: left out"))

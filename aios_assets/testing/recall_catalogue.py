@@ -1,4 +1,4 @@
-"""Life-event catalogue for the generated multi-session chats of ``benchmarks.recall_devsets``.
+"""Life-event catalogue for the generated multi-session chats of ``aios_assets.testing.recall_devsets``.
 
 A small line-based format keeps ~130 templates readable. A template starts with
 

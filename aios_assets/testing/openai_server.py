@@ -41,12 +41,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
+# The server counts tokens with the rule of every AIOS budget: ceil(chars / 4).
+from aios_assets.shared.text import estimate_tokens
+
 Answer = str | list[str] | Callable[[str], str]
-
-
-def estimate_tokens(text: str) -> int:
-    """The server's token count: ceil(chars / 4) (the same rule as the offline tier)."""
-    return math.ceil(len(text) / 4)
 
 
 def default_answer(model: str, prompt: str) -> str:

@@ -7,7 +7,7 @@ Two sets, both deterministic per seed, no network, no LLM:
   6–12 months, one JSONL event per turn in the product's public schema (``source_id`` is the turn
   id ``D<session>:<turn>``, ``thread`` the conversation), photos with a ``blip_caption`` key, and
   ~150–250 questions per conversation (single-hop, multi-hop, temporal, open-domain) whose
-  evidence is a list of turn ids. Life events come from ``benchmarks.recall_catalogue``.
+  evidence is a list of turn ids. Life events come from ``aios_assets.testing.recall_catalogue``.
 * **demo** — :func:`demo_questions`: natural questions about the demo business of
   ``aios_assets.demo`` whose evidence is specific events' ``source_id``.
 
@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from benchmarks.recall_catalogue import CATALOGUE
+from aios_assets.testing.recall_catalogue import CATALOGUE
 
 __all__ = [
     "CATEGORIES",
@@ -230,7 +230,7 @@ def _check(t: Template) -> None:
 
 
 def parse_catalogue(text: str) -> Catalogue:
-    """Parse the line format described in ``benchmarks.recall_catalogue``."""
+    """Parse the line format described in ``aios_assets.testing.recall_catalogue``."""
     templates: list[Template] = []
     filler: dict[str, list[str]] = defaultdict(list)
     pools: dict[str, list[str]] = defaultdict(list)
