@@ -22,9 +22,10 @@ Routing of :meth:`LLMResource.complete`:
   permanent ones (400/401/403/404/...) raise :class:`LLMPermanentError` (never with the key);
 * a cache in Postgres (``aios.llm_cache``, keyed by :func:`prompt_hash`, TTL ``cache_ttl_s``)
   answers repeats for free;
-* budgets per agent and overall, in dollars and tokens per UTC day, are computed from the ledger
-  before every paid call; over budget: ``degrade`` (offline tier, ``degraded=True``, the reason
-  says who spent what) or ``stop`` (:class:`BudgetExceeded`);
+* budgets per agent and overall, in dollars and tokens per UTC day (set here or by
+  ``$AIOS_LLM_DAILY_BUDGET_USD`` and friends: :mod:`resources.budgets`), are held against the
+  ledger before every paid call; over budget: ``degrade`` (offline tier, ``degraded=True``,
+  the reason says who spent what) or ``stop`` (:class:`BudgetExceeded`);
 * every call (offline, cache hits and failures too) is one row in ``aios.llm_calls``: run,
   asset, agent, task, tier, model, prompt hash, tokens, cost, latency. Never prompt text, never
   the key. The ``cost_ledger`` asset mirrors it into DuckDB.
@@ -58,6 +59,7 @@ from aios_assets.publishing.adapters.base import CircuitBreaker, CircuitOpen, To
 from aios_assets.shared.home import AiosHome
 from aios_assets.shared.http import retry_after_s
 from aios_assets.shared.text import estimate_tokens
+from resources.budgets import Spend, budget_settings
 from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url, storable
 from resources.postgres import connect as pg_connect
 
@@ -227,35 +229,6 @@ def permanent_error(exc: openai.OpenAIError, model: str, secret: str | None) -> 
         f"LLM request to model {model!r} failed with {where} ({cls}): {detail}",
         status_code=status, error_class=cls,
     )
-
-
-@dataclass(frozen=True)
-class Spend:
-    """What was spent today (UTC) on paid tiers: cache hits and offline calls excluded."""
-
-    agent_usd: float = 0.0
-    agent_tokens: int = 0
-    total_usd: float = 0.0
-    total_tokens: int = 0
-
-
-def budget_problem(agent: str, spend: Spend, *, daily_usd: float | None,
-                   agent_usd: float | None, daily_tokens: int | None,
-                   agent_tokens: int | None) -> str | None:
-    """Why a paid call must not happen now (a budget is exhausted), or None."""
-    if agent_usd is not None and spend.agent_usd >= agent_usd:
-        return (f"over budget: agent {agent} spent ${spend.agent_usd:.4f} of ${agent_usd:.4f} "
-                "today (UTC)")
-    if agent_tokens is not None and spend.agent_tokens >= agent_tokens:
-        return (f"over budget: agent {agent} used {spend.agent_tokens:,} of {agent_tokens:,} "
-                "tokens today (UTC)")
-    if daily_usd is not None and spend.total_usd >= daily_usd:
-        return (f"over budget: all agents spent ${spend.total_usd:.4f} of ${daily_usd:.4f} "
-                "today (UTC)")
-    if daily_tokens is not None and spend.total_tokens >= daily_tokens:
-        return (f"over budget: all agents used {spend.total_tokens:,} of {daily_tokens:,} "
-                "tokens today (UTC)")
-    return None
 
 
 def utc_day_start(now: datetime | None = None) -> datetime:
@@ -490,15 +463,12 @@ class LLMResource(dg.ConfigurableResource):
         return Spend(float(row[0]), int(row[1]), float(row[2]), int(row[3]))
 
     def _budget_problem(self, con: psycopg.Connection, agent: str) -> str | None:
-        agent_usd = self.agent_daily_budget_usd.get(agent, self.agent_daily_budget_usd.get("*"))
-        agent_tok = self.agent_daily_budget_tokens.get(
-            agent, self.agent_daily_budget_tokens.get("*"))
-        if (agent_usd is None and agent_tok is None and self.daily_budget_usd is None
-                and self.daily_budget_tokens is None):
+        # The settings the cost views show (resources/budgets.py): this resource's, else the
+        # environment's.
+        settings = budget_settings(self)
+        if not settings.limits(agent):
             return None
-        return budget_problem(
-            agent, self.spend_today(agent, con), daily_usd=self.daily_budget_usd,
-            agent_usd=agent_usd, daily_tokens=self.daily_budget_tokens, agent_tokens=agent_tok)
+        return settings.problem(agent, self.spend_today(agent, con))
 
     def _record(self, con: psycopg.Connection, req: _Request, *, tier: str, model: str,
                 phash: str, prompt_tokens: int = 0, completion_tokens: int = 0,
