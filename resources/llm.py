@@ -13,9 +13,8 @@ Routing of :meth:`LLMResource.complete`:
 * transient failures (429 honouring Retry-After, 500/502/503/504, timeouts, resets) are retried
   by tenacity with exponential backoff and jitter (the openai client's own retries are off);
   when they persist the call degrades to the offline tier with ``degraded=True`` and a warning;
-* the endpoint sits behind the capability adapters' circuit breaker and token-bucket rate
-  limit (:class:`~aios_assets.publishing.adapters.base.CircuitBreaker`, ``TokenBucket``: the same
-  code):
+* the endpoint sits behind the circuit breaker and token-bucket rate limit the capability
+  adapters use too (:mod:`aios_assets.shared.limits`, set up by ``EndpointLimits``):
   ``breaker_threshold`` consecutive transient failures open it, and while it is open calls
   degrade at once without reaching the endpoint; after ``breaker_reset_s`` one trial call
   goes through and closes it again on success;
@@ -38,7 +37,6 @@ import json
 import logging
 import os
 import re
-import threading
 import time
 import uuid
 from collections import Counter
@@ -55,9 +53,15 @@ import tenacity
 from pydantic import Field, PrivateAttr
 
 from aios_assets.llm.offline import OFFLINE_TASKS, UnknownOfflineTask, offline_handler
-from aios_assets.publishing.adapters.base import CircuitBreaker, CircuitOpen, TokenBucket
 from aios_assets.shared.home import AiosHome
 from aios_assets.shared.http import retry_after_s
+from aios_assets.shared.limits import (
+    CircuitBreaker,
+    CircuitOpen,
+    EndpointLimits,
+    TokenBucket,
+    admit,
+)
 from aios_assets.shared.text import estimate_tokens
 from resources.budgets import Spend, budget_settings
 from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url, storable
@@ -362,7 +366,7 @@ class LLMResource(dg.ConfigurableResource):
     backoff_max_s: float = 8.0
     retry_after_cap_s: float = 30.0
     cache_ttl_s: float = 7 * 24 * 3600.0
-    # The adapters' breaker and rate limiter (aios_assets/publishing/adapters/base.py), per
+    # The breaker and rate limiter of aios_assets/shared/limits.py (as the adapters'), per
     # instance.
     rate_per_s: float | None = None
     rate_burst: int = 5
@@ -380,25 +384,15 @@ class LLMResource(dg.ConfigurableResource):
 
     _client: openai.OpenAI | None = PrivateAttr(default=None)
     _client_for: tuple[str, str] | None = PrivateAttr(default=None)
-    _breaker: CircuitBreaker | None = PrivateAttr(default=None)
-    _bucket: TokenBucket | None = PrivateAttr(default=None)
-    _state_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _limits: EndpointLimits = PrivateAttr(default_factory=EndpointLimits)
 
     @property
     def breaker(self) -> CircuitBreaker:
         """The endpoint's circuit breaker (shared by both tiers: one endpoint)."""
-        with self._state_lock:
-            if self._breaker is None:
-                self._breaker = CircuitBreaker(self.breaker_threshold, self.breaker_reset_s)
-            return self._breaker
+        return self._limits.breaker(self)
 
     def _rate_bucket(self) -> TokenBucket | None:
-        if not self.rate_per_s:
-            return None
-        with self._state_lock:
-            if self._bucket is None:
-                self._bucket = TokenBucket(self.rate_per_s, self.rate_burst)
-            return self._bucket
+        return self._limits.bucket(self)
 
     # --- configuration ------------------------------------------------------------------------
     def endpoint(self) -> str | None:
@@ -568,10 +562,7 @@ class LLMResource(dg.ConfigurableResource):
 
         def attempt() -> Any:
             nonlocal called
-            breaker.before_call()  # CircuitOpen: the endpoint is not called at all
-            delay = bucket.reserve() if bucket is not None else 0.0
-            if delay > 0:
-                time.sleep(delay)  # the local rate limit: wait for our token
+            admit(breaker, bucket)  # CircuitOpen: the endpoint is not called at all
             called += 1
             try:
                 response = client.chat.completions.create(
