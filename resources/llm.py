@@ -13,18 +13,18 @@ Routing of :meth:`LLMResource.complete`:
 * transient failures (429 honouring Retry-After, 500/502/503/504, timeouts, resets) are retried
   by tenacity with exponential backoff and jitter (the openai client's own retries are off);
   when they persist the call degrades to the offline tier with ``degraded=True`` and a warning;
-* the endpoint sits behind the capability adapters' circuit breaker and token-bucket rate
-  limit (:class:`~aios_assets.publishing.adapters.base.CircuitBreaker`, ``TokenBucket``: the same
-  code):
+* the endpoint sits behind the circuit breaker and token-bucket rate limit the capability
+  adapters use too (:mod:`aios_assets.shared.limits`, set up by ``EndpointLimits``):
   ``breaker_threshold`` consecutive transient failures open it, and while it is open calls
   degrade at once without reaching the endpoint; after ``breaker_reset_s`` one trial call
   goes through and closes it again on success;
   permanent ones (400/401/403/404/...) raise :class:`LLMPermanentError` (never with the key);
 * a cache in Postgres (``aios.llm_cache``, keyed by :func:`prompt_hash`, TTL ``cache_ttl_s``)
   answers repeats for free;
-* budgets per agent and overall, in dollars and tokens per UTC day, are computed from the ledger
-  before every paid call; over budget: ``degrade`` (offline tier, ``degraded=True``, the reason
-  says who spent what) or ``stop`` (:class:`BudgetExceeded`);
+* budgets per agent and overall, in dollars and tokens per UTC day (set here or by
+  ``$AIOS_LLM_DAILY_BUDGET_USD`` and friends: :mod:`resources.budgets`), are held against the
+  ledger before every paid call; over budget: ``degrade`` (offline tier, ``degraded=True``,
+  the reason says who spent what) or ``stop`` (:class:`BudgetExceeded`);
 * every call (offline, cache hits and failures too) is one row in ``aios.llm_calls``: run,
   asset, agent, task, tier, model, prompt hash, tokens, cost, latency. Never prompt text, never
   the key. The ``cost_ledger`` asset mirrors it into DuckDB.
@@ -37,7 +37,6 @@ import json
 import logging
 import os
 import re
-import threading
 import time
 import uuid
 from collections import Counter
@@ -54,10 +53,17 @@ import tenacity
 from pydantic import Field, PrivateAttr
 
 from aios_assets.llm.offline import OFFLINE_TASKS, UnknownOfflineTask, offline_handler
-from aios_assets.publishing.adapters.base import CircuitBreaker, CircuitOpen, TokenBucket
 from aios_assets.shared.home import AiosHome
 from aios_assets.shared.http import retry_after_s
+from aios_assets.shared.limits import (
+    CircuitBreaker,
+    CircuitOpen,
+    EndpointLimits,
+    TokenBucket,
+    admit,
+)
 from aios_assets.shared.text import estimate_tokens
+from resources.budgets import Spend, budget_settings
 from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url, storable
 from resources.postgres import connect as pg_connect
 
@@ -229,35 +235,6 @@ def permanent_error(exc: openai.OpenAIError, model: str, secret: str | None) -> 
     )
 
 
-@dataclass(frozen=True)
-class Spend:
-    """What was spent today (UTC) on paid tiers: cache hits and offline calls excluded."""
-
-    agent_usd: float = 0.0
-    agent_tokens: int = 0
-    total_usd: float = 0.0
-    total_tokens: int = 0
-
-
-def budget_problem(agent: str, spend: Spend, *, daily_usd: float | None,
-                   agent_usd: float | None, daily_tokens: int | None,
-                   agent_tokens: int | None) -> str | None:
-    """Why a paid call must not happen now (a budget is exhausted), or None."""
-    if agent_usd is not None and spend.agent_usd >= agent_usd:
-        return (f"over budget: agent {agent} spent ${spend.agent_usd:.4f} of ${agent_usd:.4f} "
-                "today (UTC)")
-    if agent_tokens is not None and spend.agent_tokens >= agent_tokens:
-        return (f"over budget: agent {agent} used {spend.agent_tokens:,} of {agent_tokens:,} "
-                "tokens today (UTC)")
-    if daily_usd is not None and spend.total_usd >= daily_usd:
-        return (f"over budget: all agents spent ${spend.total_usd:.4f} of ${daily_usd:.4f} "
-                "today (UTC)")
-    if daily_tokens is not None and spend.total_tokens >= daily_tokens:
-        return (f"over budget: all agents used {spend.total_tokens:,} of {daily_tokens:,} "
-                "tokens today (UTC)")
-    return None
-
-
 def utc_day_start(now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -389,7 +366,7 @@ class LLMResource(dg.ConfigurableResource):
     backoff_max_s: float = 8.0
     retry_after_cap_s: float = 30.0
     cache_ttl_s: float = 7 * 24 * 3600.0
-    # The adapters' breaker and rate limiter (aios_assets/publishing/adapters/base.py), per
+    # The breaker and rate limiter of aios_assets/shared/limits.py (as the adapters'), per
     # instance.
     rate_per_s: float | None = None
     rate_burst: int = 5
@@ -407,25 +384,15 @@ class LLMResource(dg.ConfigurableResource):
 
     _client: openai.OpenAI | None = PrivateAttr(default=None)
     _client_for: tuple[str, str] | None = PrivateAttr(default=None)
-    _breaker: CircuitBreaker | None = PrivateAttr(default=None)
-    _bucket: TokenBucket | None = PrivateAttr(default=None)
-    _state_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _limits: EndpointLimits = PrivateAttr(default_factory=EndpointLimits)
 
     @property
     def breaker(self) -> CircuitBreaker:
         """The endpoint's circuit breaker (shared by both tiers: one endpoint)."""
-        with self._state_lock:
-            if self._breaker is None:
-                self._breaker = CircuitBreaker(self.breaker_threshold, self.breaker_reset_s)
-            return self._breaker
+        return self._limits.breaker(self)
 
     def _rate_bucket(self) -> TokenBucket | None:
-        if not self.rate_per_s:
-            return None
-        with self._state_lock:
-            if self._bucket is None:
-                self._bucket = TokenBucket(self.rate_per_s, self.rate_burst)
-            return self._bucket
+        return self._limits.bucket(self)
 
     # --- configuration ------------------------------------------------------------------------
     def endpoint(self) -> str | None:
@@ -490,15 +457,12 @@ class LLMResource(dg.ConfigurableResource):
         return Spend(float(row[0]), int(row[1]), float(row[2]), int(row[3]))
 
     def _budget_problem(self, con: psycopg.Connection, agent: str) -> str | None:
-        agent_usd = self.agent_daily_budget_usd.get(agent, self.agent_daily_budget_usd.get("*"))
-        agent_tok = self.agent_daily_budget_tokens.get(
-            agent, self.agent_daily_budget_tokens.get("*"))
-        if (agent_usd is None and agent_tok is None and self.daily_budget_usd is None
-                and self.daily_budget_tokens is None):
+        # The settings the cost views show (resources/budgets.py): this resource's, else the
+        # environment's.
+        settings = budget_settings(self)
+        if not settings.limits(agent):
             return None
-        return budget_problem(
-            agent, self.spend_today(agent, con), daily_usd=self.daily_budget_usd,
-            agent_usd=agent_usd, daily_tokens=self.daily_budget_tokens, agent_tokens=agent_tok)
+        return settings.problem(agent, self.spend_today(agent, con))
 
     def _record(self, con: psycopg.Connection, req: _Request, *, tier: str, model: str,
                 phash: str, prompt_tokens: int = 0, completion_tokens: int = 0,
@@ -598,10 +562,7 @@ class LLMResource(dg.ConfigurableResource):
 
         def attempt() -> Any:
             nonlocal called
-            breaker.before_call()  # CircuitOpen: the endpoint is not called at all
-            delay = bucket.reserve() if bucket is not None else 0.0
-            if delay > 0:
-                time.sleep(delay)  # the local rate limit: wait for our token
+            admit(breaker, bucket)  # CircuitOpen: the endpoint is not called at all
             called += 1
             try:
                 response = client.chat.completions.create(

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from aios_assets.publishing.adapters.base import CircuitBreaker, TokenBucket
+from aios_assets.shared.limits import CircuitBreaker, TokenBucket
 from aios_assets.testing.openai_server import Fault, OpenAIServer
 from resources.llm import LLMResource
 

@@ -8,8 +8,9 @@ import dagster as dg
 import psycopg
 import pytest
 
+from aios_assets.observability.incidents import RUNBOOK, build_incident, classify_failure
 from resources.postgres import PostgresStore
-from sensors.failures import RUNBOOK, build_incident, classify_failure, run_failure_sensor
+from sensors.failures import run_failure_sensor
 from tests.conftest import ROOT
 from tests.webhook_sink import Hook
 

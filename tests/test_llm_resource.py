@@ -21,12 +21,11 @@ from psycopg.rows import dict_row
 
 from aios_assets.llm.offline import summarize, summarize_prompt
 from aios_assets.testing.openai_server import Fault, OpenAIServer, default_answer
+from resources.budgets import Spend, budget_problem
 from resources.llm import (
     BudgetExceeded,
     LLMPermanentError,
     LLMResource,
-    Spend,
-    budget_problem,
     call_cost,
     prompt_hash,
     retry_after_s,
@@ -315,6 +314,24 @@ def test_daily_token_and_dollar_budgets(ledger_db: str, server: OpenAIServer) ->
         agent="t3", task="summarize", prompt=TEXT + "?")
     assert usd.degraded and "all agents spent $" in usd.reason
     assert server.count() == 1
+
+
+def test_environment_budgets_are_enforced_as_shown(ledger_db: str, server: OpenAIServer,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget `aios cost` shows from the environment is the one the resource holds calls
+    against (one definition: resources/budgets.py)."""
+    from aios_assets.observability.costs import Budget, budgets
+
+    monkeypatch.setenv("AIOS_LLM_AGENT_DAILY_BUDGET_USD", "envagent=0.000001")
+    llm = make_llm(server)
+    assert budgets(llm) == [Budget("agent", "envagent", "day", 0.000001, None, "environment")]
+    first = llm.complete(agent="envagent", task="summarize", prompt=TEXT + " env")
+    assert not first.degraded and first.cost_usd > 0
+    second = llm.complete(agent="envagent", task="summarize", prompt=TEXT + " env again")
+    assert second.degraded and second.reason.startswith("over budget: agent envagent spent")
+    monkeypatch.setenv("AIOS_LLM_AGENT_DAILY_BUDGET_USD", "envagent")
+    with pytest.raises(ValueError, match="AIOS_LLM_AGENT_DAILY_BUDGET_USD"):
+        llm.complete(agent="envagent", task="summarize", prompt=TEXT + " bad setting")
 
 
 def test_pure_helpers() -> None:

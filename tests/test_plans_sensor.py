@@ -11,9 +11,10 @@ import psycopg
 import pytest
 
 from aios_assets.agents.plans import Plan, PlanStep, PlanStore
+from aios_assets.observability.notices import expiring_proposals, stuck_plans
 from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse
-from sensors.plans import expiring_proposals, plans_sensor, stuck_plans
+from sensors.plans import plans_sensor
 from tests.audit_fixtures import POLICY, fresh_database
 from tests.webhook_sink import Hook
 

@@ -14,12 +14,11 @@ or prefix, an entity id, an e-mail address or a name) into one thing, or says wh
 :func:`audit_proposal`, :func:`audit_entity` and :func:`audit_run` return plain dicts (the JSON
 of ``aios audit --json``; ``audit_cli`` renders them). :func:`export_trail` writes the whole
 trail of a period (or an entity) as JSONL or Parquet with credentials redacted
-(:func:`redact`). The cost views (:func:`refresh_cost_views`) attribute every ledger row to a
-proposal's intent and entity where the run tells which.
+(:func:`redact`). The cost views and budgets live in ``costs.py``.
 
 LLM calls are linked to proposals by (run id, agent): the ledger records the run and agent of
 each call, not the proposal, so a run's calls are shared by the proposals that run made (an even
-share each in the cost views).
+share each, as in the cost views).
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from aios_assets.publishing.gates import (
     SECRET_PATTERNS,
     secret_values_from_env,
 )
-from aios_assets.shared.db import has_relation
+from aios_assets.shared.db import columns, dict_rows, has_relation
 from aios_assets.shared.jsonable import jsonable
 from resources.postgres import connect as pg_connect
 
@@ -69,20 +68,9 @@ class AmbiguousTarget(AuditError):
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-        [table]).fetchall()}
-
-
 def _name_col(con: duckdb.DuckDBPyConnection) -> str:
     """``full_name`` of dim_contacts, or NULL when a small warehouse lacks it."""
     return "full_name" if "full_name" in columns(con, "dim_contacts") else "NULL::VARCHAR"
-
-
-def _dicts(cur: Any) -> list[dict[str, Any]]:
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def _q(con: duckdb.DuckDBPyConnection, table: str, sql: str,
@@ -90,7 +78,7 @@ def _q(con: duckdb.DuckDBPyConnection, table: str, sql: str,
     """Rows of ``sql`` (which reads ``table``), or [] when the table does not exist yet."""
     if not has_relation(con, table):
         return []
-    return _dicts(con.execute(sql, list(params)))
+    return dict_rows(con.execute(sql, list(params)))
 
 
 def _pg(pg_url: str | None, table: str, sql: str,
@@ -101,7 +89,7 @@ def _pg(pg_url: str | None, table: str, sql: str,
     with pg_connect(pg_url, autocommit=True) as con:
         if con.execute("SELECT to_regclass(%s)", (f"aios.{table}",)).fetchone()[0] is None:
             return []
-        return _dicts(con.execute(sql, params))
+        return dict_rows(con.execute(sql, params))
 
 
 def _payload(value: Any) -> dict[str, Any]:
@@ -772,239 +760,3 @@ def export_trail(con: duckdb.DuckDBPyConnection, out: Path, *, since: datetime |
                 fh.write(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n")
     os.replace(tmp, out)
     return counts
-
-
-# --- cost ------------------------------------------------------------------------------------
-
-LINKS_DDL = """
-CREATE TABLE IF NOT EXISTS adapter_call_links (
-    call_id VARCHAR PRIMARY KEY,
-    proposal_id VARCHAR,
-    idempotency_key VARCHAR
-);
-CREATE TABLE IF NOT EXISTS cost_budgets (
-    scope VARCHAR NOT NULL,      -- all | agent | intent
-    name VARCHAR NOT NULL,       -- '*' for all, else the agent / intent id
-    period VARCHAR NOT NULL,     -- day | run
-    budget_usd DOUBLE,
-    budget_tokens BIGINT,
-    source VARCHAR NOT NULL
-);
-"""
-
-COST_VIEWS_DDL = """
-CREATE OR REPLACE VIEW cost_attribution AS
-WITH props AS (
-    SELECT proposal_id, run_id, agent, intent_id, target_entity_id FROM action_proposals
-    WHERE run_id IS NOT NULL),
-n AS (SELECT run_id, agent, count(*) AS n FROM props GROUP BY ALL),
-llm AS (
-    SELECT l.call_id, l.called_at, l.kind, l.run_id, l.agent, l.task, l.tier, l.model,
-           l.cache_hit, l.outcome, p.proposal_id, p.intent_id, p.target_entity_id AS entity_id,
-           coalesce(1.0 / n.n, 1.0) AS share, l.cost_usd,
-           l.prompt_tokens + l.completion_tokens AS tokens
-    FROM cost_ledger l
-    LEFT JOIN props p ON p.run_id = l.run_id AND p.agent = l.agent
-    LEFT JOIN n ON n.run_id = l.run_id AND n.agent = l.agent
-    WHERE l.kind = 'llm'),
-adapter AS (
-    SELECT l.call_id, l.called_at, l.kind, l.run_id, l.agent, l.task, l.tier, l.model,
-           l.cache_hit, l.outcome, k.proposal_id, p.intent_id, p.target_entity_id AS entity_id,
-           1.0 AS share, l.cost_usd, 0 AS tokens
-    FROM cost_ledger l
-    LEFT JOIN adapter_call_links k ON k.call_id = l.call_id
-    LEFT JOIN action_proposals p ON p.proposal_id = k.proposal_id
-    WHERE l.kind = 'adapter')
-SELECT *, cost_usd * share AS attributed_usd, tokens * share AS attributed_tokens
-FROM (SELECT * FROM llm UNION ALL BY NAME SELECT * FROM adapter);
-
--- calls / cache_hits are allocated like the cost: a call shared by n proposals counts 1/n for
--- each, so they add up to the ledger's rows at every grain (a distinct count per group would
--- count a shared call once per entity, and a sum over entities would inflate it).
-CREATE OR REPLACE VIEW cost_by_day_agent_intent_entity_model AS
-SELECT CAST(called_at AS DATE) AS day, agent, coalesce(intent_id, '(none)') AS intent_id,
-       coalesce(entity_id, '(none)') AS entity_id, model, kind,
-       sum(share) AS calls,
-       coalesce(sum(share) FILTER (WHERE cache_hit), 0) AS cache_hits,
-       round(sum(attributed_tokens), 2) AS tokens,
-       sum(attributed_usd) AS cost_usd
-FROM cost_attribution
-GROUP BY ALL;
-
-CREATE OR REPLACE VIEW cost_budget_status AS
-WITH today AS (SELECT CAST(max(called_at) AS DATE) AS day FROM cost_ledger),
-spend AS (
-    SELECT agent, sum(cost_usd) AS usd, sum(prompt_tokens + completion_tokens) AS tokens
-    FROM cost_ledger
-    WHERE kind = 'llm' AND NOT cache_hit AND tier <> 'offline'
-      AND CAST(called_at AS DATE) = CAST(now() AT TIME ZONE 'UTC' AS DATE)
-    GROUP BY agent)
-SELECT b.scope, b.name, b.period, b.budget_usd, b.budget_tokens, b.source,
-       CASE WHEN b.scope = 'all' THEN (SELECT coalesce(sum(usd), 0) FROM spend)
-            WHEN b.scope = 'agent' THEN coalesce((SELECT usd FROM spend s
-                                                  WHERE s.agent = b.name), 0) END
-           AS spent_today_usd,
-       CASE WHEN b.scope = 'all' THEN (SELECT coalesce(sum(tokens), 0) FROM spend)
-            WHEN b.scope = 'agent' THEN coalesce((SELECT tokens FROM spend s
-                                                  WHERE s.agent = b.name), 0) END
-           AS tokens_today
-FROM cost_budgets b;
-"""
-
-DAILY_BUDGET_ENV = "AIOS_LLM_DAILY_BUDGET_USD"
-AGENT_BUDGET_ENV = "AIOS_LLM_AGENT_DAILY_BUDGET_USD"  # "triage=0.5,brief=0.2"
-DAILY_TOKENS_ENV = "AIOS_LLM_DAILY_BUDGET_TOKENS"
-
-
-@dataclass(frozen=True)
-class Budget:
-    scope: str
-    name: str
-    period: str
-    budget_usd: float | None
-    budget_tokens: int | None
-    source: str
-
-
-def budgets(llm: Any = None, intents: Sequence[Any] = (),
-            environ: Mapping[str, str] | None = None) -> list[Budget]:
-    """The budgets in force: the LLM resource's (``daily_budget_usd``,
-    ``agent_daily_budget_usd``, token budgets), else the environment
-    (``$AIOS_LLM_DAILY_BUDGET_USD``, ``$AIOS_LLM_AGENT_DAILY_BUDGET_USD`` = "agent=usd,...",
-    ``$AIOS_LLM_DAILY_BUDGET_TOKENS``), and each intent's ``budget_usd_per_run``."""
-    env = os.environ if environ is None else environ
-    out: list[Budget] = []
-    daily = getattr(llm, "daily_budget_usd", None)
-    tokens = getattr(llm, "daily_budget_tokens", None)
-    source = "llm resource"
-    if daily is None and tokens is None:
-        source = "environment"
-        try:
-            daily = float(env[DAILY_BUDGET_ENV]) if env.get(DAILY_BUDGET_ENV) else None
-            tokens = int(env[DAILY_TOKENS_ENV]) if env.get(DAILY_TOKENS_ENV) else None
-        except ValueError as exc:
-            raise ValueError(f"${DAILY_BUDGET_ENV} / ${DAILY_TOKENS_ENV}: {exc}") from None
-    if daily is not None or tokens is not None:
-        out.append(Budget("all", "*", "day", daily, tokens, source))
-    per_agent = dict(getattr(llm, "agent_daily_budget_usd", None) or {})
-    agent_tokens = dict(getattr(llm, "agent_daily_budget_tokens", None) or {})
-    source = "llm resource"
-    if not per_agent and env.get(AGENT_BUDGET_ENV):
-        source = "environment"
-        for part in env[AGENT_BUDGET_ENV].split(","):
-            name, sep, usd = part.partition("=")
-            try:
-                if not sep:
-                    raise ValueError("expected agent=usd")
-                per_agent[name.strip()] = float(usd)
-            except ValueError as exc:
-                raise ValueError(f"${AGENT_BUDGET_ENV}: {part.strip()!r}: {exc}") from None
-    for name in sorted(set(per_agent) | set(agent_tokens)):
-        out.append(Budget("agent", name, "day", per_agent.get(name), agent_tokens.get(name),
-                          source))
-    for intent in intents:
-        per_run = getattr(getattr(intent, "constraints", None), "budget_usd_per_run", None)
-        if per_run is not None:
-            out.append(Budget("intent", intent.id, "run", float(per_run), None, "intents.yaml"))
-    return out
-
-
-def mirror_adapter_links(con: duckdb.DuckDBPyConnection, pg_url: str) -> int:
-    """Copy (call id, proposal id, key) of adapter calls DuckDB lacks (no payloads exist)."""
-    con.execute(LINKS_DDL)
-    rows = _pg(pg_url, "adapter_calls", "SELECT call_id::text AS call_id, proposal_id, "
-               "idempotency_key FROM aios.adapter_calls")
-    if not rows:
-        return 0
-    before = con.execute("SELECT count(*) FROM adapter_call_links").fetchone()[0]
-    con.executemany("INSERT INTO adapter_call_links VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    [[r["call_id"], r["proposal_id"], r["idempotency_key"]] for r in rows])
-    return con.execute("SELECT count(*) FROM adapter_call_links").fetchone()[0] - before
-
-
-def ensure_cost_views(con: duckdb.DuckDBPyConnection,
-                      budget_rows: Sequence[Budget] | None = None) -> None:
-    """Create the cost views (and their small tables); replace the budgets when given."""
-    from aios_assets.agents.proposals import ensure_tables
-    from aios_assets.observability.costs import COST_LEDGER_DDL
-
-    con.execute(COST_LEDGER_DDL)
-    ensure_tables(con)
-    con.execute(LINKS_DDL)
-    if budget_rows is not None:
-        con.execute("DELETE FROM cost_budgets")
-        if budget_rows:
-            con.executemany("INSERT INTO cost_budgets VALUES (?, ?, ?, ?, ?, ?)",
-                            [[b.scope, b.name, b.period, b.budget_usd, b.budget_tokens,
-                              b.source] for b in budget_rows])
-    con.execute(COST_VIEWS_DDL)
-
-
-def refresh_cost_views(con: duckdb.DuckDBPyConnection, pg_url: str | None,
-                       budget_rows: Sequence[Budget] | None = None) -> dict[str, int]:
-    """Mirror new LLM and adapter calls (and adapter → proposal links), then (re)create the
-    views ``cost_attribution``, ``cost_by_day_agent_intent_entity_model`` and
-    ``cost_budget_status``."""
-    from aios_assets.observability.costs import COST_LEDGER_DDL, mirror_adapter_calls, mirror_calls
-
-    con.execute(COST_LEDGER_DDL)
-    counts = {"llm": 0, "adapter": 0, "links": 0}
-    if pg_url:
-        counts = {"llm": mirror_calls(con, pg_url), "adapter": mirror_adapter_calls(con, pg_url),
-                  "links": mirror_adapter_links(con, pg_url)}
-    ensure_cost_views(con, budget_rows)
-    return counts
-
-
-COST_DIMENSIONS = {"day": "day", "agent": "agent", "intent": "intent_id",
-                   "entity": "entity_id", "model": "model"}
-CALL_GRAINS = frozenset({"day", "agent", "model"})  # each call has exactly one value
-
-
-def cost_rows(con: duckdb.DuckDBPyConnection, by: str = "day", *,
-              since: datetime | None = None, until: datetime | None = None,
-              ) -> list[dict[str, Any]]:
-    """Spend grouped by one dimension (day, agent, intent, entity, model), biggest first
-    (days: newest first)."""
-    if by not in COST_DIMENSIONS:
-        raise ValueError(f"--by must be one of {', '.join(COST_DIMENSIONS)}, not {by!r}")
-    if not has_relation(con, "cost_by_day_agent_intent_entity_model"):
-        raise AuditError("no cost views yet: run `aios cost` once with the warehouse idle")
-    col = COST_DIMENSIONS[by]
-    label = "entity" if by == "entity" else by
-    lo = (since or datetime(1970, 1, 1, tzinfo=UTC)).date()
-    hi = (until or datetime(9999, 12, 31, tzinfo=UTC)).date()
-    extra = (", max(c.full_name) AS name" if by == "entity"
-             and "full_name" in columns(con, "dim_contacts") else "")
-    join = ("LEFT JOIN dim_contacts c ON c.entity_id = v.entity_id" if extra else "")
-    order = "1 DESC" if by == "day" else "cost_usd DESC, 1"
-    # Calls are allocated shares (see the view): whole numbers where the grain is a property of
-    # the call itself (day, agent, model), fractions per intent or entity when calls are shared.
-    digits = 0 if by in CALL_GRAINS else 2
-    rows = _dicts(con.execute(
-        f"""SELECT v.{col} AS {label}{extra}, round(sum(v.calls), {digits}) AS calls,
-                   round(sum(v.cache_hits), {digits}) AS cache_hits,
-                   round(sum(v.tokens)) AS tokens,
-                   round(sum(v.cost_usd), 6) AS cost_usd,
-                   round(sum(v.cost_usd) FILTER (WHERE v.kind = 'llm'), 6) AS llm_usd,
-                   round(sum(v.cost_usd) FILTER (WHERE v.kind = 'adapter'), 6) AS adapter_usd
-            FROM cost_by_day_agent_intent_entity_model v {join}
-            WHERE v.day BETWEEN ? AND ? GROUP BY v.{col} ORDER BY {order}""", [lo, hi]))
-    if digits == 0:
-        for r in rows:
-            r["calls"], r["cache_hits"] = int(r["calls"]), int(r["cache_hits"])
-    return rows
-
-
-def budget_status(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return _q(con, "cost_budget_status", "SELECT * FROM cost_budget_status ORDER BY scope, name")
-
-
-def intent_spend_per_run(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
-    """The largest attributed spend of one run per intent (to hold against its per-run budget)."""
-    if not has_relation(con, "cost_attribution"):
-        return {}
-    return {r[0]: float(r[1]) for r in con.execute(
-        """SELECT intent_id, max(usd) FROM (SELECT intent_id, run_id, sum(attributed_usd) AS usd
-           FROM cost_attribution WHERE intent_id IS NOT NULL GROUP BY ALL) GROUP BY 1"""
-    ).fetchall()}

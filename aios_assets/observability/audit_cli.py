@@ -287,9 +287,9 @@ def cost(
 ) -> None:
     """Spend per day, agent, intent, entity or model, with budgets against spend."""
     from aios_assets.agents.intents import IntentsFileError, ensure_default_intents, load_intents
-    from aios_assets.observability.audit import (
+    from aios_assets.observability.costs import (
         COST_DIMENSIONS,
-        AuditError,
+        CostViewsMissing,
         budget_status,
         budgets,
         cost_rows,
@@ -333,7 +333,7 @@ def cost(
         rows = cost_rows(con, by, since=lo, until=hi)
         status = budget_status(con)
         per_run = intent_spend_per_run(con)
-    except (AuditError, ValueError) as exc:
+    except (CostViewsMissing, ValueError) as exc:
         _fail(str(exc))
     finally:
         con.close()

@@ -6,10 +6,9 @@ Incremental: each materialization copies only the calls whose ``call_id`` the wa
 not have yet (re-reading a one-hour window before the newest copied call of that kind, so rows
 committed late by concurrent runs are not missed). ``cost_by_day_agent_model`` is the spend view
 analysts query: ``aios sql "select * from cost_by_day_agent_model"``. Each materialization also
-mirrors the adapter-call -> proposal links and (re)creates the attribution views and budgets of
-``aios_assets/observability/audit.py`` (``cost_attribution``,
-``cost_by_day_agent_intent_entity_model``, ``cost_budget_status``), so ``aios cost --no-refresh``
-and analysts find them after any build,
+mirrors the adapter-call -> proposal links and (re)creates the attribution views and budgets
+(:func:`refresh_cost_views`: ``cost_attribution``, ``cost_by_day_agent_intent_entity_model``,
+``cost_budget_status``), so ``aios cost --no-refresh`` and analysts find them after any build,
 and its metadata carries the spend of the last 30 days per day and the spend per agent as tables
 (``spend_per_day``, ``spend_by_agent``) and the totals as numbers, which the UI's Plots tab draws
 across materializations.
@@ -24,8 +23,15 @@ capability (email / webhook / http), ``model`` = adapter class (``SmtpAdapter``,
 ``WebhookAdapter``, ``HttpApiAdapter``), ``attempts`` = the attempt number, tokens 0,
 ``prompt_hash`` empty; cost, latency, outcome and error class as recorded. No payloads,
 addresses or idempotency keys.
+
+Attribution: LLM calls are linked to proposals by (run id, agent): the ledger records the run and
+agent of each call, not the proposal, so a run's calls are shared by the proposals that run made
+(an even share each); adapter calls by their proposal. Budgets (:func:`budgets`) are the LLM
+resource's as it enforces them (``resources/budgets.py``) and each intent's per-run budget.
 """
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,7 +39,11 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from aios_assets.agents.proposals import ensure_tables
 from aios_assets.shared.automation import HOURLY_MIRROR
+from aios_assets.shared.db import columns as table_columns
+from aios_assets.shared.db import dict_rows, has_relation
+from resources.budgets import budget_settings
 from resources.llm import LEDGER_COLUMNS, LLMResource
 from resources.postgres import connect as pg_connect
 from resources.warehouse import DuckDBWarehouse
@@ -185,6 +195,222 @@ def mirror_calls(con: duckdb.DuckDBPyConnection, pg_url: str) -> int:
     return _insert_new(con, fetch_calls(pg_url, _since(con, "llm")), "llm")
 
 
+# --- attribution views and budgets ----------------------------------------------------------
+
+class CostViewsMissing(LookupError):
+    """The cost views are not in this warehouse yet."""
+
+
+LINKS_DDL = """
+CREATE TABLE IF NOT EXISTS adapter_call_links (
+    call_id VARCHAR PRIMARY KEY,
+    proposal_id VARCHAR,
+    idempotency_key VARCHAR
+);
+CREATE TABLE IF NOT EXISTS cost_budgets (
+    scope VARCHAR NOT NULL,      -- all | agent | intent
+    name VARCHAR NOT NULL,       -- '*' for all, else the agent / intent id
+    period VARCHAR NOT NULL,     -- day | run
+    budget_usd DOUBLE,
+    budget_tokens BIGINT,
+    source VARCHAR NOT NULL
+);
+"""
+
+COST_VIEWS_DDL = """
+CREATE OR REPLACE VIEW cost_attribution AS
+WITH props AS (
+    SELECT proposal_id, run_id, agent, intent_id, target_entity_id FROM action_proposals
+    WHERE run_id IS NOT NULL),
+n AS (SELECT run_id, agent, count(*) AS n FROM props GROUP BY ALL),
+llm AS (
+    SELECT l.call_id, l.called_at, l.kind, l.run_id, l.agent, l.task, l.tier, l.model,
+           l.cache_hit, l.outcome, p.proposal_id, p.intent_id, p.target_entity_id AS entity_id,
+           coalesce(1.0 / n.n, 1.0) AS share, l.cost_usd,
+           l.prompt_tokens + l.completion_tokens AS tokens
+    FROM cost_ledger l
+    LEFT JOIN props p ON p.run_id = l.run_id AND p.agent = l.agent
+    LEFT JOIN n ON n.run_id = l.run_id AND n.agent = l.agent
+    WHERE l.kind = 'llm'),
+adapter AS (
+    SELECT l.call_id, l.called_at, l.kind, l.run_id, l.agent, l.task, l.tier, l.model,
+           l.cache_hit, l.outcome, k.proposal_id, p.intent_id, p.target_entity_id AS entity_id,
+           1.0 AS share, l.cost_usd, 0 AS tokens
+    FROM cost_ledger l
+    LEFT JOIN adapter_call_links k ON k.call_id = l.call_id
+    LEFT JOIN action_proposals p ON p.proposal_id = k.proposal_id
+    WHERE l.kind = 'adapter')
+SELECT *, cost_usd * share AS attributed_usd, tokens * share AS attributed_tokens
+FROM (SELECT * FROM llm UNION ALL BY NAME SELECT * FROM adapter);
+
+-- calls / cache_hits are allocated like the cost: a call shared by n proposals counts 1/n for
+-- each, so they add up to the ledger's rows at every grain (a distinct count per group would
+-- count a shared call once per entity, and a sum over entities would inflate it).
+CREATE OR REPLACE VIEW cost_by_day_agent_intent_entity_model AS
+SELECT CAST(called_at AS DATE) AS day, agent, coalesce(intent_id, '(none)') AS intent_id,
+       coalesce(entity_id, '(none)') AS entity_id, model, kind,
+       sum(share) AS calls,
+       coalesce(sum(share) FILTER (WHERE cache_hit), 0) AS cache_hits,
+       round(sum(attributed_tokens), 2) AS tokens,
+       sum(attributed_usd) AS cost_usd
+FROM cost_attribution
+GROUP BY ALL;
+
+CREATE OR REPLACE VIEW cost_budget_status AS
+WITH today AS (SELECT CAST(max(called_at) AS DATE) AS day FROM cost_ledger),
+spend AS (
+    SELECT agent, sum(cost_usd) AS usd, sum(prompt_tokens + completion_tokens) AS tokens
+    FROM cost_ledger
+    WHERE kind = 'llm' AND NOT cache_hit AND tier <> 'offline'
+      AND CAST(called_at AS DATE) = CAST(now() AT TIME ZONE 'UTC' AS DATE)
+    GROUP BY agent)
+SELECT b.scope, b.name, b.period, b.budget_usd, b.budget_tokens, b.source,
+       CASE WHEN b.scope = 'all' THEN (SELECT coalesce(sum(usd), 0) FROM spend)
+            WHEN b.scope = 'agent' THEN coalesce((SELECT usd FROM spend s
+                                                  WHERE s.agent = b.name), 0) END
+           AS spent_today_usd,
+       CASE WHEN b.scope = 'all' THEN (SELECT coalesce(sum(tokens), 0) FROM spend)
+            WHEN b.scope = 'agent' THEN coalesce((SELECT tokens FROM spend s
+                                                  WHERE s.agent = b.name), 0) END
+           AS tokens_today
+FROM cost_budgets b;
+"""
+
+@dataclass(frozen=True)
+class Budget:
+    """One row of ``cost_budgets``."""
+
+    scope: str  # all | agent | intent
+    name: str  # '*' for all, else the agent / intent id
+    period: str  # day | run
+    budget_usd: float | None
+    budget_tokens: int | None
+    source: str
+
+
+def budgets(llm: Any = None, intents: Sequence[Any] = (),
+            environ: Mapping[str, str] | None = None) -> list[Budget]:
+    """The budgets in force: the LLM resource's daily ones as it enforces them
+    (:func:`resources.budgets.budget_settings`: its settings, else the environment's
+    ``$AIOS_LLM_DAILY_BUDGET_USD``, ``$AIOS_LLM_AGENT_DAILY_BUDGET_USD`` = "agent=usd,...",
+    ``$AIOS_LLM_DAILY_BUDGET_TOKENS``), and each intent's ``budget_usd_per_run``."""
+    settings = budget_settings(llm, environ)
+    out: list[Budget] = []
+    if settings.daily_usd is not None or settings.daily_tokens is not None:
+        out.append(Budget("all", "*", "day", settings.daily_usd, settings.daily_tokens,
+                          settings.daily_source))
+    for name in sorted(set(settings.agent_usd) | set(settings.agent_tokens)):
+        out.append(Budget("agent", name, "day", settings.agent_usd.get(name),
+                          settings.agent_tokens.get(name), settings.agent_source))
+    for intent in intents:
+        per_run = getattr(getattr(intent, "constraints", None), "budget_usd_per_run", None)
+        if per_run is not None:
+            out.append(Budget("intent", intent.id, "run", float(per_run), None, "intents.yaml"))
+    return out
+
+
+def mirror_adapter_links(con: duckdb.DuckDBPyConnection, pg_url: str) -> int:
+    """Copy (call id, proposal id, key) of adapter calls DuckDB lacks (no payloads exist)."""
+    con.execute(LINKS_DDL)
+    with pg_connect(pg_url, autocommit=True) as pg:
+        if pg.execute("SELECT to_regclass('aios.adapter_calls')").fetchone()[0] is None:
+            return 0
+        rows = pg.execute("SELECT call_id::text, proposal_id, idempotency_key "
+                          "FROM aios.adapter_calls").fetchall()
+    if not rows:
+        return 0
+    before = con.execute("SELECT count(*) FROM adapter_call_links").fetchone()[0]
+    con.executemany("INSERT INTO adapter_call_links VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    [list(r) for r in rows])
+    return con.execute("SELECT count(*) FROM adapter_call_links").fetchone()[0] - before
+
+
+def ensure_cost_views(con: duckdb.DuckDBPyConnection,
+                      budget_rows: Sequence[Budget] | None = None) -> None:
+    """Create the cost views (and their small tables); replace the budgets when given."""
+    con.execute(COST_LEDGER_DDL)
+    ensure_tables(con)
+    con.execute(LINKS_DDL)
+    if budget_rows is not None:
+        con.execute("DELETE FROM cost_budgets")
+        if budget_rows:
+            con.executemany("INSERT INTO cost_budgets VALUES (?, ?, ?, ?, ?, ?)",
+                            [[b.scope, b.name, b.period, b.budget_usd, b.budget_tokens,
+                              b.source] for b in budget_rows])
+    con.execute(COST_VIEWS_DDL)
+
+
+def refresh_cost_views(con: duckdb.DuckDBPyConnection, pg_url: str | None,
+                       budget_rows: Sequence[Budget] | None = None) -> dict[str, int]:
+    """Mirror new LLM and adapter calls (and adapter → proposal links), then (re)create the
+    views ``cost_attribution``, ``cost_by_day_agent_intent_entity_model`` and
+    ``cost_budget_status``."""
+    con.execute(COST_LEDGER_DDL)
+    counts = {"llm": 0, "adapter": 0, "links": 0}
+    if pg_url:
+        counts = {"llm": mirror_calls(con, pg_url), "adapter": mirror_adapter_calls(con, pg_url),
+                  "links": mirror_adapter_links(con, pg_url)}
+    ensure_cost_views(con, budget_rows)
+    return counts
+
+
+COST_DIMENSIONS = {"day": "day", "agent": "agent", "intent": "intent_id",
+                   "entity": "entity_id", "model": "model"}
+CALL_GRAINS = frozenset({"day", "agent", "model"})  # each call has exactly one value
+
+
+def cost_rows(con: duckdb.DuckDBPyConnection, by: str = "day", *,
+              since: datetime | None = None, until: datetime | None = None,
+              ) -> list[dict[str, Any]]:
+    """Spend grouped by one dimension (day, agent, intent, entity, model), biggest first
+    (days: newest first)."""
+    if by not in COST_DIMENSIONS:
+        raise ValueError(f"--by must be one of {', '.join(COST_DIMENSIONS)}, not {by!r}")
+    if not has_relation(con, "cost_by_day_agent_intent_entity_model"):
+        raise CostViewsMissing("no cost views yet: run `aios cost` once with the warehouse idle")
+    col = COST_DIMENSIONS[by]
+    label = "entity" if by == "entity" else by
+    lo = (since or datetime(1970, 1, 1, tzinfo=UTC)).date()
+    hi = (until or datetime(9999, 12, 31, tzinfo=UTC)).date()
+    extra = (", max(c.full_name) AS name" if by == "entity"
+             and "full_name" in table_columns(con, "dim_contacts") else "")
+    join = ("LEFT JOIN dim_contacts c ON c.entity_id = v.entity_id" if extra else "")
+    order = "1 DESC" if by == "day" else "cost_usd DESC, 1"
+    # Calls are allocated shares (see the view): whole numbers where the grain is a property of
+    # the call itself (day, agent, model), fractions per intent or entity when calls are shared.
+    digits = 0 if by in CALL_GRAINS else 2
+    rows = dict_rows(con.execute(
+        f"""SELECT v.{col} AS {label}{extra}, round(sum(v.calls), {digits}) AS calls,
+                   round(sum(v.cache_hits), {digits}) AS cache_hits,
+                   round(sum(v.tokens)) AS tokens,
+                   round(sum(v.cost_usd), 6) AS cost_usd,
+                   round(sum(v.cost_usd) FILTER (WHERE v.kind = 'llm'), 6) AS llm_usd,
+                   round(sum(v.cost_usd) FILTER (WHERE v.kind = 'adapter'), 6) AS adapter_usd
+            FROM cost_by_day_agent_intent_entity_model v {join}
+            WHERE v.day BETWEEN ? AND ? GROUP BY v.{col} ORDER BY {order}""", [lo, hi]))
+    if digits == 0:
+        for r in rows:
+            r["calls"], r["cache_hits"] = int(r["calls"]), int(r["cache_hits"])
+    return rows
+
+
+def budget_status(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Each budget with today's spend against it ([] before the views exist)."""
+    if not has_relation(con, "cost_budget_status"):
+        return []
+    return dict_rows(con.execute("SELECT * FROM cost_budget_status ORDER BY scope, name"))
+
+
+def intent_spend_per_run(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """The largest attributed spend of one run per intent (to hold against its per-run budget)."""
+    if not has_relation(con, "cost_attribution"):
+        return {}
+    return {r[0]: float(r[1]) for r in con.execute(
+        """SELECT intent_id, max(usd) FROM (SELECT intent_id, run_id, sum(attributed_usd) AS usd
+           FROM cost_attribution WHERE intent_id IS NOT NULL GROUP BY ALL) GROUP BY 1"""
+    ).fetchall()}
+
+
 SPEND_BY_AGENT_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("agent", "string"),
     dg.TableColumn("today_usd", "float", description="spend since 00:00 UTC"),
@@ -239,7 +465,8 @@ def spend_per_day(con: duckdb.DuckDBPyConnection, today: date,
     return rows
 
 
-def _budgets(context: dg.AssetExecutionContext, llm: LLMResource, home: Any) -> list[Any] | None:
+def _budgets(context: dg.AssetExecutionContext, llm: LLMResource,
+             home: Any) -> list[Budget] | None:
     """The budgets in force for ``cost_budget_status``; None (keep the last ones) when the
     intents or the budget settings cannot be read."""
     from aios_assets.agents.intents import (
@@ -248,7 +475,6 @@ def _budgets(context: dg.AssetExecutionContext, llm: LLMResource, home: Any) -> 
         intents_path,
         load_intents,
     )
-    from aios_assets.observability.audit import budgets
 
     path = intents_path(home)  # read, never written here (the planner writes the defaults)
     try:
@@ -277,8 +503,6 @@ def _budgets(context: dg.AssetExecutionContext, llm: LLMResource, home: Any) -> 
 )
 def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
                 llm: LLMResource) -> dg.MaterializeResult:
-    from aios_assets.observability.audit import ensure_cost_views, mirror_adapter_links
-
     pg_url = llm.ledger_url()
     now = datetime.now(UTC)
     today = now.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
@@ -323,9 +547,7 @@ def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
 def llm_spend_usd(con: duckdb.DuckDBPyConnection) -> float:
     """Total LLM spend in the warehouse's ledger (0 before the ledger exists); adapter calls
     are not LLM cost."""
-    cols = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'cost_ledger'"
-    ).fetchall()}
+    cols = table_columns(con, "cost_ledger")
     if not cols:
         return 0.0
     where = " WHERE kind = 'llm'" if "kind" in cols else ""

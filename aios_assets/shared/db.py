@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 
 
@@ -14,3 +16,20 @@ def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         [name],
     ).fetchone()
     return bool(row and row[0])
+
+
+def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of ``table`` in the current schema, in table order ([] when it is missing);
+    the same schema filter as :func:`has_relation`."""
+    return [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "AND table_schema = current_schema() ORDER BY ordinal_position",
+        [table],
+    ).fetchall()]
+
+
+def dict_rows(cur: Any) -> list[dict[str, Any]]:
+    """The remaining rows of an executed query (a DuckDB connection or a DB-API cursor) as
+    dicts keyed by column name."""
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

@@ -11,7 +11,8 @@ concrete adapter's single attempt (:meth:`CapabilityAdapter._attempt`) with:
 * a circuit breaker: ``breaker_threshold`` consecutive transient failures open it; while open,
   calls fail fast with :class:`CircuitOpen` (never reaching the service); after
   ``breaker_reset_s`` it half-opens and lets one trial call through, which closes it again on
-  success or re-opens it on failure;
+  success or re-opens it on failure (both from ``aios_assets/shared/limits.py``, set up by its
+  ``EndpointLimits`` as in the LLM resource);
 * normalized errors: :class:`AdapterRetryable` (nothing happened, try later),
   :class:`AdapterPermanent` (refused for good, do not retry), :class:`AdapterUnknown` (the effect
   may or may not have happened: a timeout or dropped connection after the request was sent);
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -42,6 +42,7 @@ import psycopg
 import tenacity
 from pydantic import Field, PrivateAttr
 
+from aios_assets.shared import limits
 from aios_assets.shared.home import AiosHome
 from resources.postgres import apply_ddl, resolve_url
 from resources.postgres import connect as pg_connect
@@ -116,8 +117,9 @@ class AdapterUnknown(AdapterError):
     outcome = "unknown"
 
 
-class CircuitOpen(AdapterRetryable):
-    """The breaker is open: the call was not attempted. ``retry_after_s`` = rest of cool-down."""
+class CircuitOpen(AdapterRetryable, limits.CircuitOpen):
+    """The breaker is open: the call was not attempted. ``retry_after_s`` = rest of cool-down.
+    An adapter error (retry later) and the shared breaker's :class:`limits.CircuitOpen`."""
 
     outcome = "circuit_open"
 
@@ -143,6 +145,13 @@ class AttemptResult:
     status_code: int | None = None
 
 
+class CircuitBreaker(limits.CircuitBreaker):
+    """The shared breaker (``aios_assets/shared/limits.py``), raising the adapters'
+    :class:`CircuitOpen` so the outbox reschedules the action after the cool-down."""
+
+    open_error = CircuitOpen
+
+
 # --- pure helpers ---------------------------------------------------------------------------
 
 
@@ -150,90 +159,6 @@ def idempotency_key(*parts: object) -> str:
     """A stable key from parts (sha256 hex, 32 chars): the same parts give the same key."""
     raw = "\x1f".join(str(p) for p in parts)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-class TokenBucket:
-    """A thread-safe token bucket: ``rate`` tokens per second, at most ``burst`` stored."""
-
-    def __init__(self, rate: float, burst: int, clock=time.monotonic) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("a token bucket needs rate > 0 and burst >= 1")
-        self.rate = rate
-        self.burst = burst
-        self._clock = clock
-        self._tokens = float(burst)
-        self._at = clock()
-        self._lock = threading.Lock()
-
-    def reserve(self) -> float:
-        """Take a token; return how long the caller must wait before using it (0 if none)."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-            self._at = now
-            self._tokens -= 1.0
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-
-
-class CircuitBreaker:
-    """Closed -> open after ``threshold`` consecutive failures -> half-open after ``reset_s``.
-
-    In half-open state exactly one trial call is let through; its success closes the breaker,
-    its failure opens it again for another ``reset_s``.
-    """
-
-    def __init__(self, threshold: int, reset_s: float, clock=time.monotonic) -> None:
-        if threshold < 1 or reset_s < 0:
-            raise ValueError("a breaker needs threshold >= 1 and reset_s >= 0")
-        self.threshold = threshold
-        self.reset_s = reset_s
-        self._clock = clock
-        self._failures = 0
-        self._opened_at: float | None = None
-        self._trial_out = False
-        self._lock = threading.Lock()
-
-    @property
-    def state(self) -> str:
-        with self._lock:
-            return self._state()
-
-    def _state(self) -> str:
-        if self._opened_at is None:
-            return "closed"
-        if self._clock() - self._opened_at >= self.reset_s:
-            return "half_open"
-        return "open"
-
-    def before_call(self) -> None:
-        """Raise :class:`CircuitOpen` unless a call may go through now."""
-        with self._lock:
-            state = self._state()
-            if state == "closed":
-                return
-            if state == "half_open" and not self._trial_out:
-                self._trial_out = True
-                return
-            rest = max(0.0, self.reset_s - (self._clock() - (self._opened_at or 0.0)))
-            raise CircuitOpen(f"circuit open for {rest:.2f}s more", retry_after_s=rest or None)
-
-    def success(self) -> None:
-        with self._lock:
-            self._failures = 0
-            self._opened_at = None
-            self._trial_out = False
-
-    def failure(self) -> None:
-        with self._lock:
-            self._failures += 1
-            if self._trial_out or self._failures >= self.threshold:
-                self._opened_at = self._clock()
-            self._trial_out = False
-
-    def neutral(self) -> None:
-        """A call that says nothing about the service's health (bad input): free the trial."""
-        with self._lock:
-            self._trial_out = False
 
 
 _SCHEMA_READY: set[str] = set()
@@ -276,9 +201,8 @@ class CapabilityAdapter(dg.ConfigurableResource):
     postgres_url: str | None = Field(default=None, repr=False)
     home: str | None = None
 
-    _breaker: CircuitBreaker | None = PrivateAttr(default=None)
-    _bucket: TokenBucket | None = PrivateAttr(default=None)
-    _state_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _limits: limits.EndpointLimits = PrivateAttr(
+        default_factory=lambda: limits.EndpointLimits(CircuitBreaker))
 
     # --- to override ---------------------------------------------------------------------------
     def _attempt(self, action: OutboxAction) -> AttemptResult:
@@ -303,19 +227,8 @@ class CapabilityAdapter(dg.ConfigurableResource):
 
     # --- state -------------------------------------------------------------------------------
     @property
-    def breaker(self) -> CircuitBreaker:
-        with self._state_lock:
-            if self._breaker is None:
-                self._breaker = CircuitBreaker(self.breaker_threshold, self.breaker_reset_s)
-            return self._breaker
-
-    def _bucket_or_none(self) -> TokenBucket | None:
-        if not self.rate_per_s:
-            return None
-        with self._state_lock:
-            if self._bucket is None:
-                self._bucket = TokenBucket(self.rate_per_s, self.rate_burst)
-            return self._bucket
+    def breaker(self) -> limits.CircuitBreaker:
+        return self._limits.breaker(self)
 
     # --- public API ----------------------------------------------------------------------------
     def send(self, action: OutboxAction) -> DeliveryReceipt:
@@ -406,11 +319,7 @@ class CapabilityAdapter(dg.ConfigurableResource):
             "latency_ms": 0,
         }
         try:
-            self.breaker.before_call()
-            bucket = self._bucket_or_none()
-            delay = bucket.reserve() if bucket else 0.0
-            if delay > 0:
-                time.sleep(delay)  # the local rate limit: wait for our token
+            limits.admit(self.breaker, self._limits.bucket(self))
             result = fn(action)
         except AdapterError as exc:
             if isinstance(exc, CircuitOpen):

@@ -47,6 +47,8 @@ from aios_assets.publishing.adapters.base import (
     CircuitBreaker,
     DeliveryReceipt,
 )
+from aios_assets.shared import limits
+from aios_assets.shared.limits import EndpointLimits
 
 if TYPE_CHECKING:
     from aios_assets.publishing.outbox import OutboxAction
@@ -162,8 +164,11 @@ class SmtpAdapter(CapabilityAdapter):
     imap_password: str | None = Field(default=None, repr=False)
     imap_folder: str | None = None
 
-    # IMAP lookups get their own breaker: an IMAP outage must not stop SMTP sending.
-    _imap_breaker: CircuitBreaker | None = PrivateAttr(default=None)
+    # IMAP lookups get their own breaker (same settings): an IMAP outage must not stop SMTP
+    # sending. _imap_breaker is the one _imap_limits built, once a lookup ran.
+    _imap_limits: EndpointLimits = PrivateAttr(
+        default_factory=lambda: EndpointLimits(CircuitBreaker))
+    _imap_breaker: limits.CircuitBreaker | None = PrivateAttr(default=None)
     _in_lookup: threading.local = PrivateAttr(default_factory=threading.local)
 
     def _host(self) -> str:
@@ -208,14 +213,11 @@ class SmtpAdapter(CapabilityAdapter):
         return bool(self._imap_host())
 
     @property
-    def breaker(self) -> CircuitBreaker:
+    def breaker(self) -> limits.CircuitBreaker:
         if not getattr(self._in_lookup, "active", False):
             return super().breaker
-        with self._state_lock:
-            if self._imap_breaker is None:
-                self._imap_breaker = CircuitBreaker(self.breaker_threshold,
-                                                    self.breaker_reset_s)
-            return self._imap_breaker
+        self._imap_breaker = self._imap_limits.breaker(self)
+        return self._imap_breaker
 
     def lookup(self, action: OutboxAction) -> AttemptResult | None:
         """Search the IMAP folder for this action's Message-ID: the result if found, else None.
