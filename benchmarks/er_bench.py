@@ -75,13 +75,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from aios_assets.entities.resolution.resolve import (
-    ResolverConfig,
-    pairwise_from_labels,
-    resolve_update,
-    resolve_with_details,
-    save_state,
-)
+from aios_assets.entities.resolution.evaluation import pairwise_from_labels
+from aios_assets.entities.resolution.incremental import resolve_update, save_state
+from aios_assets.entities.resolution.resolve import ResolverConfig, resolve_with_details
 from aios_assets.entities.resolution.synthetic import generate
 from aios_assets.ingest.loader import ensure_tables
 
