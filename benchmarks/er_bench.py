@@ -75,12 +75,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from aios_assets.entities.resolution.resolve import (
-    ResolverConfig,
-    pairwise_from_labels,
-    resolve_update,
-    save_state,
-)
+from aios_assets.entities.resolution.evaluation import pairwise_from_labels
+from aios_assets.entities.resolution.incremental import resolve_update, save_state
+from aios_assets.entities.resolution.resolve import ResolverConfig
 from aios_assets.ingest.loader import ensure_tables
 from aios_assets.testing.er import (
     FAKE_1000,
@@ -100,9 +97,6 @@ from aios_assets.testing.er import (
 
 RESULTS = ROOT / "benchmarks" / "results" / "er.json"
 SYNTHETIC_SEEDS = (101, 202)
-
-
-
 
 
 def demo_business(home: Path, *, scale: float = 1.0, seed: int = 7) -> tuple[pl.DataFrame, dict]:

@@ -46,7 +46,8 @@ import duckdb
 
 from aios_assets.demo import SOURCE_FOLDERS, generate
 from aios_assets.ingest.loader import ingest_paths
-from aios_assets.memory.facts import build_entity_facts, company_key, normalize_value
+from aios_assets.memory.fact_extraction import company_key, normalize_value
+from aios_assets.memory.facts import build_entity_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "facts.json"
@@ -432,7 +433,7 @@ PARAPHRASES: list[tuple[str, bool, set[tuple[str, str]]]] = [
 
 def paraphrase_check() -> dict[str, Any]:
     """Rule precision / recall on hand-written phrasings the generator never produces."""
-    from aios_assets.memory.facts import extract_from_text
+    from aios_assets.memory.fact_extraction import extract_from_text
 
     ref = datetime(2026, 8, 3, 10, tzinfo=UTC)
     tp = fp = fn = 0

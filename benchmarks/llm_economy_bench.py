@@ -275,7 +275,7 @@ def simulate_week(tt: TimeTravel, llm: Any, home: Path, week_start: datetime, da
     from aios_assets.agents.assets import run_agent
     from aios_assets.agents.manifests import load_manifests
     from aios_assets.agents.runtime import business_clock
-    from aios_assets.memory.summaries import refresh_summaries
+    from aios_assets.memory.summary_refresh import refresh_summaries
 
     manifests = load_manifests()
     week = WeekLog()

@@ -14,7 +14,8 @@ import pytest
 from aios_assets.ingest.loader import ingest_paths
 from aios_assets.memory import curation
 from aios_assets.memory.curation import CurationError, archive_cold, cold_archive
-from aios_assets.memory.summaries import refresh_summaries, summaries, summaries_fidelity
+from aios_assets.memory.summaries import summaries, summaries_fidelity
+from aios_assets.memory.summary_refresh import refresh_summaries
 from resources.warehouse import DuckDBWarehouse
 from tests.conftest import event, write_jsonl
 

@@ -112,12 +112,12 @@ def test_versions_inside_one_file_follow_file_order(tmp_path):
 
 
 def test_failed_file_leaves_nothing_behind(tmp_path, monkeypatch):
-    from aios_assets.ingest import loader
+    from aios_assets.ingest import staging
 
     db = tmp_path / "w.duckdb"
     f = write_jsonl(tmp_path / "a.jsonl", [event(f"m{i}") for i in range(10)])
     calls = {"n": 0}
-    real = loader._event_row
+    real = staging._event_row
 
     def boom(ev, seq):
         calls["n"] += 1
@@ -125,12 +125,12 @@ def test_failed_file_leaves_nothing_behind(tmp_path, monkeypatch):
             raise RuntimeError("disk on fire")
         return real(ev, seq)
 
-    monkeypatch.setattr(loader, "_event_row", boom)
+    monkeypatch.setattr(staging, "_event_row", boom)
     try:
         _load(db, f)
     except RuntimeError:
         pass
-    monkeypatch.setattr(loader, "_event_row", real)
+    monkeypatch.setattr(staging, "_event_row", real)
     assert _rows(db, "select count(*) from event_log") == [(0,)]
     assert _rows(db, "select count(*) from ingested_files") == [(0,)]
     assert _load(db, f).events_new == 10

@@ -6,16 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from aios_assets.memory.fidelity import (
-    Amount,
-    check_fidelity,
-    extract_amounts,
-    extract_commitments,
-    extract_dates,
-    key_items,
-    parse_person,
-    render_items,
-)
+from aios_assets.memory.commitments import extract_commitments
+from aios_assets.memory.fidelity import check_fidelity, key_items, render_items
+from aios_assets.memory.key_dates import extract_dates
+from aios_assets.memory.key_items import Amount, extract_amounts, parse_person
 
 
 def canon(text: str) -> list[str]:
@@ -123,7 +117,7 @@ def test_rendered_items_pass_their_own_check() -> None:
 
 def test_sentence_split_survives_lines_that_start_with_dots() -> None:
     """A calendar description ". New Years Day" crashed summaries (IndexError) for the whole run."""
-    from aios_assets.memory.fidelity import sentence_split
+    from aios_assets.memory.key_items import sentence_split
 
     assert sentence_split(". New Years Day. Closed.") == [".", "New Years Day.", "Closed."]
     assert sentence_split("... More to come") == ["...", "More to come"]

@@ -10,12 +10,12 @@ import pytest
 from entity_fixtures import add_events
 from memory_tier_fixtures import ADA, BOB, MAYA, build_marts, chat, connect, mail, ts
 
-from aios_assets.memory.facts import (
+from aios_assets.memory.fact_extraction import (
     extract_from_signature,
     extract_from_text,
-    facts_as_of,
     resolve_date,
 )
+from aios_assets.memory.facts import facts_as_of
 
 REF = datetime(2026, 7, 10, 9, tzinfo=UTC)
 

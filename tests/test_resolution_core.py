@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from aios_assets.entities.resolution.resolve import Overrides, resolve, resolve_with_details
+from aios_assets.entities.resolution.overrides import Overrides
+from aios_assets.entities.resolution.resolve import resolve, resolve_with_details
 
 
 def _records(rows: list[dict]) -> pl.DataFrame:
@@ -207,7 +208,8 @@ def test_no_records_still_give_a_state_to_save():
     resolver state (save_state crashed on None)."""
     import duckdb
 
-    from aios_assets.entities.resolution.resolve import STATE_COLUMNS, save_state
+    from aios_assets.entities.resolution.incremental import save_state
+    from aios_assets.entities.resolution.records import STATE_COLUMNS
 
     result = resolve_with_details(_records([]), return_records=True)
     assert result.membership.height == 0
@@ -285,7 +287,7 @@ def test_resolve_update_matches_the_incremental_run_and_reads_only_a_neighbourho
     """The dbt model's fast path: state in DuckDB tables, only new records normalized/scored."""
     import duckdb
 
-    from aios_assets.entities.resolution.resolve import resolve_update, save_state
+    from aios_assets.entities.resolution.incremental import resolve_update, save_state
     from aios_assets.entities.resolution.synthetic import generate
 
     df = pl.DataFrame(generate(600, seed=99)).with_columns(
@@ -324,7 +326,7 @@ def test_resolve_update_matches_the_incremental_run_and_reads_only_a_neighbourho
     # too many changes, or a must_link not yet honoured: a full run is needed
     import pytest
 
-    from aios_assets.entities.resolution.resolve import FullRunNeeded
+    from aios_assets.entities.resolution.incremental import FullRunNeeded
     with pytest.raises(FullRunNeeded, match="must_link"):
         resolve_update(con, records_table="recs", membership_table="membership",
                        state_table="state", previous_model=first.model,

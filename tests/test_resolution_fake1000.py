@@ -7,7 +7,8 @@ import os
 import polars as pl
 import pytest
 
-from aios_assets.entities.resolution.resolve import pairwise_from_labels, resolve
+from aios_assets.entities.resolution.evaluation import pairwise_from_labels
+from aios_assets.entities.resolution.resolve import resolve
 from aios_assets.testing.er import FAKE_1000, fake_1000
 
 

@@ -5,7 +5,8 @@ installs; without it the test fails with the install command."""
 
 from __future__ import annotations
 
-from aios_assets.entities.resolution.resolve import pairwise_from_labels, resolve
+from aios_assets.entities.resolution.evaluation import pairwise_from_labels
+from aios_assets.entities.resolution.resolve import resolve
 from aios_assets.testing.er import (
     febrl,
     febrl_ingested,

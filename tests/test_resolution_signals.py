@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from aios_assets.entities.resolution.resolve import _Clusters, resolve
+from aios_assets.entities.resolution.clusters import _Clusters
+from aios_assets.entities.resolution.resolve import resolve
 from tests.entity_fixtures import OTHERS
 
 COLS = ["source", "source_id", "first_name", "last_name", "email", "dob", "city", "postcode",

@@ -5,11 +5,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from aios_assets.entities.resolution.resolve import (
-    ResolverConfig,
-    prepare_records,
-    resolve_with_details,
-)
+from aios_assets.entities.resolution.records import prepare_records
+from aios_assets.entities.resolution.resolve import ResolverConfig, resolve_with_details
 
 
 def _normalized(rows: list[dict]) -> list[dict]:
@@ -82,7 +79,7 @@ def test_a_surname_and_an_address_alone_do_not_merge():
 
 
 def test_only_placed_needs_something_that_identifies_a_person():
-    from aios_assets.entities.resolution.resolve import _only_placed
+    from aios_assets.entities.resolution.rules import _only_placed
 
     nick = (("nick", "nicholas", "jones"), "1953-11-14", None, "447700900001")
     theresa = (("theresa", "theresa", "jones"), None, None, None)
@@ -128,7 +125,7 @@ def test_an_impossible_dob_one_typo_from_the_other_identifies_a_household_member
 
 
 def test_dob_digits_agree_only_up_to_one_keystroke():
-    from aios_assets.entities.resolution.resolve import _dob_digits_agree
+    from aios_assets.entities.resolution.rules import _dob_digits_agree
 
     assert _dob_digits_agree("19010271", "19010217")  # adjacent digits swapped
     assert _dob_digits_agree("19931819", "19931019")  # one digit

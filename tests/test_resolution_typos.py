@@ -8,16 +8,15 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from aios_assets.entities.resolution.resolve import (
-    ResolverConfig,
-    _Clusters,
+from aios_assets.entities.resolution.clusters import _Clusters
+from aios_assets.entities.resolution.records import prepare_records
+from aios_assets.entities.resolution.resolve import ResolverConfig, resolve_with_details
+from aios_assets.entities.resolution.rules import (
     _dobs_agree,
     _dobs_conflict,
     _first_names_conflict,
     _only_placed,
     _surnames_conflict,
-    prepare_records,
-    resolve_with_details,
 )
 from tests.entity_fixtures import OTHERS
 

@@ -13,11 +13,11 @@ import pytest
 
 from aios_assets.ingest.loader import ingest_paths
 from aios_assets.memory.fidelity import check_fidelity, key_items
-from aios_assets.memory.summaries import (
+from aios_assets.memory.summaries import summaries
+from aios_assets.memory.summary_writing import (
     SourceItem,
     build_extractive,
     extractive_summary,
-    summaries,
     summary_label,
     write_summary,
 )

@@ -21,23 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import orjson
 import pyarrow as pa
 
 from aios_assets.ingest import parallel
 from aios_assets.ingest.events import (
     Event,
     Rejection,
-    extract_entity_refs,
-    make_event_id,
-    make_storable,
-    storable,
 )
 from aios_assets.ingest.parsers import detect_format, iter_records
+from aios_assets.ingest.staging import event_chunks
 
 CHUNK_ROWS = 10_000
 PREFETCH_MIN_BYTES = 1 << 20  # parse in a worker thread only where the overlap pays
-RAW_CHARS = 2_000
 
 DDL = """
 CREATE TABLE IF NOT EXISTS event_log (
@@ -104,32 +99,6 @@ SELECT * FROM event_log
 QUALIFY row_number() OVER (PARTITION BY source, record_key ORDER BY version DESC) = 1;
 """
 
-_REFS_TYPE = pa.struct(
-    [(name, pa.list_(pa.string())) for name in ("emails", "names", "domains", "phones")]
-)
-_ISSUES_TYPE = pa.list_(
-    pa.struct([("field", pa.string()), ("raw", pa.string()), ("reason", pa.string())])
-)
-_STAGE_SCHEMA = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("source", pa.string()),
-        ("source_id", pa.string()),
-        ("kind", pa.string()),
-        ("occurred_at", pa.timestamp("us", tz="UTC")),
-        ("actor", pa.string()),
-        ("thread", pa.string()),
-        ("subject", pa.string()),
-        ("text", pa.string()),
-        ("payload", pa.string()),
-        ("entity_refs", _REFS_TYPE),
-        ("content_hash", pa.string()),
-        ("file", pa.string()),
-        ("line", pa.int32()),
-        ("seq", pa.int64()),
-        ("issues", _ISSUES_TYPE),
-    ]
-)
 _QUAR_SCHEMA = pa.schema(
     [
         ("file", pa.string()),
@@ -306,73 +275,6 @@ def _options_key(path: Path, source: str | None, mapping: Path | None) -> str:
     return "|".join(parts)
 
 
-def _event_row(event: Event, seq: int) -> dict:
-    try:
-        payload = (
-            orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
-            if event.payload is not None
-            else None
-        )
-    except orjson.JSONEncodeError:  # a lone surrogate: repaired below
-        payload = None
-    payload = make_storable(event, payload)
-    content_hash = event.content_hash()
-    return {
-        "event_id": make_event_id(event.source, event.source_id, content_hash),
-        "source": event.source,
-        "source_id": event.source_id,
-        "kind": event.kind,
-        "occurred_at": event.occurred_at,
-        "actor": event.actor,
-        "thread": event.thread,
-        "subject": event.subject,
-        "text": event.text,
-        "payload": payload,
-        "entity_refs": extract_entity_refs(event),
-        "content_hash": content_hash,
-        "file": event.file,
-        "line": event.line,
-        "seq": seq,
-        "issues": [
-            {"field": i.field, "raw": i.raw,
-             "reason": i.reason}
-            for i in event.issues
-        ] or None,
-    }
-
-
-def _chunks(records: Iterator[Event | Rejection], size: int):
-    """(event rows as an Arrow table or None, rejection rows) per ``size`` records."""
-    events: list[dict] = []
-    rejections: list[dict] = []
-    seq = 0
-
-    def flush():
-        table = pa.Table.from_pylist(events, schema=_STAGE_SCHEMA) if events else None
-        return table, rejections, len(events)
-
-    for record in records:
-        if isinstance(record, Event):
-            events.append(_event_row(record, seq))
-            seq += 1
-        else:
-            rejections.append(
-                {
-                    "file": record.file,
-                    "line": record.line,
-                    "reason": storable(record.reason),
-                    "raw": storable((record.raw or "")[:RAW_CHARS]),
-                    "source": record.source,
-                    "format": record.fmt,
-                }
-            )
-        if len(events) + len(rejections) >= size:
-            yield flush()
-            events, rejections = [], []
-    if events or rejections:
-        yield flush()
-
-
 _DONE = object()
 
 
@@ -467,7 +369,7 @@ def ingest_file(
     if fmt == "jsonl" and size >= parallel.PARALLEL_MIN_BYTES and workers > 1:
         chunks = _prefetched(parallel.jsonl_chunks(path, name, source, size, workers))
     else:
-        chunks = _chunks(iter(records), CHUNK_ROWS)
+        chunks = event_chunks(iter(records), CHUNK_ROWS)
         if size > PREFETCH_MIN_BYTES:
             chunks = _prefetched(chunks)
     con.execute("BEGIN TRANSACTION")

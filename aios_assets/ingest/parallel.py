@@ -95,7 +95,7 @@ def _parse_piece(path: str, name: str, source: str | None, start: int, end: int
 
     from aios_assets.ingest.formats.common import Ctx
     from aios_assets.ingest.formats.jsonl import parse_jsonl
-    from aios_assets.ingest.loader import _chunks
+    from aios_assets.ingest.staging import event_chunks
 
     with open(path, "rb") as f:
         f.seek(start)
@@ -109,7 +109,7 @@ def _parse_piece(path: str, name: str, source: str | None, start: int, end: int
         except Exception as exc:  # as iter_records does: a rejection, never a crash
             yield ctx.reject(None, f"internal parser error: {type(exc).__name__}: {exc}")
 
-    out = list(_chunks(records(), 1 << 62))
+    out = list(event_chunks(records(), 1 << 62))
     if not out:
         return None, [], 0, lines
     table, rejections, n_events = out[0]
@@ -166,7 +166,7 @@ def _shifted(table: pa.Table, column: str, by: int, kind: pa.DataType) -> pa.Tab
 
 def jsonl_chunks(path: Path, name: str, source: str | None, size: int, workers: int
                  ) -> Iterator[tuple[pa.Table | None, list[dict], int]]:
-    """What ``loader._chunks(iter_records(path))`` yields, parsed by ``workers`` processes."""
+    """What ``staging.event_chunks(iter_records(path))`` yields, parsed by ``workers`` processes."""
     parts = [p for p in split_ranges(path, size, workers) if p]
     _remove_orphaned_folders()
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))

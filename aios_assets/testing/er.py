@@ -21,7 +21,8 @@ import duckdb
 import polars as pl
 
 from aios_assets.entities.dbt_manifest import DBT_PROJECT_DIR
-from aios_assets.entities.resolution.resolve import pairwise_from_labels, resolve_with_details
+from aios_assets.entities.resolution.evaluation import pairwise_from_labels
+from aios_assets.entities.resolution.resolve import resolve_with_details
 from aios_assets.entities.resolution.synthetic import generate
 
 ROOT = DBT_PROJECT_DIR.parent

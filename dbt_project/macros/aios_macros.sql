@@ -34,7 +34,8 @@ nullif(trim(payload ->> '{{ field }}'), '')
 
 {#- A company name reduced to a matching key: "ACME, Ltd." and "Acme" -> "acme"; "Acme B.V."
     (punctuation made spaces: "acme b v") and "Acme SAS" -> "acme" too. Mirrored by
-    aios_assets.memory.facts.company_key; tests/test_company_key_parity.py holds them equal. -#}
+    aios_assets.memory.fact_extraction.company_key; tests/test_company_key_parity.py holds them
+    equal. -#}
 {% macro company_key(expr) -%}
 nullif(trim(regexp_replace(regexp_replace(regexp_replace(
     lower(strip_accents(({{ expr }}))), '[^a-z0-9 ]', ' ', 'g'),

@@ -448,7 +448,7 @@ def _train_default(n_people: int = 20_000, seed: int = 1) -> dict[str, Any]:
     import duckdb
     import polars as pl
 
-    from .resolve import prepare_records
+    from .records import prepare_records
     from .synthetic import generate
 
     rows = generate(n_people, seed=seed)

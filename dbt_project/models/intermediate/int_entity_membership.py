@@ -1,6 +1,6 @@
 """Entity resolution as a dbt Python model: every person record -> its canonical entity.
 
-The logic lives in ``aios_assets.entities.resolution.resolve`` (plain functions shared with the
+The logic lives in ``aios_assets.entities.resolution`` (plain functions shared with the
 benchmark and the tests); this model only feeds it and persists its state:
 
 - the previous membership is this model's own table (incremental, ``full_refresh: false`` so
@@ -51,13 +51,13 @@ def model(dbt, session):
 
     import polars as pl
 
-    from aios_assets.entities.resolution.resolve import (
+    from aios_assets.entities.resolution.incremental import (
         FullRunNeeded,
-        Overrides,
         resolve_update,
-        resolve_with_details,
         save_state,
     )
+    from aios_assets.entities.resolution.overrides import Overrides
+    from aios_assets.entities.resolution.resolve import resolve_with_details
 
     overrides = Overrides.load(overrides_path)
 

@@ -1,0 +1,549 @@
+"""The warehouse side of the summaries (:mod:`aios_assets.memory.summaries` describes the
+levels): the ``summaries`` table, the units of each level, which of them changed, and
+``refresh_summaries``, which rewrites exactly those; ``failing_covering_summaries`` for the
+blocking check."""
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from aios_assets.memory.base import detect_operator
+from aios_assets.memory.curation import DEFAULT_VERBOSE_KINDS, ensure_cold_views
+from aios_assets.memory.summary_writing import (
+    SourceItem,
+    SupportsComplete,
+    clean_subject,
+    display_actor,
+    event_participants,
+    plural,
+    short_text,
+    summary_label,
+    write_summary,
+)
+from aios_assets.shared.db import has_relation
+
+SUMMARY_VERSION = "1"  # bump when the summary text format or the algorithm changes
+LEVELS = ("thread", "entity", "daily", "weekly")
+COVERING_LEVELS = ("thread", "daily")  # the summaries that stand in for archived events
+DEFAULT_EXCLUDE_KINDS = ("contact", "content_metrics")  # records, not happenings
+DEFAULT_BUDGETS = {"thread": 600, "entity": 1000, "daily": 1500, "weekly": 3000}
+
+SUMMARIES_DDL = """
+CREATE TABLE IF NOT EXISTS summaries (
+    summary_id VARCHAR NOT NULL,
+    level VARCHAR NOT NULL,
+    scope_id VARCHAR NOT NULL,
+    period_start TIMESTAMPTZ NOT NULL,
+    period_end TIMESTAMPTZ NOT NULL,
+    text VARCHAR NOT NULL,
+    source_event_ids VARCHAR[] NOT NULL,
+    source_summary_ids VARCHAR[] NOT NULL,
+    input_hash VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    model VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL,
+    fidelity_passed BOOLEAN NOT NULL,
+    fidelity_missing VARCHAR[] NOT NULL
+);
+"""
+
+_SUMMARY_SCHEMA = pa.schema(
+    [
+        ("summary_id", pa.string()),
+        ("level", pa.string()),
+        ("scope_id", pa.string()),
+        ("period_start", pa.timestamp("us", tz="UTC")),
+        ("period_end", pa.timestamp("us", tz="UTC")),
+        ("text", pa.string()),
+        ("source_event_ids", pa.list_(pa.string())),
+        ("source_summary_ids", pa.list_(pa.string())),
+        ("input_hash", pa.string()),
+        ("method", pa.string()),
+        ("model", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("fidelity_passed", pa.bool_()),
+        ("fidelity_missing", pa.list_(pa.string())),
+    ]
+)
+
+# ---------------------------------------------------------------------------------------------
+# the warehouse side
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SummarySettings:
+    levels: tuple[str, ...] = LEVELS
+    budgets: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BUDGETS))
+    exclude_kinds: tuple[str, ...] = DEFAULT_EXCLUDE_KINDS
+    max_entity_share: float = 0.5
+
+
+@dataclass
+class LevelReport:
+    level: str
+    units: int = 0
+    recomputed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed_fidelity: int = 0
+    methods: Counter = field(default_factory=Counter)
+    skipped: str | None = None
+
+
+@dataclass
+class SummariesReport:
+    levels: dict[str, LevelReport] = field(default_factory=dict)
+    total_rows: int = 0
+    skipped: str | None = None
+
+    @property
+    def recomputed(self) -> int:
+        return sum(r.recomputed for r in self.levels.values())
+
+
+def ensure_summaries_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SUMMARIES_DDL)
+
+
+def summary_id(level: str, scope_id: str, period_start: datetime, input_hash: str) -> str:
+    raw = f"{level}\x1f{scope_id}\x1f{period_start.isoformat()}\x1f{input_hash}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def _sql_list(values: Iterable[str]) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _prepare_sources(con: duckdb.DuckDBPyConnection, exclude_kinds: Sequence[str]) -> None:
+    """``_sum_ids``: the current version of every summarisable event, without bodies."""
+    excluded = _sql_list(exclude_kinds) if exclude_kinds else "[]::VARCHAR[]"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _sum_ids AS
+        SELECT event_id, source, source_id, kind, occurred_at, actor, thread, entity_refs,
+               date_trunc('day', occurred_at) AS day, date_trunc('week', occurred_at) AS week
+        FROM events_current
+        WHERE NOT list_contains({excluded}, kind)"""
+    )
+
+
+def _hash_prefix(level: str, budget: int) -> str:
+    return f"v{SUMMARY_VERSION}|{level}|{budget}|"
+
+
+def _units_thread(con: duckdb.DuckDBPyConnection, budget: int) -> None:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _units AS
+        SELECT thread AS scope_id, day AS period_start, day + INTERVAL 1 DAY AS period_end,
+               list(event_id ORDER BY occurred_at, event_id) AS event_ids,
+               []::VARCHAR[] AS summary_ids, count(*) AS n_events,
+               sha256(? || string_agg(event_id, ',' ORDER BY event_id)) AS input_hash
+        FROM _sum_ids WHERE thread IS NOT NULL
+        GROUP BY thread, day""",
+        [_hash_prefix("thread", budget)],
+    )
+
+
+def _entity_links(con: duckdb.DuckDBPyConnection, max_share: float) -> str | None:
+    """``_entity_links(event_id, entity_id)`` from ``entity_membership``; None if absent."""
+    if not has_relation(con, "entity_membership"):
+        return "no entity_membership table (run the dbt entities first)"
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _entity_links AS
+            WITH m AS (SELECT source, source_id, entity_id FROM entity_membership),
+            addrs AS (SELECT event_id, source, unnest(entity_refs.emails) AS addr FROM _sum_ids)
+            SELECT DISTINCT event_id, entity_id FROM (
+                SELECT e.event_id, m.entity_id FROM _sum_ids e
+                JOIN m ON m.source = e.source AND m.source_id = e.source_id
+                UNION ALL
+                SELECT a.event_id, m.entity_id FROM addrs a
+                JOIN m ON m.source = a.source AND m.source_id = a.addr
+                UNION ALL
+                SELECT e.event_id, m.entity_id FROM _sum_ids e
+                JOIN m ON m.source = e.source
+                      AND m.source_id = 'name:' || lower(trim(replace(e.actor, '"', '')))
+                WHERE e.actor NOT LIKE '%@%'
+            )"""
+        )
+    except duckdb.Error as exc:
+        return f"entity_membership unusable: {exc}".splitlines()[0]
+    total = con.execute("SELECT count(DISTINCT event_id) FROM _entity_links").fetchone()[0]
+    con.execute(
+        """DELETE FROM _entity_links WHERE entity_id IN (
+             SELECT entity_id FROM _entity_links GROUP BY 1 HAVING count(*) > ?)""",
+        [max(1, int(max_share * total))],
+    )
+    operator = detect_operator(con)
+    if operator.entity_ids:
+        con.execute("DELETE FROM _entity_links WHERE list_contains(?, entity_id)",
+                    [sorted(operator.entity_ids)])
+    return None
+
+
+def _units_entity(con: duckdb.DuckDBPyConnection, budget: int) -> None:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _units AS
+        SELECT l.entity_id AS scope_id, e.week AS period_start,
+               e.week + INTERVAL 7 DAY AS period_end,
+               list(e.event_id ORDER BY e.occurred_at, e.event_id) AS event_ids,
+               []::VARCHAR[] AS summary_ids, count(*) AS n_events,
+               sha256(? || string_agg(e.event_id, ',' ORDER BY e.event_id)) AS input_hash
+        FROM _entity_links l JOIN _sum_ids e USING (event_id)
+        GROUP BY l.entity_id, e.week""",
+        [_hash_prefix("entity", budget)],
+    )
+
+
+def _units_daily(con: duckdb.DuckDBPyConnection, budget: int) -> None:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _units AS
+        WITH th AS (
+            SELECT date_trunc('day', period_start) AS day,
+                   list(summary_id ORDER BY period_start, scope_id) AS summary_ids,
+                   string_agg(summary_id || ':' || md5(text), ',' ORDER BY summary_id) AS h,
+                   sum(len(source_event_ids)) AS n
+            FROM summaries WHERE level = 'thread' GROUP BY 1
+        ),
+        ev AS (
+            SELECT day, list(event_id ORDER BY occurred_at, event_id) AS event_ids,
+                   string_agg(event_id, ',' ORDER BY event_id) AS h, count(*) AS n
+            FROM _sum_ids WHERE thread IS NULL GROUP BY 1
+        )
+        SELECT strftime(day, '%Y-%m-%d') AS scope_id, day AS period_start,
+               day + INTERVAL 1 DAY AS period_end,
+               coalesce(ev.event_ids, []::VARCHAR[]) AS event_ids,
+               coalesce(th.summary_ids, []::VARCHAR[]) AS summary_ids,
+               coalesce(ev.n, 0) + coalesce(th.n, 0) AS n_events,
+               sha256(? || coalesce(th.h, '') || '|' || coalesce(ev.h, '')) AS input_hash
+        FROM th FULL OUTER JOIN ev USING (day)""",
+        [_hash_prefix("daily", budget)],
+    )
+
+
+def _units_weekly(con: duckdb.DuckDBPyConnection, budget: int) -> None:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _units AS
+        SELECT strftime(date_trunc('week', period_start), '%G-W%V') AS scope_id,
+               date_trunc('week', period_start) AS period_start,
+               date_trunc('week', period_start) + INTERVAL 7 DAY AS period_end,
+               []::VARCHAR[] AS event_ids,
+               list(summary_id ORDER BY period_start) AS summary_ids,
+               0 AS n_events,
+               sha256(? || string_agg(summary_id || ':' || md5(text), ',' ORDER BY summary_id))
+                 AS input_hash
+        FROM summaries WHERE level = 'daily'
+        GROUP BY date_trunc('week', period_start)""",
+        [_hash_prefix("weekly", budget)],
+    )
+
+
+@dataclass
+class _Unit:
+    scope_id: str
+    period_start: datetime
+    period_end: datetime
+    event_ids: list[str]
+    summary_ids: list[str]
+    n_events: int
+    input_hash: str
+
+
+def _changed_units(con: duckdb.DuckDBPyConnection, level: str) -> tuple[list[_Unit], int, int]:
+    """(units to recompute, units total, stale rows removed) — removes stale rows itself."""
+    total = con.execute("SELECT count(*) FROM _units").fetchone()[0]
+    rows = con.execute(
+        """SELECT u.scope_id, u.period_start, u.period_end, u.event_ids, u.summary_ids,
+                  u.n_events, u.input_hash
+           FROM _units u
+           LEFT JOIN summaries s ON s.level = ? AND s.scope_id = u.scope_id
+                                AND s.period_start = u.period_start
+           WHERE s.input_hash IS DISTINCT FROM u.input_hash
+           ORDER BY u.period_start, u.scope_id""",
+        [level],
+    ).fetchall()
+    removed = con.execute(
+        """SELECT count(*) FROM summaries s WHERE s.level = ? AND NOT EXISTS (
+             SELECT 1 FROM _units u WHERE u.scope_id = s.scope_id
+                                      AND u.period_start = s.period_start)""",
+        [level],
+    ).fetchone()[0]
+    units = [_Unit(r[0], r[1], r[2], list(r[3]), list(r[4]), int(r[5]), r[6]) for r in rows]
+    return units, total, removed
+
+
+@dataclass
+class _Event:
+    event_id: str
+    kind: str
+    occurred_at: datetime
+    actor: str | None
+    thread: str | None
+    subject: str | None
+    text: str
+    payload: Any
+    names: list[str]
+
+
+def _fetch_events(con: duckdb.DuckDBPyConnection, ids: Iterable[str]) -> dict[str, _Event]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    con.register("_want", pa.table({"event_id": pa.array(wanted, pa.string())}))
+    try:
+        rows = con.execute(
+            """SELECT event_id, kind, occurred_at, actor, thread, subject, coalesce(text, ''),
+                      payload, entity_refs.names
+               FROM event_log_full WHERE event_id IN (SELECT event_id FROM _want)"""
+        ).fetchall()
+    finally:
+        con.unregister("_want")
+    return {r[0]: _Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], list(r[8] or []))
+            for r in rows}
+
+
+def _fetch_summaries(
+    con: duckdb.DuckDBPyConnection, ids: Iterable[str]
+) -> dict[str, tuple[str, datetime]]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    con.register("_want", pa.table({"summary_id": pa.array(wanted, pa.string())}))
+    try:
+        rows = con.execute(
+            "SELECT summary_id, text, period_start FROM summaries "
+            "WHERE summary_id IN (SELECT summary_id FROM _want)"
+        ).fetchall()
+    finally:
+        con.unregister("_want")
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _event_item(e: _Event, label: str | None = None) -> SourceItem:
+    return SourceItem(text=e.text, actor=display_actor(e.actor), label=label, kind=e.kind,
+                      ref=e.event_id)
+
+
+def _entity_names(con: duckdb.DuckDBPyConnection, entity_ids: Sequence[str]) -> dict[str, str]:
+    if not entity_ids:
+        return {}
+    try:
+        rows = con.execute(
+            """SELECT entity_id, mode(record_name) FROM entity_membership
+               WHERE list_contains(?, entity_id) AND record_name IS NOT NULL GROUP BY 1""",
+            [list(entity_ids)],
+        ).fetchall()
+    except duckdb.Error:
+        return {}
+    return {r[0]: r[1] for r in rows}
+
+
+def _compose(
+    con: duckdb.DuckDBPyConnection, level: str, units: list[_Unit]
+) -> list[tuple[_Unit, str, list[SourceItem], list[str], list[str]]]:
+    """(unit, title, items, participants, known names) for each unit to (re)write."""
+    out = []
+    if level in ("thread", "entity"):
+        events = _fetch_events(con, (i for u in units for i in u.event_ids))
+        names = _entity_names(con, [u.scope_id for u in units]) if level == "entity" else {}
+        for u in units:
+            evs = [events[i] for i in u.event_ids if i in events]
+            participants = [p for e in evs for p in event_participants(e.actor, e.kind, e.payload)]
+            known = [n for e in evs for n in e.names if " " in n]
+            day = u.period_start.strftime("%Y-%m-%d")
+            if level == "thread":
+                subject = next((clean_subject(e.subject) for e in evs if e.subject), None)
+                label = short_text(subject or u.scope_id)
+                title = f"Thread: {label} · {day} · {plural(len(evs), 'event')}"
+                items = [_event_item(e) for e in evs]
+            else:
+                name = names.get(u.scope_id) or u.scope_id
+                end = (u.period_end - timedelta(days=1)).strftime("%Y-%m-%d")
+                week = u.period_start.strftime("%G-W%V")
+                title = (f"Entity: {name} · week {week} ({day} – {end}) · "
+                         f"{plural(len(evs), 'event')}")
+                items = [
+                    _event_item(e, short_text(clean_subject(e.subject) or e.thread or e.kind, 40))
+                    for e in evs
+                ]
+            out.append((u, title, items, participants, known))
+        return out
+
+    children = _fetch_summaries(con, (i for u in units for i in u.summary_ids))
+    events = _fetch_events(con, (i for u in units for i in u.event_ids))
+    for u in units:
+        items: list[SourceItem] = []
+        participants: list[str] = []
+        known: list[str] = []
+        kids = [(children[i], i) for i in u.summary_ids if i in children]
+        if level == "daily":
+            for (text, _start), sid in kids:
+                items.append(SourceItem(text=text, label=summary_label(text), kind="summary",
+                                        ref=sid))
+            for i in u.event_ids:
+                if i in events:
+                    e = events[i]
+                    items.append(_event_item(e, short_text(clean_subject(e.subject) or e.kind, 40)))
+                    participants += event_participants(e.actor, e.kind, e.payload)
+                    known += [n for n in e.names if " " in n]
+            day = u.period_start
+            title = (f"Day: {day:%Y-%m-%d} ({day:%A}) · {plural(len(kids), 'thread')}, "
+                     f"{plural(u.n_events, 'event')}")
+        else:  # weekly
+            for (text, start), sid in kids:
+                items.append(SourceItem(text=text, label=f"{start:%a %Y-%m-%d}", kind="summary",
+                                        ref=sid))
+            n_events = sum(_title_events(text) for (text, _s), _ in kids)
+            start, end = u.period_start, u.period_end - timedelta(days=1)
+            title = (f"Week: {u.scope_id} ({start:%Y-%m-%d} – {end:%Y-%m-%d}) · "
+                     f"{plural(len(kids), 'day')}, {plural(n_events, 'event')}")
+        out.append((u, title, items, participants, known))
+    return out
+
+
+_EVENTS_IN_TITLE = re.compile(r"(\d+) events?\b")
+
+
+def _title_events(text: str) -> int:
+    m = _EVENTS_IN_TITLE.search(text.split("\n", 1)[0])
+    return int(m.group(1)) if m else 0
+
+
+def _refresh_level(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    budget: int,
+    *,
+    now: datetime,
+    llm: SupportsComplete | None,
+    context: Any,
+    log: Callable[[str], None],
+) -> LevelReport:
+    report = LevelReport(level)
+    if level == "thread":
+        _units_thread(con, budget)
+    elif level == "entity":
+        _units_entity(con, budget)
+    elif level == "daily":
+        _units_daily(con, budget)
+    else:
+        _units_weekly(con, budget)
+    units, report.units, report.removed = _changed_units(con, level)
+    report.recomputed = len(units)
+    report.unchanged = report.units - len(units)
+    rows: list[dict] = []
+    for unit, title, items, participants, known in _compose(con, level, units):
+        draft, method, model = write_summary(
+            level, items, budget, title=title, participants=participants, known_names=known,
+            llm=llm, context=context,
+        )
+        report.methods[method] += 1
+        report.failed_fidelity += not draft.fidelity.passed
+        rows.append({
+            "summary_id": summary_id(level, unit.scope_id, unit.period_start, unit.input_hash),
+            "level": level,
+            "scope_id": unit.scope_id,
+            "period_start": unit.period_start,
+            "period_end": unit.period_end,
+            "text": draft.text,
+            "source_event_ids": unit.event_ids,
+            "source_summary_ids": unit.summary_ids,
+            "input_hash": unit.input_hash,
+            "method": method,
+            "model": model,
+            "created_at": now,
+            "fidelity_passed": draft.fidelity.passed,
+            "fidelity_missing": list(draft.fidelity.missing),
+        })
+    con.execute("BEGIN TRANSACTION")
+    try:
+        # stale units and units about to be rewritten go; everything else stays as it was
+        con.execute(
+            """DELETE FROM summaries s WHERE s.level = ? AND NOT EXISTS (
+                 SELECT 1 FROM _units u WHERE u.scope_id = s.scope_id
+                   AND u.period_start = s.period_start AND u.input_hash = s.input_hash)""",
+            [level],
+        )
+        if rows:
+            con.register("_new_summaries", pa.Table.from_pylist(rows, schema=_SUMMARY_SCHEMA))
+            con.execute("INSERT INTO summaries SELECT * FROM _new_summaries")
+            con.unregister("_new_summaries")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    log(f"{level}: {report.units} units, {report.recomputed} recomputed, "
+        f"{report.unchanged} unchanged, {report.removed} removed")
+    return report
+
+
+def refresh_summaries(
+    con: duckdb.DuckDBPyConnection,
+    home_root: Any,
+    settings: SummarySettings | None = None,
+    *,
+    llm: SupportsComplete | None = None,
+    context: Any = None,
+    now: datetime | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> SummariesReport:
+    """Bring ``summaries`` up to date with the event log (incrementally; see the module doc)."""
+    settings = settings or SummarySettings()
+    now = now or datetime.now(UTC)
+    report = SummariesReport()
+    if not has_relation(con, "event_log"):
+        report.skipped = "no event log yet"
+        return report
+    con.execute("SET TimeZone = 'UTC'")
+    ensure_summaries_table(con)
+    ensure_cold_views(con, home_root)
+    _prepare_sources(con, settings.exclude_kinds)
+    for level in LEVELS:
+        if level not in settings.levels:
+            continue
+        if level == "entity":
+            why = _entity_links(con, settings.max_entity_share)
+            if why:
+                report.levels[level] = LevelReport(level, skipped=why)
+                log(f"entity: skipped ({why})")
+                continue
+        budget = settings.budgets.get(level, DEFAULT_BUDGETS[level])
+        report.levels[level] = _refresh_level(
+            con, level, budget, now=now, llm=llm, context=context, log=log
+        )
+    report.total_rows = con.execute("SELECT count(*) FROM summaries").fetchone()[0]
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# fidelity of stored summaries (the blocking check)
+# ---------------------------------------------------------------------------------------------
+
+
+def failing_covering_summaries(
+    con: duckdb.DuckDBPyConnection, verbose_kinds: Sequence[str] = DEFAULT_VERBOSE_KINDS
+) -> list[tuple[str, str, str, datetime, list[str]]]:
+    """Thread and daily summaries that failed fidelity and cover an event of a verbose
+    (archivable) kind: (summary_id, level, scope_id, period_start, missing)."""
+    if not has_relation(con, "summaries") or not has_relation(con, "event_log"):
+        return []
+    return con.execute(
+        f"""WITH f AS (
+                SELECT summary_id, level, scope_id, period_start, fidelity_missing,
+                       unnest(source_event_ids) AS eid
+                FROM summaries
+                WHERE NOT fidelity_passed AND level IN {tuple(COVERING_LEVELS)}
+            )
+            SELECT DISTINCT f.summary_id, f.level, f.scope_id, f.period_start, f.fidelity_missing
+            FROM f JOIN event_log e ON e.event_id = f.eid
+            WHERE list_contains(?, e.kind)
+            ORDER BY f.period_start, f.level, f.scope_id""",
+        [list(verbose_kinds)],
+    ).fetchall()
