@@ -24,6 +24,8 @@ from aios_assets.shared.jsonable import jsonable
 from aios_assets.termtext import make_console, safe, visible
 
 if TYPE_CHECKING:
+    import dagster as dg
+
     from aios_assets.ingest.loader import FileReport
 
 app = typer.Typer(
@@ -521,7 +523,18 @@ def ui(
 
 from aios_assets.publishing.cli import register as register_publishing  # noqa: E402
 
-register_publishing(app)
+
+def _job_def(name: str) -> dg.JobDefinition:
+    """A job of the one Definitions, for the commands that run one in-process."""
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
+
+    ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
+    from aios_assets.definitions import defs
+
+    return defs.resolve_job_def(name)
+
+
+register_publishing(app, resolve_job=_job_def)
 
 from aios_assets.observability.audit_cli import register as register_audit  # noqa: E402
 

@@ -8,7 +8,7 @@ import os
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from aios_assets.publishing.outbox import OutboxAction
+from aios_assets.publishing.adapters.base import OutboxAction
 
 _counter = itertools.count()
 

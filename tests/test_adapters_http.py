@@ -15,8 +15,7 @@ from aios_assets.publishing.adapters import (
     HttpApiAdapter,
     WebhookAdapter,
 )
-from aios_assets.publishing.adapters.base import CircuitBreaker
-from aios_assets.publishing.outbox import OutboxAction
+from aios_assets.publishing.adapters.base import CircuitBreaker, OutboxAction
 from aios_assets.shared.http import parse_retry_after
 from aios_assets.shared.limits import TokenBucket
 from tests.fault_api_server import Fault, FaultApiServer

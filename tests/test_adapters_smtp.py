@@ -14,8 +14,8 @@ from aios_assets.publishing.adapters import (
     SmtpAdapter,
     default_adapters,
 )
+from aios_assets.publishing.adapters.base import OutboxAction
 from aios_assets.publishing.adapters.smtp import message_id
-from aios_assets.publishing.outbox import OutboxAction
 from tests.smtp_sink import SmtpSink, free_port
 
 # Plain AUTH without TLS is fine on loopback; aiosmtpd warns about it.

@@ -154,7 +154,7 @@ OLD_LEDGER_DDL = """CREATE TABLE cost_ledger (
 
 def test_adapter_calls_join_the_ledger_as_kind_adapter(aios_home: Path, ledger_db: str) -> None:
     from aios_assets.publishing.adapters import AdapterRetryable, SmtpAdapter
-    from aios_assets.publishing.outbox import OutboxAction
+    from aios_assets.publishing.adapters.base import OutboxAction
     from tests.smtp_sink import SmtpSink, free_port
 
     # A ledger from before adapter calls were mirrored: it gains `kind`, its rows are LLM calls.

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from aios_assets.publishing.adapters import HttpApiAdapter, SmtpAdapter
+from aios_assets.publishing.adapters.base import OutboxAction
 from aios_assets.publishing.adapters.smtp import message_id
-from aios_assets.publishing.outbox import BadAction, Outbox, OutboxAction, OutboxConflict
+from aios_assets.publishing.outbox import BadAction, Outbox, OutboxConflict
 from resources.postgres import PostgresStore
 from tests.fault_api_server import Fault, FaultApiServer
 from tests.outbox_fixtures import email_action, fresh_database, http_action, note_action

@@ -29,9 +29,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from aios_assets.publishing.adapters import HttpApiAdapter, SmtpAdapter, WebhookAdapter
-from aios_assets.publishing.adapters.base import CapabilityAdapter
+from aios_assets.publishing.adapters.base import CapabilityAdapter, OutboxAction
 from aios_assets.publishing.adapters.smtp import message_id
-from aios_assets.publishing.outbox import Outbox, OutboxAction, OutboxResult
+from aios_assets.publishing.outbox import Outbox, OutboxResult
 from resources.postgres import PostgresStore
 from tests.fault_api_server import FAULT_KINDS, FaultApiServer
 from tests.outbox_fixtures import email_action, fresh_database, http_action

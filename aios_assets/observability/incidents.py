@@ -228,9 +228,8 @@ def post_webhook(idempotency_key: str, subject_id: str, text: str, *,
 
     Raises :class:`NotifyUnknown` when the outcome is unknown, anything else when it failed.
     """
-    from aios_assets.publishing.adapters.base import AdapterUnknown
+    from aios_assets.publishing.adapters.base import AdapterUnknown, OutboxAction
     from aios_assets.publishing.adapters.webhook import WebhookAdapter
-    from aios_assets.publishing.outbox import OutboxAction
 
     adapter = WebhookAdapter(postgres_url=postgres_url, max_attempts=2, max_elapsed_s=20)
     action = OutboxAction(

@@ -1,16 +1,26 @@
-"""``aios proposals / approve / reject / publish`` (registered on the main ``aios`` app)."""
+"""``aios proposals / approve / reject / publish`` (registered on the main ``aios`` app).
+
+``aios publish`` runs ``publish_job`` of the one ``Definitions``; the main app hands in how to
+find it (:func:`register`'s ``resolve_job``), so this module never imports the Definitions.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from aios_assets.shared.home import activate_home
 from aios_assets.termtext import make_console, safe
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+JobResolver = Callable[[str], "dg.JobDefinition"]
 
 console = make_console(stderr=True)
 out = make_console()
@@ -32,9 +42,9 @@ def proposals(
 ) -> None:
     """List the agents' action proposals with their status and failing gates."""
     from aios_assets.agents.intents import IntentsFileError
-    from aios_assets.publishing.assets import _outbox
     from aios_assets.publishing.data import load_intent_rules
     from aios_assets.publishing.decisions import all_decisions, latest_decisions
+    from aios_assets.publishing.outbox import Outbox
     from aios_assets.publishing.policy import PolicyError, load_policy
     from aios_assets.publishing.publish import STATUSES, proposals_overview
     from resources.postgres import PostgresStore, PostgresUnavailable
@@ -54,7 +64,7 @@ def proposals(
         _fail(str(exc))
     try:
         rows = proposals_overview(con, policy, decisions=decisions,
-                                  outbox=_outbox(store, required=False), intents=intents)
+                                  outbox=Outbox(store), intents=intents)
     finally:
         con.close()
     if status is not None:
@@ -117,17 +127,14 @@ def reject(ids: Annotated[list[str], typer.Argument(help="Proposal ids (or uniqu
     _decide(ids, "rejected", reason)
 
 
-def publish(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Gate and publish now (runs publish_job in-process; the UI shows the run)."""
-    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
+def publish(resolve_job: JobResolver, *, as_json: bool = False) -> None:
+    """Gate and publish now: run ``publish_job`` (from ``resolve_job``) in-process, so the UI
+    shows the run, and report what it gated, enqueued and delivered."""
     from aios_assets.runs import run_job
 
     activate_home()
-    ensure_dbt_manifest()
-    from aios_assets.definitions import defs
-
     result = run_job(
-        defs.resolve_job_def("publish_job"),
+        resolve_job("publish_job"),
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         notify=lambda line: console.print(line, highlight=False))
     summary: dict[str, Any] = {"run_id": result.run_id, "success": result.success}
@@ -192,9 +199,16 @@ def _root_message(error: Any) -> str:
     return str(getattr(error, "message", error)).strip()
 
 
-def register(app: typer.Typer) -> None:
-    """Add the commands to the ``aios`` app."""
+def register(app: typer.Typer, resolve_job: JobResolver) -> None:
+    """Add the commands to the ``aios`` app; ``resolve_job(name)`` returns a job of the one
+    Definitions (``aios publish`` runs ``publish_job``)."""
     app.command("proposals")(proposals)
     app.command("approve")(approve)
     app.command("reject")(reject)
-    app.command("publish")(publish)
+
+    @app.command("publish")
+    def publish_command(
+            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Gate and publish now (runs publish_job in-process; the UI shows the run)."""
+        publish(resolve_job, as_json=as_json)

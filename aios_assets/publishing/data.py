@@ -13,6 +13,7 @@ import duckdb
 from aios_assets.publishing.disclosure import Parties
 from aios_assets.publishing.gates import Directory, SentRecord, fingerprint, normalize_proposal
 from aios_assets.publishing.policy import IntentRules, email_recipients
+from aios_assets.shared.db import columns, dict_rows, has_relation
 from aios_assets.shared.home import AiosHome
 
 PROPOSALS_TABLE = "action_proposals"
@@ -40,25 +41,17 @@ CREATE TABLE IF NOT EXISTS {GATE_RESULTS_TABLE} (
 """
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-        "AND table_schema = current_schema()", [name]).fetchone()
-    return bool(row and row[0])
-
-
 def load_proposals(con: duckdb.DuckDBPyConnection,
                    ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Every proposal (or those ids), oldest first, payload parsed; [] before any exists."""
-    if not has_table(con, PROPOSALS_TABLE):
+    if not has_relation(con, PROPOSALS_TABLE):
         return []
     where, params = "TRUE", []
     if ids is not None:
         where, params = "proposal_id IN (SELECT unnest(?))", [list(ids)]
     cur = con.execute(f"SELECT * FROM {PROPOSALS_TABLE} WHERE {where} "
                       "ORDER BY created_at, proposal_id", params)
-    cols = [d[0] for d in cur.description]
-    return [normalize_proposal(dict(zip(cols, r, strict=True))) for r in cur.fetchall()]
+    return [normalize_proposal(r) for r in dict_rows(cur)]
 
 
 def load_directory(con: duckdb.DuckDBPyConnection) -> Directory:
@@ -66,7 +59,7 @@ def load_directory(con: duckdb.DuckDBPyConnection) -> Directory:
     email_to_entity: dict[str, str] = {}
     entities: set[str] = set()
     available = False
-    if has_table(con, "dim_contacts"):
+    if has_relation(con, "dim_contacts"):
         available = True
         for entity_id, emails, primary in con.execute(
                 "SELECT entity_id, emails, primary_email FROM dim_contacts").fetchall():
@@ -74,7 +67,7 @@ def load_directory(con: duckdb.DuckDBPyConnection) -> Directory:
             for e in [*(emails or []), primary]:
                 if e:
                     email_to_entity.setdefault(str(e).strip().lower(), entity_id)
-    if has_table(con, "entity_membership"):
+    if has_relation(con, "entity_membership"):
         available = True
         for entity_id, email in con.execute(
                 "SELECT entity_id, email FROM entity_membership").fetchall():
@@ -83,12 +76,6 @@ def load_directory(con: duckdb.DuckDBPyConnection) -> Directory:
                 email_to_entity.setdefault(str(email).strip().lower(), entity_id)
     return Directory(email_to_entity=email_to_entity, entities=frozenset(entities),
                      available=available)
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-        "AND table_schema = current_schema()", [table]).fetchall()}
 
 
 def load_parties(con: duckdb.DuckDBPyConnection,
@@ -101,8 +88,8 @@ def load_parties(con: duckdb.DuckDBPyConnection,
     names: dict[str, str] = {}
     phones: dict[str, str] = {}
     invoices: dict[str, str] = {}
-    if has_table(con, "dim_contacts"):
-        cols = _columns(con, "dim_contacts")
+    if has_relation(con, "dim_contacts"):
+        cols = columns(con, "dim_contacts")
         phone_col = next((c for c in ("phones", "phone", "primary_phone") if c in cols), None)
         name_col = "full_name" if "full_name" in cols else "NULL"
         for entity_id, name, phone in con.execute(
@@ -113,14 +100,14 @@ def load_parties(con: duckdb.DuckDBPyConnection,
             for raw in (phone if isinstance(phone, list) else [phone]):
                 if raw and (p := normalize_phone(str(raw))):
                     phones.setdefault(p, entity_id)
-    if has_table(con, "fct_invoices") and "customer_entity_id" in _columns(con, "fct_invoices"):
+    if has_relation(con, "fct_invoices") and "customer_entity_id" in columns(con, "fct_invoices"):
         for inv, ent in con.execute("SELECT invoice_id, customer_entity_id FROM fct_invoices "
                                     "WHERE customer_entity_id IS NOT NULL").fetchall():
             invoices[str(inv).upper()] = ent
     op_emails: set[str] = set()
     op_entities: set[str] = set()
     threads: dict[str, frozenset[str]] = {}
-    if has_table(con, "events_current"):
+    if has_relation(con, "events_current"):
         op = detect_operator(con)
         op_emails = {op.email} if op.email else set()
         op_entities = set(op.entity_ids) | ({op.entity_id} if op.entity_id else set())
@@ -165,7 +152,7 @@ def load_opt_outs(con: duckdb.DuckDBPyConnection, policy_opted_out: Sequence[str
     """Addresses and entity ids never to contact: the policy's list and the operator's
     ``preference`` events with ``key`` do_not_contact / opt_out (latest version wins)."""
     out = {s.lower() for s in policy_opted_out}
-    if has_table(con, "events_current"):
+    if has_relation(con, "events_current"):
         for (payload,) in con.execute(
                 "SELECT payload FROM events_current WHERE source = 'operator' "
                 "AND kind = 'preference' AND payload IS NOT NULL").fetchall():
@@ -251,7 +238,7 @@ def write_gate_results(con: duckdb.DuckDBPyConnection, results: Sequence[Any], *
 def load_gate_results(con: duckdb.DuckDBPyConnection, run_id: str | None = None,
                       ) -> dict[str, list[tuple[str, bool, str]]]:
     """proposal_id -> [(gate, passed, reason)]; only the verdicts of ``run_id`` if given."""
-    if not has_table(con, GATE_RESULTS_TABLE):
+    if not has_relation(con, GATE_RESULTS_TABLE):
         return {}
     where, params = ("WHERE run_id = ?", [run_id]) if run_id is not None else ("", [])
     out: dict[str, list[tuple[str, bool, str]]] = {}
@@ -266,7 +253,7 @@ def proposals_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     """For the demo's summary: live proposals per agent, canary ones, and the latest gate
     verdicts (proposals passing every gate, held back, failures per gate). None before any
     agent ran."""
-    if not has_table(con, PROPOSALS_TABLE):
+    if not has_relation(con, PROPOSALS_TABLE):
         return None
     by_agent = dict(con.execute(
         f"SELECT agent, count(*) FROM {PROPOSALS_TABLE} WHERE mode = 'live' GROUP BY 1 "
@@ -274,7 +261,7 @@ def proposals_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     other = con.execute(f"SELECT count(*) FROM {PROPOSALS_TABLE} WHERE mode <> 'live'"
                         ).fetchone()[0]
     out: dict[str, Any] = {"by_agent": by_agent, "not_live": int(other), "gated": False}
-    if has_table(con, GATE_RESULTS_TABLE):
+    if has_relation(con, GATE_RESULTS_TABLE):
         passing, failing = con.execute(
             f"""SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT ok)
             FROM (SELECT proposal_id, bool_and(passed) AS ok FROM {GATE_RESULTS_TABLE}

@@ -44,6 +44,7 @@ from aios_assets.publishing.adapters.base import (
     CapabilityAdapter,
     CircuitOpen,
     DeliveryReceipt,
+    OutboxAction,
 )
 from resources.postgres import PostgresStore, apply_ddl
 
@@ -104,19 +105,6 @@ class OutboxConflict(OutboxError):
 
 class BadAction(OutboxError, ValueError):
     """An action cannot be enqueued as given (empty key, payload not a JSON object, ...)."""
-
-
-@dataclass(frozen=True)
-class OutboxAction:
-    """One approved action to execute once, keyed by ``idempotency_key``."""
-
-    idempotency_key: str
-    proposal_id: str
-    action_type: str
-    capability: str
-    payload: dict[str, Any]
-    agent: str
-    run_id: str | None = None
 
 
 @dataclass(frozen=True)

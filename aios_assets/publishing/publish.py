@@ -195,7 +195,7 @@ def plan_publishing(proposals: Sequence[dict[str, Any]], results: Sequence[GateR
 
 
 def to_outbox_action(p: Mapping[str, Any], run_id: str | None = None) -> Any:
-    from aios_assets.publishing.outbox import OutboxAction
+    from aios_assets.publishing.adapters.base import OutboxAction
 
     return OutboxAction(
         idempotency_key=p["idempotency_key"], proposal_id=p["proposal_id"],

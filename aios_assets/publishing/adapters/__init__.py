@@ -16,6 +16,7 @@ from aios_assets.publishing.adapters.base import (
     CapabilityAdapter,
     CircuitOpen,
     DeliveryReceipt,
+    OutboxAction,
     idempotency_key,
 )
 from aios_assets.publishing.adapters.http_api import BASE_URL_ENV, HttpApiAdapter
@@ -43,5 +44,5 @@ def default_adapters() -> dict[str, CapabilityAdapter]:
 __all__ = [
     "AdapterError", "AdapterNotConfigured", "AdapterPermanent", "AdapterRetryable",
     "AdapterUnknown", "CapabilityAdapter", "CircuitOpen", "DeliveryReceipt", "HttpApiAdapter",
-    "SmtpAdapter", "WebhookAdapter", "default_adapters", "idempotency_key",
+    "OutboxAction", "SmtpAdapter", "WebhookAdapter", "default_adapters", "idempotency_key",
 ]

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import dagster as dg
 import psycopg
@@ -46,9 +46,6 @@ from aios_assets.shared import limits
 from aios_assets.shared.home import AiosHome
 from resources.postgres import apply_ddl, resolve_url
 from resources.postgres import connect as pg_connect
-
-if TYPE_CHECKING:
-    from aios_assets.publishing.outbox import OutboxAction
 
 logger = logging.getLogger("aios.adapters")
 
@@ -126,6 +123,20 @@ class CircuitOpen(AdapterRetryable, limits.CircuitOpen):
 
 class AdapterNotConfigured(AdapterPermanent):
     """A required setting (host, URL) is missing; names the environment variable to set."""
+
+
+@dataclass(frozen=True)
+class OutboxAction:
+    """One approved action to execute once, keyed by ``idempotency_key``: what the outbox
+    (``aios_assets/publishing/outbox.py``) hands an adapter."""
+
+    idempotency_key: str
+    proposal_id: str
+    action_type: str
+    capability: str
+    payload: dict[str, Any]
+    agent: str
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ key already took effect (200 = yes, 404 = no) before resending.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -27,10 +27,8 @@ from aios_assets.publishing.adapters.base import (
     AdapterPermanent,
     AttemptResult,
     CapabilityAdapter,
+    OutboxAction,
 )
-
-if TYPE_CHECKING:
-    from aios_assets.publishing.outbox import OutboxAction
 
 BASE_URL_ENV = "AIOS_API_BASE_URL"
 TOKEN_ENV = "AIOS_API_TOKEN"

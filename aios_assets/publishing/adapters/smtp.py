@@ -32,7 +32,7 @@ import ssl
 import threading
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field, PrivateAttr
 
@@ -46,12 +46,10 @@ from aios_assets.publishing.adapters.base import (
     CapabilityAdapter,
     CircuitBreaker,
     DeliveryReceipt,
+    OutboxAction,
 )
 from aios_assets.shared import limits
 from aios_assets.shared.limits import EndpointLimits
-
-if TYPE_CHECKING:
-    from aios_assets.publishing.outbox import OutboxAction
 
 HOST_ENV = "AIOS_SMTP_HOST"
 PORT_ENV = "AIOS_SMTP_PORT"

@@ -11,7 +11,7 @@ not retried blindly: the outbox marks it in doubt and reconciliation resends it 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import Field, PrivateAttr
@@ -22,11 +22,9 @@ from aios_assets.publishing.adapters.base import (
     AdapterPermanent,
     AttemptResult,
     CapabilityAdapter,
+    OutboxAction,
 )
 from aios_assets.publishing.adapters.http_api import IDEMPOTENCY_HEADER
-
-if TYPE_CHECKING:
-    from aios_assets.publishing.outbox import OutboxAction
 
 URL_ENV = "AIOS_WEBHOOK_URL"
 
