@@ -20,6 +20,7 @@ from aios_assets.memory import definitions as memory
 from aios_assets.memory.curation import CURATION_ASSETS
 from aios_assets.observability import definitions as observability
 from aios_assets.publishing import definitions as publishing
+from aios_assets.publishing.adapters import AdaptersResource
 from aios_assets.publishing.assets import PUBLISHED_ASSET
 from resources.embeddings import EmbeddingsResource
 from resources.llm import LLMResource
@@ -73,6 +74,7 @@ defs = dg.Definitions.merge(
             "dbt": dbt_resource(),
             "llm": LLMResource(),
             "embeddings": EmbeddingsResource(),
+            "adapters": AdaptersResource(),
             "ingest_observer": dg.ResourceDefinition.none_resource(
                 description="Progress hook the CLI sets; unused in the UI."
             ),

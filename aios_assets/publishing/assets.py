@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 
+from aios_assets.publishing.adapters import AdaptersResource
 from aios_assets.publishing.approvals import decide
 from aios_assets.publishing.data import (
     GATE_RESULTS_TABLE,
@@ -227,8 +228,8 @@ class PublishConfig(dg.Config):
     ),
 )
 def published_actions(context: dg.AssetExecutionContext, config: PublishConfig,
-                      warehouse: DuckDBWarehouse,
-                      postgres: PostgresStore) -> dg.MaterializeResult:
+                      warehouse: DuckDBWarehouse, postgres: PostgresStore,
+                      adapters: AdaptersResource) -> dg.MaterializeResult:
     run_id = context.run.run_id
     gated = context.instance.get_latest_materialization_event(GATE_ASSET)
     if gated is None or gated.run_id != run_id:
@@ -259,7 +260,7 @@ def published_actions(context: dg.AssetExecutionContext, config: PublishConfig,
     results = [GateResult(pid, g, ok, reason) for pid in (p["proposal_id"] for p in todo)
                for g, ok, reason in gates.get(pid, [])]
     plan = plan_publishing(todo, results, ctx)
-    report = publish_planned(plan, outbox, run_id=run_id,
+    report = publish_planned(plan, outbox, adapters=adapters.adapters(), run_id=run_id,
                              reconcile_after_s=config.reconcile_after_s
                              if config.reconcile_after_s >= 0 else None)
     statuses = report.by_status()
@@ -335,25 +336,24 @@ class ReconcileConfig(dg.Config):
 
 
 @dg.op(description="Settle outbox rows left claimed (a crashed publisher) or in doubt: "
-                   "Outbox.reconcile with the adapters configured by environment.",
+                   "Outbox.reconcile with the adapters resource (those configured by environment).",
        tags={"aios/kind": "reconcile"})
 def reconcile_outbox(context: dg.OpExecutionContext, config: ReconcileConfig,
-                     postgres: PostgresStore) -> dg.Output[dict[str, int]]:
+                     postgres: PostgresStore,
+                     adapters: AdaptersResource) -> dg.Output[dict[str, int]]:
     try:
         outbox = _outbox(postgres, required=True)
     except PublishingUnavailable as exc:
         raise dg.Failure(description=str(exc)) from exc
-    from aios_assets.publishing.adapters import default_adapters
-
-    adapters = default_adapters()
-    results = outbox.reconcile(adapters, older_than_s=config.older_than_s)
+    configured = adapters.adapters()
+    results = outbox.reconcile(configured, older_than_s=config.older_than_s)
     counts = dict(Counter(str(r.status) for r in results))
     for r in results:
         context.log.info(f"reconciled {r.idempotency_key}: {r.status}")
     left = [r for r in outbox.rows() if r.status in ("claimed", "in_doubt")]
     return dg.Output(counts, metadata={
         "reconciled": len(results), "results": dg.MetadataValue.json(counts),
-        "adapters": ", ".join(sorted(adapters)) or "none configured",
+        "adapters": ", ".join(sorted(configured)) or "none configured",
         "still_claimed_or_in_doubt": len(left)})
 
 

@@ -1,11 +1,17 @@
 """Capability adapters: every external side effect AIOS performs goes through one of these.
 
-``default_adapters()`` builds those configured by the environment, by capability name.
+``default_adapters()`` builds those configured by the environment, by capability name;
+:class:`AdaptersResource` is the same as a Dagster resource (``adapters`` in the Definitions),
+with the rate limit every adapter gets: on by default (:data:`DEFAULT_RATE_PER_S` calls a second
+per adapter, bursts of :data:`DEFAULT_RATE_BURST`), ``$AIOS_ADAPTER_RATE_PER_S`` or the
+resource's config to change it (0 turns it off).
 """
 
 from __future__ import annotations
 
 import os
+
+import dagster as dg
 
 from aios_assets.publishing.adapters.base import (
     AdapterError,
@@ -23,26 +29,63 @@ from aios_assets.publishing.adapters.http_api import BASE_URL_ENV, HttpApiAdapte
 from aios_assets.publishing.adapters.smtp import HOST_ENV, SmtpAdapter
 from aios_assets.publishing.adapters.webhook import URL_ENV, WebhookAdapter
 
+RATE_ENV = "AIOS_ADAPTER_RATE_PER_S"
+DEFAULT_RATE_PER_S = 5.0  # a solo operator's outbox: far below any provider's sending limit
+DEFAULT_RATE_BURST = 5
 
-def default_adapters() -> dict[str, CapabilityAdapter]:
+
+def rate_from_env() -> float | None:
+    """``$AIOS_ADAPTER_RATE_PER_S`` (0 = no limit), else the default; a bad value is an error
+    that names the variable."""
+    raw = os.environ.get(RATE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RATE_PER_S
+    try:
+        rate = float(raw)
+    except ValueError:
+        raise ValueError(f"{RATE_ENV}={raw!r} is not a number (calls a second; 0 = no limit)"
+                         ) from None
+    if rate < 0:
+        raise ValueError(f"{RATE_ENV}={raw!r} is negative (calls a second; 0 = no limit)")
+    return rate or None
+
+
+def default_adapters(*, rate_per_s: float | None = None,
+                     rate_burst: int = DEFAULT_RATE_BURST) -> dict[str, CapabilityAdapter]:
     """Capability name -> adapter, for each adapter whose environment is configured.
 
     ``email`` when ``$AIOS_SMTP_HOST`` is set, ``webhook`` when ``$AIOS_WEBHOOK_URL`` is set,
     ``http`` when ``$AIOS_API_BASE_URL`` is set. The adapters read the rest of their settings
-    (port, user, password, token) from the environment at call time.
+    (port, user, password, token) from the environment at call time, so no secret is part of a
+    resource's config. ``rate_per_s`` None: :func:`rate_from_env`.
     """
+    limit = {"rate_per_s": rate_per_s if rate_per_s is not None else rate_from_env(),
+             "rate_burst": rate_burst}
     adapters: dict[str, CapabilityAdapter] = {}
     if os.environ.get(HOST_ENV, "").strip():
-        adapters[SmtpAdapter.capability] = SmtpAdapter()
+        adapters[SmtpAdapter.capability] = SmtpAdapter(**limit)
     if os.environ.get(URL_ENV, "").strip():
-        adapters[WebhookAdapter.capability] = WebhookAdapter()
+        adapters[WebhookAdapter.capability] = WebhookAdapter(**limit)
     if os.environ.get(BASE_URL_ENV, "").strip():
-        adapters[HttpApiAdapter.capability] = HttpApiAdapter()
+        adapters[HttpApiAdapter.capability] = HttpApiAdapter(**limit)
     return adapters
+
+
+class AdaptersResource(dg.ConfigurableResource):
+    """The capability adapters the outbox may call (those whose environment is configured:
+    SMTP, webhook, HTTP API), each rate-limited. ``rate_per_s`` None reads
+    ``$AIOS_ADAPTER_RATE_PER_S`` (default 5 a second; 0 = no limit)."""
+
+    rate_per_s: float | None = None
+    rate_burst: int = DEFAULT_RATE_BURST
+
+    def adapters(self) -> dict[str, CapabilityAdapter]:
+        return default_adapters(rate_per_s=self.rate_per_s, rate_burst=self.rate_burst)
 
 
 __all__ = [
     "AdapterError", "AdapterNotConfigured", "AdapterPermanent", "AdapterRetryable",
-    "AdapterUnknown", "CapabilityAdapter", "CircuitOpen", "DeliveryReceipt", "HttpApiAdapter",
-    "OutboxAction", "SmtpAdapter", "WebhookAdapter", "default_adapters", "idempotency_key",
+    "AdaptersResource", "AdapterUnknown", "CapabilityAdapter", "CircuitOpen", "DeliveryReceipt",
+    "HttpApiAdapter", "OutboxAction", "SmtpAdapter", "WebhookAdapter", "default_adapters",
+    "idempotency_key", "rate_from_env",
 ]
