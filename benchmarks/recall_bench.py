@@ -133,7 +133,8 @@ def build_corpus(n: int, hash_mode: str, seed: int = SEED) -> Corpus:
     from dataclasses import replace
 
     from aios_assets.memory.chunks import chunk_hash, chunks_for_event, order_chunks
-    from aios_assets.testing.recall_devsets import generate_conversation, load_catalogue
+    from aios_assets.testing.recall_devsets import generate_conversation
+    from aios_assets.testing.recall_questions import load_catalogue
 
     started = time.perf_counter()
     cat = load_catalogue()

@@ -35,14 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aios_assets.testing.recall_devsets import (
-    CATEGORIES,
-    SPLIT_SEEDS,
-    DevSet,
-    Question,
-    generate_chats,
-    generate_demo,
-)
+from aios_assets.testing.recall_demo_questions import generate_demo
+from aios_assets.testing.recall_devsets import generate_chats
 from aios_assets.testing.recall_metrics import (
     K,
     Key,
@@ -55,6 +49,7 @@ from aios_assets.testing.recall_metrics import (
     run_questions,
     summarize,
 )
+from aios_assets.testing.recall_questions import CATEGORIES, SPLIT_SEEDS, DevSet, Question
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "recall_quality.json"

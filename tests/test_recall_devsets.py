@@ -8,22 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from aios_assets.testing.recall_devsets import (
-    CATEGORIES,
-    Question,
-    generate_chats,
-    generate_conversation,
-    generate_demo,
-    load_catalogue,
-    read_questions,
-    resolve_rel,
-)
+from aios_assets.testing.recall_demo_questions import generate_demo
+from aios_assets.testing.recall_devsets import generate_chats, generate_conversation, resolve_rel
 from aios_assets.testing.recall_metrics import (
     BM25,
     bm25_search,
     chat_docs,
     score_question,
     summarize,
+)
+from aios_assets.testing.recall_questions import (
+    CATEGORIES,
+    Question,
+    load_catalogue,
+    read_questions,
 )
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aios_assets.testing.recall_devsets import CATEGORIES, Question, iter_demo_events
+from aios_assets.testing.recall_demo_questions import iter_demo_events
+from aios_assets.testing.recall_questions import CATEGORIES, Question
 
 K = 10
 
