@@ -47,18 +47,18 @@ import platform
 import pstats
 import random
 import re
-import resource
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.machine import blas_threads, load_avg, log, pct, rss_mb
 
 RESULTS = Path(__file__).resolve().parent / "results" / "recall_latency.json"
 SEED = 31
@@ -67,45 +67,6 @@ SAMPLE = 20_000
 NOISE = 0.03
 POOL = 200
 CACHE_DIR = Path(tempfile.gettempdir()) / "aios_recall_bench_cache"
-
-
-def log(msg: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {msg}", flush=True)
-
-
-def pct(values: Iterable[float]) -> dict[str, float]:
-    a = np.asarray(list(values), dtype=np.float64) * 1000.0
-    if not a.size:
-        return {}
-    return {"n": int(a.size), "p50_ms": round(float(np.percentile(a, 50)), 2),
-            "p95_ms": round(float(np.percentile(a, 95)), 2),
-            "p99_ms": round(float(np.percentile(a, 99)), 2),
-            "mean_ms": round(float(a.mean()), 2), "max_ms": round(float(a.max()), 2)}
-
-
-def blas_threads(n: int | None = None) -> int | None:
-    """Get (and with ``n``, set) numpy's OpenBLAS thread count in this process (via ctypes, as
-    threadpoolctl does; None when numpy's BLAS is not scipy-openblas)."""
-    import ctypes
-
-    maps = Path("/proc/self/maps").read_text().splitlines()
-    paths = sorted({ln.split()[-1] for ln in maps
-                    if "openblas" in ln.lower() and ln.split()[-1].startswith("/")})
-    for path in paths:
-        lib = ctypes.CDLL(path)
-        if hasattr(lib, "scipy_openblas_set_num_threads64_"):
-            if n is not None:
-                lib.scipy_openblas_set_num_threads64_(n)
-            return int(lib.scipy_openblas_get_num_threads64_())
-    return None
-
-
-def rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def load_avg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 # =============================================================================================
