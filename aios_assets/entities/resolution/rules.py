@@ -6,59 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
 
 def _levenshtein_le(a: str, b: str, k: int) -> bool:
-    """True when the edit distance between a and b is at most k (small k, short strings)."""
-    if abs(len(a) - len(b)) > k:
-        return False
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        best = i
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            best = min(best, cur[j])
-        if best > k:
-            return False
-        prev = cur
-    return prev[-1] <= k
+    """True when the edit distance between a and b is at most k."""
+    return Levenshtein.distance(a, b, score_cutoff=k) <= k
 
 
-def jaro_winkler(a: str, b: str, prefix_scale: float = 0.1) -> float:
-    """Jaro-Winkler similarity (the same measure Splink's name levels use)."""
-    if a == b:
-        return 1.0
-    la, lb = len(a), len(b)
-    if not la or not lb:
-        return 0.0
-    window = max(max(la, lb) // 2 - 1, 0)
-    ma, mb = [False] * la, [False] * lb
-    matches = 0
-    for i, ch in enumerate(a):
-        lo, hi = max(0, i - window), min(lb, i + window + 1)
-        for j in range(lo, hi):
-            if not mb[j] and b[j] == ch:
-                ma[i] = mb[j] = True
-                matches += 1
-                break
-    if not matches:
-        return 0.0
-    k = transpositions = 0
-    for i in range(la):
-        if ma[i]:
-            while not mb[k]:
-                k += 1
-            if a[i] != b[k]:
-                transpositions += 1
-            k += 1
-    m = float(matches)
-    jaro = (m / la + m / lb + (m - transpositions / 2) / m) / 3
-    prefix = 0
-    for ca, cb in zip(a[:4], b[:4]):
-        if ca != cb:
-            break
-        prefix += 1
-    return jaro + prefix * prefix_scale * (1 - jaro)
+def jaro_winkler(a: str, b: str) -> float:
+    """Jaro-Winkler similarity as DuckDB computes it for Splink's name levels (both are
+    rapidfuzz: the prefix boost applies only above a Jaro of 0.7)."""
+    return JaroWinkler.similarity(a, b)
 
 
 def _transposed(a: str, b: str) -> bool:
