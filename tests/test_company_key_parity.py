@@ -1,7 +1,7 @@
 """company_key has two homes that must agree: the dbt macro (it feeds
 dim_organizations.company_keys) and aios_assets.memory.fact_extraction.company_key (it looks
-names up in those keys). The macro is rendered by Jinja from dbt_project/macros as dbt would, run in DuckDB
-over many names, and compared with the Python function name by name."""
+names up in those keys). The macro is rendered by Jinja from dbt_project/macros as dbt would,
+run in DuckDB over many names, and compared with the Python function name by name."""
 
 from __future__ import annotations
 
