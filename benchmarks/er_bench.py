@@ -78,6 +78,7 @@ import polars as pl
 from aios_assets.entities.resolution.evaluation import pairwise_from_labels
 from aios_assets.entities.resolution.incremental import resolve_update, save_state
 from aios_assets.entities.resolution.resolve import ResolverConfig
+from aios_assets.entities.resolution.state import RECORD_STATE
 from aios_assets.ingest.loader import ensure_tables
 from aios_assets.testing.er import (
     FAKE_1000,
@@ -179,12 +180,12 @@ def run_update(records: pl.DataFrame, truth: dict, base: Any) -> dict:
     try:
         con.register("_m", base.membership.to_arrow())
         con.execute("create table membership as select * from _m")
-        save_state(con, "er_record_state", base.records, replace=True)
+        save_state(con, RECORD_STATE, base.records, replace=True)
         con.register("_r", records.to_arrow())
         con.execute("create table person_records as select * from _r")
         t = time.perf_counter()
         res = resolve_update(con, records_table="person_records", membership_table="membership",
-                             state_table="er_record_state", previous_model=base.model)
+                             state_table=RECORD_STATE, previous_model=base.model)
         elapsed = time.perf_counter() - t
     finally:
         con.close()

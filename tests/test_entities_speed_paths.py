@@ -1,5 +1,5 @@
 """The cheap paths of ``int_entity_membership``: a build with nothing new skips the resolver
-(fingerprint in ``er_run_fingerprint``) and leaves every table as the resolver would; anything
+(fingerprint in ``resolver.run_fingerprint``) and leaves every table as the resolver would; anything
 the resolver reads that changes (records, overrides, membership out of step with its state)
 takes the resolver's path again. Real DuckDB files, real dbt builds."""
 
@@ -15,7 +15,7 @@ from entity_fixtures import add_events, contact, dbt, query, small_business
 # (table, key columns): compared row for row, every column
 TABLES = {
     "int_entity_membership": "source, source_id",
-    "er_record_state": "source, source_id",
+    "resolver.record_state": "source, source_id",
     "entity_membership": "source, source_id",
     "int_entity_clusters": "entity_id",
     "dim_contacts": "entity_id",
@@ -24,12 +24,13 @@ TABLES = {
 
 def _rows(wh: Path) -> dict[str, list[tuple]]:
     out = {t: query(wh, f"select * from {t} order by {k}") for t, k in TABLES.items()}
-    out["er_model_state"] = query(wh, "select * from er_model_state order by trained_at")
+    out["resolver.model_state"] = query(
+        wh, "select * from resolver.model_state order by trained_at")
     return out
 
 
 def _stamp(wh: Path) -> list[tuple]:
-    return query(wh, "select fingerprint, written_at from er_run_fingerprint")
+    return query(wh, "select fingerprint, written_at from resolver.run_fingerprint")
 
 
 def _execute(wh: Path, sql: str) -> None:
@@ -81,7 +82,7 @@ def test_nothing_new_skips_the_resolver_and_changes_nothing(tmp_path):
     assert _rows(wh) == before
 
     # without the fingerprint the resolver runs (and finds nothing new): the same tables
-    _execute(wh, "drop table er_run_fingerprint")
+    _execute(wh, "drop table resolver.run_fingerprint")
     dbt("build", warehouse=wh, home=tmp_path)
     assert _rows(wh) == before
     assert len(_stamp(wh)) == 1 and _stamp(wh)[0][1] != stamp[0][1]
@@ -98,7 +99,7 @@ def test_changes_are_not_skipped(tmp_path):
     dbt("build", warehouse=wh, home=tmp_path)
     assert query(wh, "select record_hash from int_entity_membership "
                      "where source_id = 'C9'") != hash_before
-    assert query(wh, "select city from er_record_state where source_id = 'C9'") == [
+    assert query(wh, "select city from resolver.record_state where source_id = 'C9'") == [
         ("arlington",)]
 
     # an override written after the last build: applied by the next one

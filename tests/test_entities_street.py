@@ -17,7 +17,7 @@ def test_street_reaches_the_resolver_and_an_old_table_is_rebuilt(tmp_path):
     dbt("build", warehouse=wh, home=tmp_path)
     assert query(wh, "select street from int_person_records where source_id = 'C20'") == [
         ("7 Wallaby Pl.",)]
-    assert query(wh, "select street, street_number, street_name from er_record_state "
+    assert query(wh, "select street, street_number, street_name from resolver.record_state "
                      "where source_id = 'C20'") == [("7 wallaby place", "7", "wallaby place")]
     card = ("select street, postcode, state, country, title from dim_contacts "
             "join entity_membership using (entity_id) where source_id = 'C20'")
@@ -60,7 +60,7 @@ def test_an_impossible_dob_reaches_the_resolver_as_digits(tmp_path):
     assert query(wh, "select source_id, dob, dob_unparsed from int_person_records "
                      "order by source_id") == [("A1", "1993-10-19", None),
                                                ("A2", None, "19931819"), ("A3", None, None)]
-    assert query(wh, "select dob_digits from er_record_state where source_id = 'A2'") == [
+    assert query(wh, "select dob_digits from resolver.record_state where source_id = 'A2'") == [
         ("19931819",)]
     ent = dict(query(wh, "select source_id, entity_id from entity_membership"))
     assert ent["A1"] == ent["A2"] != ent["A3"]  # Kiana: nothing identifying in common

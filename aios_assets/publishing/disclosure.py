@@ -23,7 +23,7 @@ from aios_assets.ingest.events import (
     normalize_email,
     normalize_phone,
 )
-from aios_assets.memory.fidelity import extract_amounts, fold, sentence_split
+from aios_assets.memory.key_items import extract_amounts, fold, sentence_split
 from aios_assets.shared.text import EMAIL_RE
 
 # Operator-facing channels that still leave the building (a webhook lands in a chat tool):

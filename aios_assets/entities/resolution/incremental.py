@@ -23,20 +23,11 @@ from .records import (
     raw_columns_sql,
 )
 from .resolve import Resolution, ResolverConfig, resolve_with_details
+from .state import ensure_schema, table_exists
 
 
 class FullRunNeeded(Exception):
     """``resolve_update`` cannot resolve incrementally; the message says why."""
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    # a quoted literal, not a bound parameter: the first bound parameter imports pandas
-    # (~0.3 s), which a dbt build with nothing new does not otherwise need
-    name = name.split(".")[-1].strip('"').replace("'", "''")
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_name = "
-        f"'{name}' and table_schema = current_schema()"
-    ).fetchone()[0])
 
 
 def save_state(con: duckdb.DuckDBPyConnection, state_table: str, records: pa.Table, *,
@@ -45,9 +36,11 @@ def save_state(con: duckdb.DuckDBPyConnection, state_table: str, records: pa.Tab
 
     ``replace`` (after a full run) rewrites the table; otherwise the given records replace
     their earlier versions, keyed by (source, source_id)."""
+    if "." in state_table:
+        ensure_schema(con)
     con.register("_er_state_arrow", records)
     try:
-        if replace or not _table_exists(con, state_table):
+        if replace or not table_exists(con, state_table):
             con.execute(f"create or replace table {state_table} as "
                         "select * from _er_state_arrow")
         else:
@@ -88,7 +81,7 @@ def resolve_update(
     t0 = time.perf_counter()
     if previous_model is None:
         raise FullRunNeeded("no previous model")
-    if not _table_exists(con, state_table) or not _table_exists(con, membership_table):
+    if not table_exists(con, state_table) or not table_exists(con, membership_table):
         raise FullRunNeeded("no resolver state")
     state_cols = {r[0] for r in con.execute(f"describe {state_table}").fetchall()}
     if not set(STATE_COLUMNS) <= state_cols:

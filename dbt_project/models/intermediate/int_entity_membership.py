@@ -1,14 +1,15 @@
 """Entity resolution as a dbt Python model: every person record -> its canonical entity.
 
+The schema ``resolver`` is internal to this model (``aios_assets/entities/resolution/state.py``).
 The logic lives in ``aios_assets.entities.resolution`` (plain functions shared with the
 benchmark and the tests); this model only feeds it and persists its state:
 
 - the previous membership is this model's own table (incremental, ``full_refresh: false`` so
   that not even ``dbt build --full-refresh`` can renumber entities);
-- the Splink model of the last full run is kept in ``er_model_state`` so that incremental runs
-  score new records with the same parameters;
-- the normalized records are kept in ``er_record_state``: an incremental run normalizes and
-  scores only new or changed records, against their neighbourhood (``resolve_update``);
+- the Splink model of the last full run is kept in ``resolver.model_state`` so that
+  incremental runs score new records with the same parameters;
+- the normalized records are kept in ``resolver.record_state``: an incremental run normalizes
+  and scores only new or changed records, against their neighbourhood (``resolve_update``);
 - operator overrides are read from ``entity_overrides.yaml`` in AIOS_HOME on every run.
 
 Splink runs on a private in-memory DuckDB connection (its scratch tables never touch the
@@ -16,7 +17,7 @@ warehouse); only the membership rows that changed are written back.
 
 Nothing new: after an incremental run, a fingerprint of everything ``resolve_update`` reads
 (the records' resolver columns, the model, the overrides, the resolver's code) is kept in
-``er_run_fingerprint``. A run that finds the same fingerprint, and membership and state still
+``resolver.run_fingerprint``. A run that finds the same fingerprint, and membership and state still
 in step, returns no rows without importing the resolver (polars, Splink, pandas) or computing
 every record's md5 input hash: ``resolve_update`` would have returned none either.
 """
@@ -24,6 +25,14 @@ every record's md5 input hash: ``resolve_update`` would have returned none eithe
 import json
 
 import duckdb
+
+from aios_assets.entities.resolution.state import (
+    MODEL_STATE,
+    RECORD_STATE,
+    RUN_FINGERPRINT,
+    ensure_schema,
+    table_exists,
+)
 
 
 def model(dbt, session):
@@ -37,6 +46,7 @@ def model(dbt, session):
     overrides_path = dbt.config.get("overrides_path")
     records_rel = dbt.ref("int_person_records")
 
+    ensure_schema(session)
     fingerprint = None
     if dbt.is_incremental:
         records_rel.create_view("_er_person_records", replace=True)
@@ -46,8 +56,8 @@ def model(dbt, session):
         ):
             return session.sql(f"select * from {dbt.this} limit 0")
         # whatever this run does, the stored fingerprint no longer vouches for the tables
-        if _table_exists(session, FINGERPRINT_TABLE):
-            session.execute(f"delete from {FINGERPRINT_TABLE}")
+        if table_exists(session, RUN_FINGERPRINT):
+            session.execute(f"delete from {RUN_FINGERPRINT}")
 
     import polars as pl
 
@@ -62,9 +72,9 @@ def model(dbt, session):
     overrides = Overrides.load(overrides_path)
 
     previous_model = None
-    if dbt.is_incremental and _table_exists(session, "er_model_state"):
+    if dbt.is_incremental and table_exists(session, MODEL_STATE):
         row = session.execute(
-            "select model from er_model_state order by trained_at desc limit 1"
+            f"select model from {MODEL_STATE} order by trained_at desc limit 1"
         ).fetchone()
         previous_model = json.loads(row[0]) if row and row[0] else None
 
@@ -76,18 +86,18 @@ def model(dbt, session):
         try:
             result = resolve_update(
                 session, records_table="_er_person_records", membership_table=str(dbt.this),
-                state_table=STATE_TABLE, previous_model=previous_model, overrides=overrides,
+                state_table=RECORD_STATE, previous_model=previous_model, overrides=overrides,
             )
         except FullRunNeeded as exc:
             full_reason = str(exc)
     if result is not None:
         if result.records.num_rows:
-            save_state(session, STATE_TABLE, result.records, replace=False)
+            save_state(session, RECORD_STATE, result.records, replace=False)
         if fingerprint is not None:
             # an incremental run leaves state and membership resolved for these inputs: the
             # same inputs again would make resolve_update return nothing
             session.execute(
-                f"create or replace table {FINGERPRINT_TABLE} as "
+                f"create or replace table {RUN_FINGERPRINT} as "
                 f"select '{fingerprint}' as fingerprint, now() as written_at"
             )
         if result.membership.height == 0:
@@ -107,20 +117,20 @@ def model(dbt, session):
     stats = result.stats
     if full_reason:
         stats["incremental_refused"] = full_reason
-    save_state(session, STATE_TABLE, result.records, replace=True)
+    save_state(session, RECORD_STATE, result.records, replace=True)
 
     if stats.get("mode") == "full" and result.model is not None:
         session.execute(
-            "create table if not exists er_model_state "
+            f"create table if not exists {MODEL_STATE} "
             "(trained_at timestamptz, records bigint, source varchar, model json)"
         )
         session.execute(
-            "insert into er_model_state values (now(), ?, ?, ?)",
+            f"insert into {MODEL_STATE} values (now(), ?, ?, ?)",
             [stats["records"], stats.get("model"), json.dumps(result.model)],
         )
         session.execute(
-            "delete from er_model_state where trained_at < "
-            "(select max(trained_at) from er_model_state)"
+            f"delete from {MODEL_STATE} where trained_at < "
+            f"(select max(trained_at) from {MODEL_STATE})"
         )
 
     membership = _with_stats(result.membership, stats, pl)
@@ -145,19 +155,6 @@ def model(dbt, session):
     return membership.to_arrow()
 
 
-STATE_TABLE = "er_record_state"
-FINGERPRINT_TABLE = "er_run_fingerprint"
-
-
-def _table_exists(session: duckdb.DuckDBPyConnection, name: str) -> bool:
-    # no bound parameter: the first one imports pandas (~0.3 s), which a run with nothing new
-    # does not otherwise need (name is one of this file's constants)
-    return session.execute(
-        "select count(*) from information_schema.tables "
-        f"where table_schema = current_schema() and table_name = '{name}'"
-    ).fetchone()[0] > 0
-
-
 def _fingerprint(
     session: duckdb.DuckDBPyConnection, records_table: str, overrides_path: str | None
 ) -> str | None:
@@ -169,12 +166,12 @@ def _fingerprint(
 
     from aios_assets.entities.resolution import normalize  # light: no polars, pyarrow or Splink
 
-    if not _table_exists(session, "er_model_state"):
+    if not table_exists(session, MODEL_STATE):
         return None
     digest = hashlib.sha256()
     # the model in use (a full run writes a new row)
     digest.update(repr(session.execute(
-        "select trained_at, hash(model) from er_model_state order by trained_at desc limit 1"
+        f"select trained_at, hash(model) from {MODEL_STATE} order by trained_at desc limit 1"
     ).fetchone()).encode())
     # the records: every column the resolver reads (a superset is only more cautious)
     names = {r[0] for r in session.execute(f"describe {records_table}").fetchall()}
@@ -206,16 +203,16 @@ def _unchanged(
 ) -> bool:
     """The stored fingerprint is this run's, and membership and state agree record for record
     (a failed membership write after the fingerprint was stored shows here)."""
-    if not _table_exists(session, FINGERPRINT_TABLE) or not _table_exists(session, STATE_TABLE):
+    if not table_exists(session, RUN_FINGERPRINT) or not table_exists(session, RECORD_STATE):
         return False
-    stored = session.execute(f"select fingerprint from {FINGERPRINT_TABLE}").fetchall()
+    stored = session.execute(f"select fingerprint from {RUN_FINGERPRINT}").fetchall()
     if stored != [(fingerprint,)]:
         return False
     sums = [
         session.execute(
             f"select count(*), sum(hash(source, source_id, record_hash)) from {table}"
         ).fetchone()
-        for table in (membership_table, STATE_TABLE)
+        for table in (membership_table, RECORD_STATE)
     ]
     n_records = session.execute(f"select count(*) from {records_table}").fetchone()[0]
     return sums[0] == sums[1] and sums[0][0] == n_records
