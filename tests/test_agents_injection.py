@@ -23,6 +23,7 @@ import pytest
 
 from aios_assets.agents.assets import AGENT_ASSETS, AGENT_CHECKS
 from aios_assets.agents.runtime import injection_signals
+from aios_assets.publishing.adapters import AdaptersResource
 from aios_assets.publishing.assets import PUBLISHING_ASSETS
 from aios_assets.publishing.policy import Mode
 from resources.llm import LLMResource
@@ -102,7 +103,8 @@ def test_injection_corpus_never_steers_an_action(aios_home, fresh_pg, monkeypatc
             [*AGENT_ASSETS, *AGENT_CHECKS, *PUBLISHING_ASSETS],
             resources={"warehouse": DuckDBWarehouse(home=str(aios_home)),
                        "postgres": PostgresStore(url=fresh_pg),
-                       "llm": LLMResource(postgres_url=fresh_pg, home=str(aios_home))},
+                       "llm": LLMResource(postgres_url=fresh_pg, home=str(aios_home)),
+                       "adapters": AdaptersResource()},
             run_config={"ops": {k: {"config": config} for k in AGENT_OPS}},
             raise_on_error=True)
         mails = list(sink.received)

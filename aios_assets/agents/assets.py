@@ -66,7 +66,8 @@ from aios_assets.agents.runtime import AgentOutput, AgentRun, business_clock
 from aios_assets.agents.triage import run_triage
 from aios_assets.memory.base import detect_operator
 from aios_assets.shared.db import has_relation
-from aios_assets.shared.text import SQL_EMAIL_OF, markdown_table
+from aios_assets.shared.sql_rules import sql_email_of
+from aios_assets.shared.text import markdown_table
 from resources.llm import LLMResource, usage_metadata
 from resources.postgres import PostgresStore
 from resources.warehouse import DuckDBWarehouse
@@ -149,7 +150,7 @@ def compute_signals(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Signals:
     """KPI values as of the business clock and the latest inbound message per entity."""
     kpis: dict[str, float] = {}
     op = detect_operator(con)
-    sender = SQL_EMAIL_OF.format("e.actor")
+    sender = sql_email_of("e.actor")
     replies: dict[str, datetime] = {}
     if has_relation(con, "fct_interactions"):
         for entity_id, at in con.execute(

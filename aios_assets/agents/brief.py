@@ -24,7 +24,7 @@ from aios_assets.agents.runtime import (
     quote_for_delivery,
 )
 from aios_assets.shared.db import has_relation
-from aios_assets.shared.text import SQL_EMAIL_OF
+from aios_assets.shared.sql_rules import sql_email_of
 
 
 def _costs(con: duckdb.DuckDBPyConnection, run: AgentRun) -> str:
@@ -45,7 +45,7 @@ def run_brief(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
     require(con, "events_current")
     since = run.as_of - timedelta(hours=float(run.param("lookback_hours", 24)))
     events = con.execute(
-        f"""SELECT event_id, kind, subject, {SQL_EMAIL_OF.format('actor')}, payload ->> 'amount'
+        f"""SELECT event_id, kind, subject, {sql_email_of('actor')}, payload ->> 'amount'
             FROM events_current WHERE occurred_at > ? AND occurred_at <= ?
             ORDER BY occurred_at DESC, event_id""", [since, run.as_of]).fetchall()
     kinds = Counter(e[1] for e in events)

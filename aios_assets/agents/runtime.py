@@ -35,6 +35,7 @@ from aios_assets.llm.offline import (
     summarize_prompt,
 )
 from aios_assets.shared.db import has_relation
+from aios_assets.shared.text import email_of
 
 # Notes and contacts are left out: without a date of their own they carry the ingest time.
 CLOCK_KINDS = ("email", "chat_message", "transcript_turn", "payment")
@@ -212,8 +213,7 @@ def sender_label(name: str | None, actor: str | None) -> str:
     (a display name is attacker-controlled and may itself carry instructions)."""
     if name:
         return name
-    m = re.search(r"<([^<>@\s]+@[^<>\s]+)>", actor or "")
-    addr = m.group(1) if m else (actor or "").strip()
+    addr = email_of(actor) or (actor or "").strip()
     return addr if "@" in addr and not injection_signals(addr) else "unknown sender"
 
 

@@ -31,14 +31,15 @@ from aios_assets.agents.runtime import (
     safe_inbound,
     sender_label,
 )
-from aios_assets.shared.text import SQL_EMAIL_OF, markdown_table, message_body
+from aios_assets.shared.sql_rules import sql_email_of
+from aios_assets.shared.text import markdown_table, message_body
 
 AGENT = "triage"
 
 
 def _inbound(con: duckdb.DuckDBPyConnection, run: AgentRun, operator_email: str | None,
              ) -> list[tuple]:
-    sender = SQL_EMAIL_OF.format("e.actor")
+    sender = sql_email_of("e.actor")
     since = run.as_of - timedelta(days=float(run.param("window_days", 3)))
     return con.execute(
         f"""WITH mail AS (

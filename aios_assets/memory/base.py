@@ -12,7 +12,8 @@ import dagster as dg
 import duckdb
 
 from aios_assets.shared.db import has_relation
-from aios_assets.shared.text import SQL_EMAIL_OF, SQL_NAME_OF, email_of, name_of
+from aios_assets.shared.sql_rules import sql_email_of, sql_name_of
+from aios_assets.shared.text import email_of, name_of
 
 EVENT_LOG = dg.AssetKey("event_log")
 ENTITY_MEMBERSHIP = dg.AssetKey("entity_membership")
@@ -114,7 +115,7 @@ def build_event_people(con: duckdb.DuckDBPyConnection) -> str:
             SELECT lower(email) AS email, arg_min(entity_id, entity_id) AS entity_id
             FROM entity_membership WHERE email IS NOT NULL GROUP BY 1
         )"""
-        email_join = f"LEFT JOIN by_email ON by_email.email = {SQL_EMAIL_OF.format('e.actor')}"
+        email_join = f"LEFT JOIN by_email ON by_email.email = {sql_email_of('e.actor')}"
         resolved_ids = "by_email.entity_id"
     if has_relation(con, "dim_contacts"):
         lookups += """,
@@ -123,7 +124,7 @@ def build_event_people(con: duckdb.DuckDBPyConnection) -> str:
                 AS entity_id
             FROM dim_contacts WHERE full_name IS NOT NULL GROUP BY 1
         )"""
-        name_join = f"LEFT JOIN by_name ON by_name.name = lower({SQL_NAME_OF.format('e.actor')})"
+        name_join = f"LEFT JOIN by_name ON by_name.name = lower({sql_name_of('e.actor')})"
         resolved_ids = f"coalesce({resolved_ids}, by_name.entity_id)"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _event_people AS

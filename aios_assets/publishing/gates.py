@@ -31,6 +31,7 @@ from aios_assets.publishing.policy import (
     in_quiet_hours,
     outgoing_text,
 )
+from aios_assets.shared.text import VALID_ADDRESS_RE
 
 GATES = (
     "policy", "expiry", "placeholders", "secrets", "personal_data", "disclosure", "recipients",
@@ -92,7 +93,6 @@ _DOB_RE = re.compile(
     r"\d{4}))"
 )
 _SSN_RE = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SECRET_ENV_RE = re.compile(r"(PASSWORD|TOKEN|SECRET|API_KEY|APIKEY)$")
 
 
@@ -374,7 +374,7 @@ def gate_recipients(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
         return Verdict(False, "e-mail without a recipient")
     problems: list[str] = []
     for addr in recipients:
-        if not _EMAIL_RE.match(addr):
+        if not VALID_ADDRESS_RE.match(addr):
             problems.append(f"{addr!r} is not an e-mail address")
             continue
         domain = addr.rsplit("@", 1)[1]

@@ -129,36 +129,37 @@ def summary_line(text: str, limit: int = 160) -> str:
 
 
 # --- addresses ----------------------------------------------------------------------------
+# One rule with the dbt macros ``email_of`` / ``display_name_of`` (dbt_project/macros), which
+# the SQL of the Python side renders (``aios_assets.shared.sql_rules``);
+# tests/test_address_rules.py runs both over many inputs. ASCII classes: DuckDB's RE2 ``\s``
+# is ASCII whitespace only.
 
-_ADDR = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
-_BARE = re.compile(r"^\s*([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)\s*$")
+# A whole value that is one address (a gate checks recipients with it; entity resolution's
+# normalize SQL uses the same pattern through VALID_ADDRESS_PATTERN).
+VALID_ADDRESS_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+VALID_ADDRESS_RE = re.compile(VALID_ADDRESS_PATTERN, re.ASCII)
+_ADDR = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>", re.ASCII)
+_BARE = re.compile(r"^\s*([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)\s*$", re.ASCII)
+_ANGLED = re.compile(r"<[^<>]*>")
+_SPACES = re.compile(r"\s+", re.ASCII)
+_ASCII_SPACE = " \t\n\r\f\v"
 
 
 def email_of(raw: str | None) -> str | None:
-    """The address inside ``Name <addr>`` (or a bare address), lower case."""
+    """The address inside ``Name <addr>`` (else the value when it is a bare address with a
+    dotted domain), lower case."""
     if not raw:
         return None
     m = _ADDR.search(raw) or _BARE.match(raw)
-    return m.group(1).strip().lower() if m else None
+    return m.group(1).lower() if m else None
 
 
 def name_of(raw: str | None) -> str | None:
-    """The display name of ``Name <addr>`` (or the whole string when it has no address)."""
+    """The display name of ``Name <addr>``: every ``<...>`` part and quote removed, spaces
+    collapsed; a value without ``<`` is a name unless it holds an ``@``."""
     if not raw:
         return None
     if "<" in raw:
-        name = _ADDR.sub("", raw).replace('"', "").strip()
+        name = _SPACES.sub(" ", _ANGLED.sub(" ", raw).replace('"', "")).strip(" ")
         return name or None
-    return None if "@" in raw else (raw.replace('"', "").strip() or None)
-
-
-# The same rules as the dbt macros ``email_of`` / ``display_name_of`` (format with a column).
-SQL_EMAIL_OF = (
-    "nullif(lower(trim(coalesce(nullif(regexp_extract({0}, '<([^<>]+@[^<>]+)>', 1), ''), "
-    "CASE WHEN {0} LIKE '%@%' AND {0} NOT LIKE '%<%' THEN trim({0}) END))), '')"
-)
-SQL_NAME_OF = (
-    "CASE WHEN {0} LIKE '%<%' THEN nullif(trim(replace(regexp_replace({0}, "
-    "'\\s*<[^>]*>\\s*', '', 'g'), '\"', '')), '') "
-    "WHEN {0} NOT LIKE '%@%' THEN nullif(trim(replace({0}, '\"', '')), '') END"
-)
+    return None if "@" in raw else (raw.replace('"', "").strip(_ASCII_SPACE) or None)

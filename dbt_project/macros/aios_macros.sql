@@ -1,20 +1,24 @@
-{#- The address inside "Name <addr>" (or the whole value when it is a bare address), normalized.
-    `expr` is parenthesized: an operator expression such as `payload ->> 'organizer'` binds
-    more loosely than LIKE, so unparenthesized it would be parsed as `payload ->> (... like ...)`. -#}
+{#- The address inside "Name <addr>" (else the value when it is a bare address with a dotted
+    domain), lower case. The one rule with aios_assets.shared.text.email_of (a parity test runs
+    both). `expr` is parenthesized: an operator expression such as `payload ->> 'organizer'`
+    binds more loosely than LIKE, so unparenthesized it would be parsed as `payload ->> (...)`. -#}
 {% macro email_of(expr) -%}
-nullif(lower(trim(coalesce(
-    nullif(regexp_extract(({{ expr }}), '<([^<>]+@[^<>]+)>', 1), ''),
-    case when ({{ expr }}) like '%@%' and ({{ expr }}) not like '%<%'
-         then trim(({{ expr }})) end
-))), '')
+nullif(lower(coalesce(
+    nullif(regexp_extract(({{ expr }}), '<\s*([^<>\s]+@[^<>\s]+)\s*>', 1), ''),
+    nullif(regexp_extract(({{ expr }}), '^\s*([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)\s*$', 1), '')
+)), '')
 {%- endmacro %}
 
-{#- The display name of "Name <addr>" (NULL for a bare address). -#}
+{#- The display name of "Name <addr>": every <...> part and quote removed, spaces collapsed; a
+    value without "<" is a name unless it holds an "@" (aios_assets.shared.text.name_of). -#}
 {% macro display_name_of(expr) -%}
 case
     when ({{ expr }}) like '%<%'
-    then nullif(trim(replace(regexp_replace(({{ expr }}), '\s*<[^>]*>\s*', '', 'g'), '"', '')), '')
-    when ({{ expr }}) not like '%@%' then nullif(trim(replace(({{ expr }}), '"', '')), '')
+    then nullif(trim(regexp_replace(
+        replace(regexp_replace(({{ expr }}), '<[^<>]*>', ' ', 'g'), '"', ''), '\s+', ' ', 'g')),
+        '')
+    when ({{ expr }}) not like '%@%'
+    then nullif(regexp_replace(replace(({{ expr }}), '"', ''), '^\s+|\s+$', '', 'g'), '')
 end
 {%- endmacro %}
 

@@ -27,6 +27,8 @@ Output: one row per input row with a dense integer ``uid`` and the comparison co
 
 from __future__ import annotations
 
+from aios_assets.shared.text import VALID_ADDRESS_PATTERN
+
 from .nicknames import nickname_map
 
 PERSON_COLUMNS = (
@@ -164,7 +166,7 @@ names as (
                  case when full_raw like '%,%' then trim(split_part(full_raw, ',', 1))
                       when full_ordered like '% %'
                       then string_split(full_ordered, ' ')[-1] end) as ln1,
-        case when regexp_matches(email_raw, '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$')
+        case when regexp_matches(email_raw, '{VALID_ADDRESS_PATTERN}')
              then email_raw end as email_ok
     from split
 ),
