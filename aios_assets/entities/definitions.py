@@ -5,5 +5,6 @@ in ``int_entity_membership``) as assets and checks. Each model follows the event
 import dagster as dg
 
 from aios_assets.entities.assets import dbt_project_assets
+from aios_assets.shared.automation import in_domain
 
-defs = dg.Definitions(assets=[*dbt_project_assets])
+defs = dg.Definitions(assets=in_domain("entities", [*dbt_project_assets]))

@@ -9,10 +9,11 @@ from aios_assets.ingest.assets import (
     ingest_files,
     ingest_job,
 )
+from aios_assets.shared.automation import in_domain
 from sensors.inbox import inbox_sensor
 
 defs = dg.Definitions(
-    assets=[ingest_files],
+    assets=in_domain("ingest", [ingest_files]),
     asset_checks=[event_ids_unique, event_versions_contiguous],
     jobs=[ingest_job],
     sensors=[inbox_sensor],

@@ -10,6 +10,7 @@ from aios_assets.memory.policy_traces import POLICY_ASSETS, POLICY_CHECKS
 from aios_assets.memory.semantic import SEMANTIC_ASSETS
 from aios_assets.memory.summaries import SUMMARY_ASSETS, SUMMARY_CHECKS, summaries_job
 from aios_assets.memory.working import WORKING_ASSETS, WORKING_CHECKS
+from aios_assets.shared.automation import in_domain
 
 memory_curation_schedule = dg.ScheduleDefinition(
     name="memory_curation_schedule",
@@ -22,8 +23,9 @@ memory_curation_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[*EPISODIC_ASSETS, *WORKING_ASSETS, *FACTS_ASSETS, *POLICY_ASSETS, *SEMANTIC_ASSETS,
-            *SUMMARY_ASSETS, *CURATION_ASSETS],
+    assets=in_domain("memory", [
+        *EPISODIC_ASSETS, *WORKING_ASSETS, *FACTS_ASSETS, *POLICY_ASSETS, *SEMANTIC_ASSETS,
+        *SUMMARY_ASSETS, *CURATION_ASSETS]),
     asset_checks=[*EPISODIC_CHECKS, *WORKING_CHECKS, *FACTS_CHECKS, *POLICY_CHECKS,
                   *SUMMARY_CHECKS],
     jobs=[summaries_job, curation_job],

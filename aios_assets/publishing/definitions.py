@@ -10,10 +10,11 @@ from aios_assets.publishing.assets import (
     PUBLISHING_SCHEDULES,
 )
 from aios_assets.publishing.decision_mirror import DECISION_ASSETS
+from aios_assets.shared.automation import in_domain
 from sensors.approvals import approvals_sensor
 
 defs = dg.Definitions(
-    assets=[*PUBLISHING_ASSETS, *DECISION_ASSETS],
+    assets=in_domain("publishing", [*PUBLISHING_ASSETS, *DECISION_ASSETS]),
     jobs=PUBLISHING_JOBS,
     schedules=PUBLISHING_SCHEDULES,
     sensors=[approvals_sensor],
