@@ -52,3 +52,20 @@ def test_every_module_name_the_docs_give_imports() -> None:
     broken = [f"{doc.relative_to(ROOT)}: {m.group(1)}" for doc in DOCS
               for m in NAME_RE.finditer(doc.read_text()) if not _resolves(m.group(1))]
     assert not broken, "\n".join(broken)
+
+
+LINK_RE = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
+
+
+def test_every_relative_link_stays_inside_the_repository_and_resolves() -> None:
+    """A clone has no ../shared: the design lives in docs/design.md."""
+    broken = []
+    for doc in DOCS:
+        for m in LINK_RE.finditer(doc.read_text()):
+            target = m.group(1)
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            path = (doc.parent / target).resolve()
+            if not path.is_relative_to(ROOT) or not path.exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target}")
+    assert not broken, "\n".join(broken)
