@@ -145,12 +145,12 @@ class Console:
     def flash(self, request: Request, level: str, text: str) -> None:
         self._flash.setdefault(request.state.sid, []).append((level, text))
 
-    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    def render(self, request: Request, name: str, code: int = 200, **ctx: Any) -> HTMLResponse:
         messages = self._flash.pop(request.state.sid, [])
         html = self.env.get_template(name).render(
             csrf_token=request.state.csrf, messages=messages, path=request.url.path,
             needs_login=self.guard.needs_login, **ctx)
-        return HTMLResponse(html, status)
+        return HTMLResponse(html, code)
 
     async def guarded(self, request: Request, name: str, fn: Callable[[], dict[str, Any]],
                       ) -> Response:
@@ -158,9 +158,9 @@ class Console:
         try:
             ctx = await run_in_threadpool(fn)
         except pages.NotFound as exc:
-            return self.render(request, "error.html", 404, title="Not found", error=str(exc))
+            return self.render(request, "error.html", code=404, title="Not found", error=str(exc))
         except (*seams.warehouse_errors(), *seams.recall_errors(), OSError) as exc:
-            return self.render(request, "error.html", 503, title="Not available",
+            return self.render(request, "error.html", code=503, title="Not available",
                                error=str(exc))
         return self.render(request, name, **ctx)
 
@@ -254,7 +254,7 @@ class Console:
         form = await form_of(request)
         if self.guard.login(request.state.sid, form.get("password", "")):
             return RedirectResponse("/", 303)
-        return self.render(request, "login.html", 401, title="Log in",
+        return self.render(request, "login.html", code=401, title="Log in",
                            error="wrong password")
 
     async def logout(self, request: Request) -> Response:

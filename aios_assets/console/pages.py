@@ -54,8 +54,18 @@ def proposal_list(status: str | None) -> dict[str, Any]:
             "counts": data.status_counts(rows), "status": status}
 
 
+def _full_id(con: duckdb.DuckDBPyConnection, pid: str) -> str:
+    """The proposal id for a full id or a unique prefix of at least 6 characters."""
+    if len(pid) < 6 or not data.has_relation(con, "action_proposals"):
+        return pid
+    rows = con.execute("SELECT proposal_id FROM action_proposals WHERE starts_with("
+                       "proposal_id, ?) LIMIT 2", [pid]).fetchall()
+    return rows[0][0] if len(rows) == 1 else pid
+
+
 def proposal(pid: str) -> dict[str, Any]:
     with snapshot() as con:
+        pid = _full_id(con, pid)
         detail = data.proposal_detail(con, pid, seams.postgres_url())
     if detail is None:
         raise NotFound(f"no proposal {pid!r}")
