@@ -306,7 +306,7 @@ def test_browser_edit_then_approve_sends_the_edited_text(home, console, chrome, 
     assert "The operator rewrote this line" in chrome.text("#draft-body")
     assert decisions(home, pid) == [
         ("rejected", f"edited in the console: replaced by {new_id}", "operator", "console")]
-    assert decisions(home, new_id)[0][0::2] == ("approved", "console")
+    assert [(d[0], d[3]) for d in decisions(home, new_id)] == [("approved", "console")]
     with psycopg.connect(pg_url(home)) as con:
         edits = con.execute("SELECT original_id, new_body, via FROM aios.proposal_edits "
                             "WHERE new_id = %s", (new_id,)).fetchall()
