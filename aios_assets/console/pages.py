@@ -32,8 +32,8 @@ def snapshot() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def today() -> dict[str, Any]:
-    pg_url = seams.postgres_url()
-    with snapshot() as con:
+    with snapshot() as con:  # first: a home without a warehouse is one line, no Postgres start
+        pg_url = seams.postgres_url()
         rows = data.proposals(con)
         return {
             "title": "Today",

@@ -30,9 +30,13 @@ def warehouse_write() -> Any:
 
 
 def warehouse_errors() -> tuple[type[Exception], ...]:
+    """What a missing or busy warehouse, or an unreachable Postgres, raises (one line)."""
+    import psycopg
+
+    from resources.postgres import PostgresUnavailable
     from resources.warehouse import WarehouseBusy, WarehouseMissing
 
-    return (WarehouseBusy, WarehouseMissing)
+    return (WarehouseBusy, WarehouseMissing, PostgresUnavailable, psycopg.OperationalError)
 
 
 def postgres_store() -> Any:
