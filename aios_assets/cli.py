@@ -519,6 +519,27 @@ def ui(
     )
 
 
+# --- console ---------------------------------------------------------------------------------
+
+
+@app.command("console")
+def console_cmd(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default; any other "
+                                           "needs AIOS_CONSOLE_PASSWORD).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for the console.")] = 8765,
+) -> None:
+    """The operator's web console: today, proposals (approve/edit/reject), people, search."""
+    from aios_assets.console import serve
+    from aios_assets.console.security import BindRefused
+
+    activate_home()
+    console.print(f"AIOS console on http://{safe(host)}:{port}", highlight=False)
+    try:
+        serve(host, port)
+    except BindRefused as exc:
+        _fail(str(exc))
+
+
 # --- proposals, approvals, publishing (aios_assets/publishing/cli.py) ------------------------
 
 from aios_assets.publishing.cli import register as register_publishing  # noqa: E402
