@@ -8,19 +8,22 @@ How a message travels, and why nothing is lost or doubled under SIGKILL:
    mailbox. A tick takes at most ``max_messages_per_tick`` messages / ``max_bytes_per_tick``
    bytes (always at least one message, so a large one cannot block the folder) and the next
    tick carries on.
-2. **Stage.** Each message is written to ``$AIOS_HOME/staging/imap/<sha256 of its bytes>.eml``
-   through a hidden temporary file, fsync and an atomic rename: a staged file is always whole,
-   and the same bytes (the same message in two folders, or fetched again) are one file.
+2. **Stage.** Each fetch (at most 100 messages / 20 MB) is written as one mboxrd file,
+   ``$AIOS_HOME/staging/imap/imap-<sha256 of its bytes>.mbox``, through a hidden temporary
+   file, fsync and an atomic rename: a staged file is always whole. Its ``From `` lines carry
+   each message's INTERNALDATE. (One file per fetch, not per message: the event log commits one
+   transaction per file, and 1,000 one-message files would cost 50 ms each.)
 3. **Cursor.** Only then does the tick return its cursor, per folder ``(UIDVALIDITY, last
    UID)``; Dagster stores it when the tick ends. A tick killed before that stores nothing, and
-   the next tick fetches the same UIDs again into the same files: no loss, no second file.
+   the next tick fetches the same UIDs again: no loss, and the copies dedupe in step 4.
 4. **Ingest.** The tick requests an ``ingest_job`` run over the whole staging folder. The run
-   parses each file with the ``.eml`` parser (the same charsets, the same missing-date rules),
-   inserts it in one DuckDB transaction per file, and only after the commit moves the file to
+   parses each message with the same function as an ``.eml`` file (``message_to_event``: the
+   same charsets, the same missing-date rules, with INTERNALDATE as the time of last resort),
+   inserts each file in one DuckDB transaction, and only after the commit moves the file to
    ``archive/imap/<date>/``. A killed run leaves the files staged; any later run picks them
    up. Events are keyed like every ``.eml``: source ``email``, ``source_id`` = the Message-ID,
    ``event_id`` = hash of source, source_id and content, so the same message from INBOX and
-   Sent, from a resync, or from a file export is one event.
+   Sent, from a resync, from a re-fetch after a kill, or from a file export is one event.
 
 A changed UIDVALIDITY (the server rebuilt the folder's UIDs) resets that folder to UID 0: the
 folder is fetched again over the next ticks and adds no event, since every message dedupes as
@@ -61,8 +64,9 @@ PASSWORD_ENV = "AIOS_IMAP_PASSWORD"
 FOLDERS_ENV = "AIOS_IMAP_FOLDERS"
 DEFAULT_FOLDERS = ("INBOX", "Sent")
 CURSOR_VERSION = 1
-FETCH_CHUNK = 25  # messages per UID FETCH: progress is kept chunk by chunk
-STAGED_SUFFIX = ".eml"
+FETCH_MESSAGES = 100  # per UID FETCH and staged file; progress is kept chunk by chunk
+FETCH_BYTES = 20_000_000  # ... and at most this many bytes (a larger message goes alone)
+STAGED_SUFFIX = ".mbox"
 
 
 class ImapUnavailable(RuntimeError):
@@ -346,31 +350,44 @@ class SyncCursor:
 # --- staging -------------------------------------------------------------------------------------
 
 
-def staged_name(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()[:40] + STAGED_SUFFIX
+_FROM_RE = re.compile(rb"^(>*From )", re.MULTILINE)
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def stage_message(stage_dir: Path, raw: bytes, received: datetime | None) -> tuple[Path, bool]:
-    """Write one message durably and atomically; (path, True if it was not staged yet).
+def to_mboxrd(messages: list[tuple[bytes, datetime | None]], fallback: datetime) -> bytes:
+    """Messages as one mboxrd file: a ``From `` line carrying the server's INTERNALDATE (the
+    parser's fallback time for a message without a readable Date or Received header), body
+    lines that start with ``>*From `` quoted with one more ``>`` (the parser removes it)."""
+    parts: list[bytes] = []
+    for raw, received in messages:
+        when = (received or fallback).astimezone(UTC)
+        stamp = (f"{_DAYS[when.weekday()]} {_MONTHS[when.month - 1]} {when.day:2d} "
+                 f"{when:%H:%M:%S} {when.year}")  # asctime, whatever the locale
+        parts.append(f"From MAILER-DAEMON {stamp}\n".encode())
+        body = _FROM_RE.sub(rb">\1", raw)
+        parts.append(body if body.endswith(b"\n") else body + b"\n")
+        parts.append(b"\n")
+    return b"".join(parts)
 
-    The file's mtime is the server's INTERNALDATE: a message without a readable Date (and no
-    Received header) gets the time it arrived in the mailbox, as an .eml file gets its mtime.
-    """
-    target = stage_dir / staged_name(raw)
+
+def stage_batch(stage_dir: Path, messages: list[tuple[bytes, datetime | None]],
+                now: datetime | None = None) -> tuple[Path, bool]:
+    """Write fetched messages as one staged mbox file, durably and atomically; (path, True if
+    it was not staged yet). Named by its content: the same batch fetched again is one file."""
+    data = to_mboxrd(messages, now or datetime.now(UTC))
+    target = stage_dir / f"imap-{hashlib.sha256(data).hexdigest()[:40]}{STAGED_SUFFIX}"
     if target.exists():
         return target, False
     tmp = stage_dir / f".{target.name}.{os.getpid()}.tmp"  # hidden: ingest never reads it
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        view = memoryview(raw)
+        view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
         os.fsync(fd)
     finally:
         os.close(fd)
-    if received is not None:
-        stamp = received.timestamp()
-        os.utime(tmp, (stamp, stamp))
     os.replace(tmp, target)
     _fsync_dir(stage_dir)
     return target, True
@@ -467,16 +484,14 @@ def sync_folder(session: ImapSession, folder: str, states: dict[str, FolderState
         chosen.append(uid)
     if after_list is not None:
         after_list(folder, chosen)  # a test seam: the mailbox may change here
-    for start in range(0, len(chosen), FETCH_CHUNK):
-        chunk = chosen[start:start + FETCH_CHUNK]
+    for chunk in chunks(chosen, sizes):
         got = session.fetch(chunk)
-        for uid in chunk:
-            if uid in got:
-                raw, received = got[uid]
-                _, new = stage_message(stage_dir, raw, received)
-                report.fetched += 1
-                report.staged += int(new)
-                report.bytes += len(raw)
+        batch = [got[uid] for uid in chunk if uid in got]
+        if batch:
+            _, new = stage_batch(stage_dir, batch)
+            report.fetched += len(batch)
+            report.staged += len(batch) if new else 0
+            report.bytes += sum(len(raw) for raw, _ in batch)
         gone = [u for u in chunk if u not in got]
         if gone:
             kept = session.still_there(gone)
@@ -487,6 +502,23 @@ def sync_folder(session: ImapSession, folder: str, states: dict[str, FolderState
                 return report
         state.last_uid = max(state.last_uid, chunk[-1])
     return report
+
+
+def chunks(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
+    """``uids`` cut into fetches of at most FETCH_MESSAGES messages / FETCH_BYTES bytes."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for uid in uids:
+        n = sizes.get(uid, 0)
+        if current and (len(current) >= FETCH_MESSAGES or size + n > FETCH_BYTES):
+            out.append(current)
+            current, size = [], 0
+        current.append(uid)
+        size += n
+    if current:
+        out.append(current)
+    return out
 
 
 # --- one tick ------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """A real Dovecot IMAP server on loopback for tests and benchmarks (Debian ``dovecot-imapd``).
 
-:class:`Dovecot` writes a throwaway configuration, a passwd-file of users and their maildirs
+:class:`Dovecot` writes a throwaway configuration, one passwd-file per user and their maildirs
 under one folder, and runs ``dovecot -F`` on a free 127.0.0.1 port without TLS. When the caller
-is root, the server runs as ``nobody`` (``setpriv``), so no part of it runs as root; otherwise
-as the caller. Sockets live in a short ``/tmp`` folder (UNIX socket paths are limited to 108
-bytes). :meth:`Dovecot.stop` ends it.
+is root, the server runs as ``nobody`` (``setpriv``), so no part of it runs as root (the folders
+above ``root`` get o+x so that it can reach them); otherwise as the caller. Sockets live in a
+short ``/tmp`` folder (UNIX socket paths are limited to 108 bytes). :meth:`Dovecot.stop` ends it.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ mail_location = maildir:{root}/mail/%u
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
+  args = scheme=PLAIN username_format=%u {root}/users/%u
 }}
 userdb {{
   driver = passwd-file
-  args = username_format=%u {root}/passwd
+  args = username_format=%u {root}/users/%u
 }}
 service imap-login {{
   chroot =
@@ -60,6 +60,10 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+  # mode 0 turns the auth penalty off: the bad-password tests must not wait up to 15 s
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 service stats {{
   unix_listener stats-reader {{
@@ -103,12 +107,14 @@ class Dovecot:
     def start(self, timeout_s: float = 20.0) -> Dovecot:
         (self.root / "mail").mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        (self.root / "passwd").touch()
+        (self.root / "users").mkdir(exist_ok=True)
         (self.root / "dovecot.conf").write_text(_CONFIG.format(
             run=self.run_dir, root=self.root, user=self.user, group=self.group,
             port=self.port, tag=uuid.uuid4().hex[:8]))
         self._own(self.root)
         self._own(self.run_dir)
+        if os.geteuid() == 0:
+            self._traversable()
         cmd = [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")]
         if os.geteuid() == 0:
             cmd = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
@@ -146,6 +152,14 @@ class Dovecot:
         path = self.root / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def _traversable(self) -> None:
+        """Let the server's user reach ``root``: o+x (search, not listing) on its ancestors,
+        which pytest creates 0700 for root."""
+        for parent in self.root.resolve().parents:
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(parent, (mode & 0o7777) | 0o001)
+
     def _own(self, path: Path) -> None:
         if os.geteuid() != 0:
             return
@@ -156,15 +170,13 @@ class Dovecot:
 
     # --- users and mail --------------------------------------------------------------------
     def add_user(self, name: str, password: str, folders: tuple[str, ...] = ("Sent",)) -> None:
-        """A user with an INBOX and ``folders`` (the passwd-file is re-read on change)."""
+        """A user with an INBOX and ``folders``."""
         self.users[name] = password
         home = self.root / "mail" / name
-        lines = [f"{u}:{{PLAIN}}{p}:{self.uid}:{self.gid}::{self.root / 'mail' / u}"
-                 for u, p in self.users.items()]
-        passwd = self.root / "passwd"
-        passwd.write_text("\n".join(lines) + "\n")
-        now = time.time() + len(self.users)  # a new mtime even within one second
-        os.utime(passwd, (now, now))
+        # One passwd-file per user (its path has %u): a new user is read on first login,
+        # where a shared file would be re-read only seconds later.
+        passwd = self.root / "users" / name
+        passwd.write_text(f"{name}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{home}\n")
         self._own(passwd)
         imap = self.client(name, password)
         try:

@@ -1,0 +1,49 @@
+"""A fork server for the IMAP SIGKILL test: import once, then fork one sensor tick per trial.
+
+Usage: ``python -m tests.imap_crash_child AIOS_HOME CURSOR_FILE PORT USER PASSWORD MAX_MESSAGES
+MAX_BYTES``. Each stdin line is ``DELAY_S``: the server forks a child that evaluates
+``imap_inbox_sensor`` (the real sensor, its real resource, against the real Dovecot) with the
+cursor in CURSOR_FILE and, when the tick returns, stores the new cursor there atomically, as the
+Dagster daemon stores a tick's cursor when the tick ends. The child is SIGKILLed after DELAY_S
+seconds (negative: never); the answer is ``killed SECONDS`` or ``exited CODE SECONDS``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from aios_assets.ingest.imap import ImapMailbox
+from resources.postgres import PostgresStore
+from sensors.imap import imap_inbox_sensor
+from tests.fork_server import fork_trial
+
+
+def tick(home: str, cursor_file: Path, mailbox: ImapMailbox) -> None:
+    os.environ["AIOS_HOME"] = home
+    cursor = cursor_file.read_text() if cursor_file.exists() else None
+    ctx = dg.build_sensor_context(cursor=cursor, resources={
+        "imap": mailbox, "postgres": PostgresStore(url="postgresql://127.0.0.1:1/unused")})
+    imap_inbox_sensor(ctx)
+    tmp = cursor_file.with_suffix(".tmp")
+    tmp.write_text(ctx.cursor or "")
+    os.replace(tmp, cursor_file)
+
+
+def main(argv: list[str]) -> None:
+    home, cursor_file, port, user, password, max_messages, max_bytes = argv
+    mailbox = ImapMailbox(host="127.0.0.1", port=int(port), ssl=False, user=user,
+                          password=password, max_messages_per_tick=int(max_messages),
+                          max_bytes_per_tick=int(max_bytes))
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            print(fork_trial(lambda: tick(home, Path(cursor_file), mailbox),
+                             float(line.split()[0]), limit_s=120), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
