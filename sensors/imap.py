@@ -95,10 +95,14 @@ def run_imap_tick(cursor_raw: str | None, mailbox: ImapMailbox, postgres: Postgr
                   ) -> tuple[str, dg.RunRequest | None, str]:
     """(new cursor, run request or None, summary) of one tick."""
     cursor = SyncCursor.load(cursor_raw)
+    before = set(staged_files(home.imap_staging))
     result = imap_tick(mailbox, cursor, home.imap_staging)
     handle_auth(result, postgres, mailbox, log)
     files = staged_files(home.imap_staging)
-    request = ingest_request(home.imap_staging, files, time.time(), fresh=result.staged_now > 0)
+    # Fresh: this tick staged a file (also one staged before a connection dropped mid-folder),
+    # or moved the cursor over files a killed tick had staged without asking for their run.
+    fresh = bool(set(files) - before) or result.cursor.folders != cursor.folders
+    request = ingest_request(home.imap_staging, files, time.time(), fresh=fresh)
     return result.cursor.dump(), request, result.summary()
 
 
