@@ -327,7 +327,7 @@ def test_bad_credentials_open_one_incident(aios_home, dovecot, user, pg_url):
         cursor, requests = tick(home, wrong, cursor, pg)
         assert requests == []
     incident_id = SyncCursor.load(cursor).incident_id
-    assert incident_id and user in incident_id
+    assert incident_id and user in incident_id and "not-the-password" not in cursor
     with psycopg.connect(pg_url) as con:
         rows = con.execute(
             "SELECT cause, status, error_message FROM aios.incidents WHERE job_name = %s "
