@@ -8,14 +8,12 @@ why nothing is lost or doubled); this sensor runs one tick of it, keeps the curs
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
 import dagster as dg
 
 from aios_assets.ingest.imap import (
-    HOST_ENV,
     ImapMailbox,
     SyncCursor,
     TickResult,
@@ -110,10 +108,9 @@ def run_imap_tick(cursor_raw: str | None, mailbox: ImapMailbox, postgres: Postgr
     name=SENSOR_NAME,
     job_name="ingest_job",
     minimum_interval_seconds=60,
-    # A fresh home connects nowhere: the sensor starts RUNNING only when a host is configured
-    # (and does nothing while none is, even when started by hand).
-    default_status=(dg.DefaultSensorStatus.RUNNING if os.environ.get(HOST_ENV)
-                    else dg.DefaultSensorStatus.STOPPED),
+    # RUNNING like every AIOS sensor (docs/operating.md), so it is live the moment a mailbox
+    # is configured; a fresh home still connects nowhere: without a host each tick skips.
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Reads new mail from the IMAP folders (resource `imap`, $AIOS_IMAP_*) with "
                 "BODY.PEEK[] (never marks read, never writes), stages it as .eml files and "
                 "starts ingest_job on them. Cursor: per folder (UIDVALIDITY, last UID).",

@@ -138,10 +138,13 @@ def test_fresh_home_connects_nowhere(aios_home, monkeypatch):
     from aios_assets.definitions import defs
 
     sensor = defs.resolve_sensor_def("imap_inbox_sensor")
-    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING  # live once configured
     home = AiosHome.from_env()
-    cursor, requests = tick(home, mailbox_from_env(), None)
-    assert requests == [] and SyncCursor.load(cursor).folders == {}
+    ctx = dg.build_sensor_context(cursor=None, resources={"imap": mailbox_from_env(),
+                                                          "postgres": NO_PG})
+    skip = imap_inbox_sensor(ctx)
+    assert isinstance(skip, dg.SkipReason) and "not configured" in skip.skip_message
+    assert SyncCursor.load(ctx.cursor).folders == {}
     assert not home.imap_staging.exists()
 
 
