@@ -112,7 +112,7 @@ def run_imap_tick(cursor_raw: str | None, mailbox: ImapMailbox, postgres: Postgr
     # is configured; a fresh home still connects nowhere: without a host each tick skips.
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Reads new mail from the IMAP folders (resource `imap`, $AIOS_IMAP_*) with "
-                "BODY.PEEK[] (never marks read, never writes), stages it as .eml files and "
+                "BODY.PEEK[] (never marks read, never writes), stages it as mbox files and "
                 "starts ingest_job on them. Cursor: per folder (UIDVALIDITY, last UID).",
 )
 def imap_inbox_sensor(context: dg.SensorEvaluationContext, imap: ImapMailbox,

@@ -1,11 +1,17 @@
 """A fork server for the IMAP SIGKILL test: import once, then fork one sensor tick per trial.
 
 Usage: ``python -m tests.imap_crash_child AIOS_HOME CURSOR_FILE PORT USER PASSWORD MAX_MESSAGES
-MAX_BYTES``. Each stdin line is ``DELAY_S``: the server forks a child that evaluates
-``imap_inbox_sensor`` (the real sensor, its real resource, against the real Dovecot) with the
-cursor in CURSOR_FILE and, when the tick returns, stores the new cursor there atomically, as the
-Dagster daemon stores a tick's cursor when the tick ends. The child is SIGKILLed after DELAY_S
-seconds (negative: never); the answer is ``killed SECONDS`` or ``exited CODE SECONDS``.
+MAX_BYTES`` (10 messages per fetch, so one tick stages several files). Each stdin line is
+``DELAY_S``: the server forks a child that evaluates ``imap_inbox_sensor`` (the real sensor, its
+real resource, against the real Dovecot) with the cursor in CURSOR_FILE and, when the tick
+returns, stores the new cursor there atomically, as the Dagster daemon stores a tick's cursor
+when the tick ends. The child is SIGKILLed after DELAY_S seconds (negative: never); the answer
+is ``killed SECONDS`` or ``exited CODE SECONDS``.
+
+Before ``ready`` the server evaluates the sensor once with no mailbox configured (it connects
+nowhere and stores no cursor): Dagster imports its storage modules on a sensor's first
+evaluation (~0.5 s), which a running daemon has long done; without this warm-up most kills
+would land in those imports instead of in the fetch.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from resources.postgres import PostgresStore
 from sensors.imap import imap_inbox_sensor
 from tests.fork_server import fork_trial
 
+NO_PG = PostgresStore(url="postgresql://127.0.0.1:1/unused")
+
 
 def tick(home: str, cursor_file: Path, mailbox: ImapMailbox) -> None:
     os.environ["AIOS_HOME"] = home
     cursor = cursor_file.read_text() if cursor_file.exists() else None
-    ctx = dg.build_sensor_context(cursor=cursor, resources={
-        "imap": mailbox, "postgres": PostgresStore(url="postgresql://127.0.0.1:1/unused")})
+    ctx = dg.build_sensor_context(cursor=cursor, resources={"imap": mailbox, "postgres": NO_PG})
     imap_inbox_sensor(ctx)
     tmp = cursor_file.with_suffix(".tmp")
     tmp.write_text(ctx.cursor or "")
@@ -37,7 +44,11 @@ def main(argv: list[str]) -> None:
     home, cursor_file, port, user, password, max_messages, max_bytes = argv
     mailbox = ImapMailbox(host="127.0.0.1", port=int(port), ssl=False, user=user,
                           password=password, max_messages_per_tick=int(max_messages),
-                          max_bytes_per_tick=int(max_bytes))
+                          max_bytes_per_tick=int(max_bytes), messages_per_fetch=10)
+    os.environ["AIOS_HOME"] = home
+    warm = dg.build_sensor_context(cursor=None, resources={"imap": ImapMailbox(),
+                                                           "postgres": NO_PG})
+    assert isinstance(imap_inbox_sensor(warm), dg.SkipReason)
     print("ready", flush=True)
     for line in sys.stdin:
         if line.strip():

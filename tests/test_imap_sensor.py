@@ -212,18 +212,29 @@ def test_sigkill_mid_fetch_loses_and_doubles_nothing(aios_home, dovecot, user):
     server = ForkServerClient("tests.imap_crash_child", str(aios_home), str(cursor_file),
                               str(dovecot.port), user, dovecot.users[user], "60", "50000000")
     rng = random.Random(18)
-    outcomes = []
+    outcomes: list[str] = []
     try:
-        for trial in range(15):
-            outcome, _ = server.trial(f"{rng.uniform(0.05, 0.6):.3f}")
+        # A whole tick (60 messages in 6 fetches of 10) sets the scale: each kill then lands
+        # at a random point of a tick, re-measured on every tick that ran to its end.
+        outcome, full_s = server.trial("-1")
+        assert outcome == "exited 0"
+        # Mid-fetch, as the server saw it: the client vanished, without logging out, after it
+        # had been sent message bodies (a tick killed after its logout is not counted).
+        while len(dovecot.aborted_fetches(user)) < 20 and len(outcomes) < 120:
+            outcome, took = server.trial(f"{rng.uniform(0.45, 0.9) * full_s:.4f}")
             outcomes.append(outcome)
-            if trial % 5 == 4:  # the runs the sensor asked for happen between ticks
+            if outcome != "killed":
+                full_s = took
+            if len(outcomes) % 10 == 0:  # the runs the sensor asked for happen between ticks
                 request = ingest_request(home.imap_staging, staged_files(home.imap_staging),
                                          time.time(), fresh=True)
                 if request is not None:
                     run_ingest(request)
-        killed = outcomes.count("killed")
-        assert killed >= 10, outcomes
+            time.sleep(0.02)  # the server logs the vanished client
+        aborted = dovecot.aborted_fetches(user)
+        print(f"{len(outcomes)} trials, {outcomes.count('killed')} killed, {len(aborted)} "
+              f"mid-fetch with {aborted} bodies sent")
+        assert len(aborted) >= 20 and outcomes.count("killed") >= 20, (outcomes, aborted)
         for _ in range(30):  # then ticks run to their end
             outcome, _ = server.trial("-1")
             assert outcome == "exited 0"

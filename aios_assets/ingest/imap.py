@@ -8,11 +8,12 @@ How a message travels, and why nothing is lost or doubled under SIGKILL:
    mailbox. A tick takes at most ``max_messages_per_tick`` messages / ``max_bytes_per_tick``
    bytes (always at least one message, so a large one cannot block the folder) and the next
    tick carries on.
-2. **Stage.** Each fetch (at most 100 messages / 20 MB) is written as one mboxrd file,
-   ``$AIOS_HOME/staging/imap/imap-<sha256 of its bytes>.mbox``, through a hidden temporary
-   file, fsync and an atomic rename: a staged file is always whole. Its ``From `` lines carry
-   each message's INTERNALDATE. (One file per fetch, not per message: the event log commits one
-   transaction per file, and 1,000 one-message files would cost 50 ms each.)
+2. **Stage.** Each fetch (at most ``messages_per_fetch`` messages, 100 by default, and
+   20 MB) is written as one mboxrd file, ``$AIOS_HOME/staging/imap/imap-<sha256 of its
+   bytes>.mbox``, through a hidden temporary file, fsync and an atomic rename: a staged file
+   is always whole. Its ``From `` lines carry each message's INTERNALDATE. (One file per
+   fetch, not per message: the event log commits one transaction per file, and 1,000
+   one-message files would cost 50 ms each.)
 3. **Cursor.** Only then does the tick return its cursor, per folder ``(UIDVALIDITY, last
    UID)``; Dagster stores it when the tick ends. A tick killed before that stores nothing, and
    the next tick fetches the same UIDs again: no loss, and the copies dedupe in step 4.
@@ -94,6 +95,8 @@ class ImapMailbox(dg.ConfigurableResource):
                                description="folders to watch (a missing one is skipped)")
     max_messages_per_tick: int = Field(default=200, ge=1)
     max_bytes_per_tick: int = Field(default=50_000_000, ge=1)
+    messages_per_fetch: int = Field(default=FETCH_MESSAGES, ge=1,
+                                    description="per UID FETCH and staged file")
     timeout_s: float = Field(default=60.0, gt=0)
     connect_attempts: int = Field(default=3, ge=1, description="tries per tick before giving up")
     auth_retry_s: float = Field(default=900.0, ge=0,
@@ -454,8 +457,8 @@ AfterList = Callable[[str, list[int]], None]
 
 
 def sync_folder(session: ImapSession, folder: str, states: dict[str, FolderState],
-                budget: Budget, stage_dir: Path, after_list: AfterList | None = None
-                ) -> FolderReport:
+                budget: Budget, stage_dir: Path, after_list: AfterList | None = None,
+                per_fetch: int = FETCH_MESSAGES) -> FolderReport:
     """Fetch what is new in ``folder`` within ``budget`` into ``stage_dir``.
 
     ``states[folder]`` advances as the fetch goes (so an error keeps what was staged before
@@ -484,7 +487,7 @@ def sync_folder(session: ImapSession, folder: str, states: dict[str, FolderState
         chosen.append(uid)
     if after_list is not None:
         after_list(folder, chosen)  # a test seam: the mailbox may change here
-    for chunk in chunks(chosen, sizes):
+    for chunk in chunks(chosen, sizes, per_fetch):
         got = session.fetch(chunk)
         batch = [got[uid] for uid in chunk if uid in got]
         if batch:
@@ -504,14 +507,15 @@ def sync_folder(session: ImapSession, folder: str, states: dict[str, FolderState
     return report
 
 
-def chunks(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
-    """``uids`` cut into fetches of at most FETCH_MESSAGES messages / FETCH_BYTES bytes."""
+def chunks(uids: list[int], sizes: dict[int, int], per_fetch: int = FETCH_MESSAGES
+           ) -> list[list[int]]:
+    """``uids`` cut into fetches of at most ``per_fetch`` messages / FETCH_BYTES bytes."""
     out: list[list[int]] = []
     current: list[int] = []
     size = 0
     for uid in uids:
         n = sizes.get(uid, 0)
-        if current and (len(current) >= FETCH_MESSAGES or size + n > FETCH_BYTES):
+        if current and (len(current) >= per_fetch or size + n > FETCH_BYTES):
             out.append(current)
             current, size = [], 0
         current.append(uid)
@@ -611,7 +615,7 @@ def imap_tick(mailbox: ImapMailbox, cursor: SyncCursor, stage_dir: Path, *,
     try:
         for folder in mailbox.folders:
             report = sync_folder(session, folder, result.cursor.folders, budget, stage_dir,
-                                 after_list)
+                                 after_list, mailbox.messages_per_fetch)
             result.folders.append(report)
             result.staged_now += report.staged
     except (ImapUnavailable, imaplib.IMAP4.error, OSError, socket.timeout) as exc:

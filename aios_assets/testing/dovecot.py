@@ -13,6 +13,7 @@ import grp
 import imaplib
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -34,6 +35,8 @@ default_internal_user = {user}
 default_internal_group = {group}
 default_login_user = {user}
 log_path = {root}/dovecot.log
+# pinned: Dovecot.aborted_fetches reads body_count from the session's last log line
+imap_logout_format = in=%i out=%o body_count=%{{fetch_body_count}}
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -151,6 +154,13 @@ class Dovecot:
     def log(self) -> str:
         path = self.root / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def aborted_fetches(self, user: str) -> list[int]:
+        """Sessions of ``user`` whose client vanished without logging out after the server had
+        sent it message bodies (a client killed mid-fetch): each one's body count."""
+        pattern = re.compile(rf"imap\({re.escape(user)}\)\S*: Info: Disconnected: "
+                             r"(?!Logged out).*\bbody_count=(\d+)")
+        return [int(n) for n in pattern.findall(self.log()) if int(n) > 0]
 
     def _traversable(self) -> None:
         """Let the server's user reach ``root``: o+x (search, not listing) on its ancestors,
