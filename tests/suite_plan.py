@@ -44,6 +44,8 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_hostile_input::test_each_hostile_file_is_read_in_bounded_time_and_memory",
     "test_hostile_input::test_the_cli_reports_every_skipped_file",
     "test_hostile_input::test_a_nul_poison_pill_does_not_stop_later_runs",
+    "test_ingest_parallel::test_parallel_parse_equals_serial",  # parser worker processes
+    "test_ingest_parallel::test_failing_worker_fails_the_file_and_leaves_nothing",
     "test_memory_episodic::test_real_chain_event_log_entities_memory",
     "test_parse_email::test_guessed_messages_land_in_event_log",
     "test_postgres::test_one_server_per_home_shared_across_processes",
