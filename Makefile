@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export AIOS_HOME ?= $(CURDIR)/.aios
 
-.PHONY: demo test test-fast ui bench lint clean-home
+.PHONY: demo venv test test-fast ui bench lint clean-home
 
 $(BIN)/aios: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ venv: $(BIN)/aios
 demo: $(BIN)/aios
 	$(BIN)/aios demo
 
+# Every test, on TEST_WORKERS pytest-xdist workers (many tests wait on subprocesses and Postgres,
+# so more workers than the 2 cores pays); grouping and order: tests/suite_plan.py.
+TEST_WORKERS ?= 3
 test: $(BIN)/aios
-	$(BIN)/python -m pytest -q --durations=30
+	$(BIN)/python -m pytest -q --durations=30 -n $(TEST_WORKERS)
+
+# The pure, single-process tests: a minute or two.
+test-fast: $(BIN)/aios
+	$(BIN)/python -m pytest -q --durations=10 -n 2 -m "not slow and not browser and not integration"
 
 ui: $(BIN)/aios
 	$(BIN)/aios ui
