@@ -31,7 +31,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     import fasteners
 
-    from aios_assets.dbt_manifest import DBT_TARGET_DIR, ensure_dbt_manifest
+    from aios_assets.entities.dbt_manifest import DBT_TARGET_DIR, ensure_dbt_manifest
 
     DBT_TARGET_DIR.mkdir(parents=True, exist_ok=True)
     with fasteners.InterProcessLock(str(DBT_TARGET_DIR / ".pytest-parse.lock")):
