@@ -46,7 +46,8 @@ def proposals(
     from aios_assets.publishing.decisions import all_decisions, latest_decisions
     from aios_assets.publishing.outbox import Outbox
     from aios_assets.publishing.policy import PolicyError, load_policy
-    from aios_assets.publishing.publish import STATUSES, proposals_overview
+    from aios_assets.publishing.publish import proposals_overview
+    from aios_assets.publishing.status import STATUSES
     from resources.postgres import PostgresStore, PostgresUnavailable
     from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
 
