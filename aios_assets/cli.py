@@ -46,6 +46,11 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _stage(started: float, text: str) -> None:
+    """One progress line on stderr, terminal or not: "[  12.3s] dbt build: 27 assets"."""
+    console.print(f"[{time.monotonic() - started:6.1f}s] {safe(text)}", highlight=False)
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -79,16 +84,22 @@ def demo_data(
     )
 
 
-def _generate(out_dir: Path, *, seed: int, days: int, scale: float):
+def _generate(out_dir: Path, *, seed: int, days: int, scale: float,
+              started: float | None = None):
     from aios_assets.demo import generate
 
+    started = time.monotonic() if started is None else started
     with _progress() as progress:
         tasks: dict[str, Any] = {}
+        done_stages: set[str] = set()
 
         def on_progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = progress.add_task(f"generating {stage}", total=total or None)
             progress.update(tasks[stage], completed=done, total=total or None)
+            if not console.is_terminal and total and done >= total and stage not in done_stages:
+                done_stages.add(stage)  # the bar is off without a terminal: one line instead
+                _stage(started, f"generated {stage}: {total:,}")
 
         try:
             return generate(out_dir, seed=seed, days=days, scale=scale, progress=on_progress)
@@ -108,7 +119,7 @@ def demo(
     console.print(f"AIOS_HOME = {safe(home.root)}")
     demo_dir = home.root / "demo"
     console.print(f"[1/2] generating the demo business (seed {seed}, {days} days, scale {scale})")
-    summary = _generate(demo_dir, seed=seed, days=days, scale=scale)
+    summary = _generate(demo_dir, seed=seed, days=days, scale=scale, started=started)
     console.print(f"      {summary.events:,} events in {len(summary.files)} files → "
                   f"{safe(demo_dir)}")
     from aios_assets.demo import SOURCE_FOLDERS
@@ -119,7 +130,8 @@ def demo(
                       f"{safe(home.root / 'policy.yaml')}")
     console.print("[2/2] ingesting and updating memory and entities")
     paths = [demo_dir / s for s in SOURCE_FOLDERS if (demo_dir / s).exists()]
-    _run_ingest(paths, source=None, mapping=None, materialize=True, as_json=False)
+    _run_ingest(paths, source=None, mapping=None, materialize=True, as_json=False,
+                started=started)
     _print_summary(home, started, expected_events=summary.events)
 
 
@@ -211,15 +223,19 @@ def ingest(
 
 def _run_ingest(
     paths: list[Path], *, source: str | None, mapping: Path | None, materialize: bool,
-    as_json: bool,
+    as_json: bool, started: float | None = None,
 ) -> list[FileReport]:
     """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it); exits
-    with EXIT_RUN_FAILED when the run fails, else returns what each file contributed."""
-    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
+    with EXIT_RUN_FAILED when the run fails, else returns what each file contributed. Stage
+    lines go to stderr, timed from ``started`` (a ``time.monotonic()``; default: now)."""
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest, manifest_is_stale
     from aios_assets.runs import run_job
 
-    if materialize:
+    started = time.monotonic() if started is None else started
+    if materialize and manifest_is_stale():
+        _stage(started, "dbt parse: the manifest is stale, parsing the dbt project")
         ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
+    _stage(started, "loading the definitions")
     from aios_assets.definitions import defs
     from aios_assets.ingest.loader import IngestObserver
 
@@ -234,6 +250,7 @@ def _run_ingest(
 
     # Checked again if the run fails (its assets start the server when they need it).
     pg_was_running = embedded_running(AiosHome.from_env())
+    _stage(started, f"running {job} ({len(paths)} path(s))")
     with _progress() as progress:
         task = progress.add_task("ingesting", total=None)
 
@@ -264,6 +281,7 @@ def _run_ingest(
                 },
                 resources={"ingest_observer": observer},
                 notify=lambda line: console.print(line, highlight=False),
+                started=started,
             )
     files = observer.files
     for f in files:
