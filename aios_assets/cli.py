@@ -21,7 +21,7 @@ from rich.table import Table
 from aios_assets.agents.cli import intent_app
 from aios_assets.shared.home import AiosHome, activate_home
 from aios_assets.shared.jsonable import jsonable
-from aios_assets.termtext import make_console, safe, visible
+from aios_assets.termtext import fit_table, make_console, safe, visible
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -135,10 +135,15 @@ def demo(
     _print_summary(home, started, expected_events=summary.events)
 
 
-def _print_summary(home: AiosHome, started: float, expected_events: int | None = None) -> None:
-    from resources.warehouse import DuckDBWarehouse
+def _print_summary(home: AiosHome, started: float | None,
+                   expected_events: int | None = None) -> None:
+    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
 
-    with DuckDBWarehouse().read() as con:
+    try:
+        con = DuckDBWarehouse().read()
+    except (WarehouseMissing, WarehouseBusy) as exc:
+        _fail(str(exc))
+    with con:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
                   .fetchall()}
 
@@ -150,39 +155,71 @@ def _print_summary(home: AiosHome, started: float, expected_events: int | None =
         entities = scalar(
             "SELECT count(DISTINCT entity_id) FROM entity_membership", "entity_membership", None
         )
-        proposals = scalar(
-            # action_proposals has no status column (approvals live beside it): live, unexpired.
-            "SELECT count(*) FROM action_proposals WHERE mode = 'live' AND expires_at > now()",
-            "action_proposals",
-            None,
-        )
         from aios_assets.observability.costs import llm_spend_usd
         from aios_assets.publishing.data import proposals_summary
 
         cost = llm_spend_usd(con)
         agents = proposals_summary(con)
-    table = Table(title="AIOS demo", show_header=False)
+    table = Table(title="AIOS", show_header=False)
     table.add_row("events ingested", f"{events:,}")
     table.add_row("quarantined", f"{quarantined:,}")
     table.add_row("entities", "not built" if entities is None else f"{entities:,}")
-    table.add_row("proposals waiting", "none (no agents yet)" if proposals is None
-                  else f"{proposals:,}")
-    if agents is not None:
+    if agents is None:
+        table.add_row("proposals", "none (no agents yet)")
+    else:
         table.add_row("proposals by agent", ", ".join(
             f"{safe(a)} {n}" for a, n in agents["by_agent"].items()) + f" (+{agents['not_live']} "
             "canary/shadow)")
-        if agents["gated"]:
-            table.add_row("gates", f"{agents['passing']} pass every gate, {agents['failing']} "
-                          "held back" + (" (" + ", ".join(
-                              f"{safe(g)} {n}" for g, n in agents["per_gate"].items()) + ")"
-                              if agents["per_gate"] else "")
-                          + "; see `aios proposals`")
-    table.add_row("LLM cost", f"${float(cost):.4f} (offline tier)")
-    table.add_row("wall time", f"{time.monotonic() - started:.1f}s")
+        for label, value in _proposal_rows():
+            table.add_row(label, value)
+    table.add_row("LLM cost", f"${float(cost):.4f}")
+    if started is not None:
+        table.add_row("wall time", f"{time.monotonic() - started:.1f}s")
     table.add_row("warehouse", safe(home.warehouse))
     out.print(table)
     if expected_events is not None and events < expected_events:
         _fail(f"only {events} of the {expected_events} generated events reached the event log")
+
+
+def _proposal_rows() -> list[tuple[str, str]]:
+    """The summary's proposal lines, in the status words of `aios proposals`: awaiting
+    approval, held back by gates (per gate), autonomous, and the rest."""
+    from aios_assets.publishing.cli import OverviewUnavailable, load_overview
+    from aios_assets.publishing.status import status_counts
+
+    try:
+        c = status_counts(load_overview())
+    except OverviewUnavailable as exc:
+        return [("proposals", f"statuses unknown: {safe(exc)}")]
+    gates = ", ".join(f"{safe(g)} {n}" for g, n in c["held_back_per_gate"].items())
+    rest = ", ".join(f"{n} {s}" for s, n in c["by_status"].items()
+                     if s not in ("pending", "failed_gate", "autonomous"))
+    return [("proposals waiting for approval",
+             f"{c['awaiting_approval']:,} (pending: `aios approve ID`)"),
+            ("held back by gates", f"{c['held_back_by_gates']:,} (failed_gate"
+             + (f": {gates}" if gates else "") + ")"),
+            ("autonomous", f"{c['autonomous']:,} (sent without approval, gates passed)"),
+            *([("other proposals", rest)] if rest else []),
+            ("details", "`aios proposals`")]
+
+
+def _print_proposals_line() -> None:
+    """After a run that updated the agents: one line on where their proposals stand."""
+    from aios_assets.publishing.cli import OverviewUnavailable, load_overview
+    from aios_assets.publishing.status import status_counts, summary_line
+
+    try:
+        rows = load_overview()
+    except OverviewUnavailable:
+        return  # the run's own report said what failed
+    console.print(f"proposals: {safe(summary_line(status_counts(rows)))}; see `aios proposals`",
+                  highlight=False)
+
+
+@app.command()
+def summary() -> None:
+    """What this home holds: events, entities, proposals by status, LLM cost."""
+    _print_summary(activate_home(), None)
 
 
 # --- ingest ----------------------------------------------------------------------------------
@@ -215,6 +252,8 @@ def ingest(
         _fail(f"no such mapping file: {mapping}")
     files = _run_ingest(paths, source=source, mapping=mapping, materialize=materialize,
                         as_json=as_json)
+    if materialize and not as_json:
+        _print_proposals_line()
     rejected = [f for f in files if f.fully_rejected]
     if rejected:
         # the run went through, but nothing of these files reached the event log
@@ -449,7 +488,8 @@ def recall(
         out.print(visible(pack.text, keep_newlines=True), highlight=False, markup=False)
         console.print(f"({len(hits)} pieces of evidence, {pack.tokens}/{budget} tokens)")
         return
-    table = Table("#", "score", "source_id", "when", "thread", "text", show_lines=False)
+    # the text wraps (and so does a long source id: a citation, not a command argument)
+    table = fit_table("#", "score", "source_id", "when", "thread", "text")
     for i, h in enumerate(hits, 1):
         text = h.text if len(h.text) <= 160 else h.text[:157] + "..."
         table.add_row(str(i), f"{h.score:.3f}", safe(f"{h.source}:{h.source_id}"),

@@ -281,6 +281,15 @@ class StageLines:
             self._poll()
 
     def _poll(self) -> None:
+        if self.cursor is None:
+            # Read the run's event log only once the run has written to it: on SQLite storage a
+            # reader racing the run to create it logs through the root logger, which turns on
+            # Python's default stderr handler and with it every library's log lines.
+            run = self.instance.get_run_by_id(self.run_id)
+            if run is None or run.status in (dg.DagsterRunStatus.NOT_STARTED,
+                                             dg.DagsterRunStatus.STARTING,
+                                             dg.DagsterRunStatus.QUEUED):
+                return
         while True:
             conn = self.instance.get_records_for_run(self.run_id, cursor=self.cursor,
                                                      of_type=_STEP_EVENTS, limit=500)
@@ -292,7 +301,7 @@ class StageLines:
         now = time.monotonic()
         for step, said in list(self.running.items()):
             if now - said >= QUIET_S:
-                self.line(f"{step}: still running")
+                self.line(f"{_STEP_NAMES.get(step, (step,))[0]}: still running")
                 self.running[step] = now
 
     def _on(self, event: Any) -> None:

@@ -339,8 +339,10 @@ def fate(p: Mapping[str, Any], *, gates: Sequence[Mapping[str, Any]],
     the policy's effective mode for it (:func:`policy_modes`), when known."""
     if outbox is not None:
         return from_outbox(outbox["status"], outbox.get("error_class"))
-    if p.get("mode") in ("shadow", "canary"):
-        return f"{p['mode']} (never published)"
+    if p.get("mode") == "canary":
+        return "shadow (a canary version's, never published)"
+    if p.get("mode") == "shadow":
+        return "shadow (never published)"
     latest = decisions[-1]["decision"] if decisions else None
     if latest == "rejected":
         return "rejected"

@@ -8,7 +8,10 @@ before it is always one of these (:func:`status_word`).
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Any
 
 
 class ProposalStatus(StrEnum):
@@ -21,7 +24,6 @@ class ProposalStatus(StrEnum):
     FAILED_GATE = "failed_gate"
     AUTONOMOUS = "autonomous"
     SHADOW = "shadow"
-    CANARY = "canary"
     PUBLISHING = "publishing"
     WAITING_FOR_ADAPTER = "waiting_for_adapter"
     REFUSED = "refused"
@@ -37,8 +39,7 @@ MEANING: dict[ProposalStatus, str] = {
     ProposalStatus.PUBLISHED: "delivered by its adapter",
     ProposalStatus.FAILED_GATE: "held back by a gate (the gate says why)",
     ProposalStatus.AUTONOMOUS: "passes its gates and is sent without approval",
-    ProposalStatus.SHADOW: "recorded, never sent (shadow mode)",
-    ProposalStatus.CANARY: "made by a canary agent version, never sent",
+    ProposalStatus.SHADOW: "recorded, never sent (shadow mode, or a canary agent version)",
     ProposalStatus.PUBLISHING: "in the outbox, being delivered",
     ProposalStatus.WAITING_FOR_ADAPTER: "in the outbox, waiting for its adapter to be set up",
     ProposalStatus.REFUSED: "the adapter refused it (it is not retried)",
@@ -70,3 +71,36 @@ def from_outbox(status: str, error_class: str | None = None) -> str:
 def status_word(text: str) -> str:
     """The status of a (possibly qualified) status text: "pending (held ...)" -> "pending"."""
     return text.split(" (", 1)[0].strip()
+
+
+def status_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the summary after ``aios demo`` / ``aios ingest`` and ``aios summary`` says, from
+    ``aios proposals``' rows: how many proposals await approval, how many a gate holds back
+    (per gate: a proposal failing two gates counts under both), how many run autonomously,
+    and the count of every status."""
+    by_status: Counter[str] = Counter()
+    per_gate: Counter[str] = Counter()
+    for r in rows:
+        by_status[r["status"]] += 1
+        if r["status"] == ProposalStatus.FAILED_GATE:
+            per_gate.update({g["gate"] for g in r.get("failed_gates") or []})
+    return {"total": sum(by_status.values()),
+            "awaiting_approval": by_status[ProposalStatus.PENDING],
+            "held_back_by_gates": by_status[ProposalStatus.FAILED_GATE],
+            "held_back_per_gate": dict(per_gate.most_common()),
+            "autonomous": by_status[ProposalStatus.AUTONOMOUS],
+            "by_status": {s: by_status[s] for s in STATUSES if by_status[s]}}
+
+
+def summary_line(counts: Mapping[str, Any]) -> str:
+    """One line for :func:`status_counts`: "6 await approval (pending), 22 held back by gates
+    (recipients 12, content 10), 2 autonomous; also 3 shadow"."""
+    if not counts["total"]:
+        return "no proposals yet"
+    gates = ", ".join(f"{g} {n}" for g, n in counts["held_back_per_gate"].items())
+    main = (f"{counts['awaiting_approval']} await approval (pending), "
+            f"{counts['held_back_by_gates']} held back by gates (failed_gate"
+            + (f": {gates}" if gates else "") + f"), {counts['autonomous']} autonomous")
+    shown = {ProposalStatus.PENDING, ProposalStatus.FAILED_GATE, ProposalStatus.AUTONOMOUS}
+    rest = ", ".join(f"{n} {s}" for s, n in counts["by_status"].items() if s not in shown)
+    return main + (f"; also {rest}" if rest else "")
