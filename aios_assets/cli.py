@@ -439,7 +439,7 @@ def sql(
         writer.writerows([[cell(v) for v in r] for r in rows])
         sys.stdout.write(buf.getvalue())
     else:
-        table = Table(*[safe(c) for c in columns], show_lines=False)
+        table = fit_table(*[safe(c) for c in columns])  # values wrap, never cut with "…"
         shown = rows if limit == 0 else rows[:limit]
         for r in shown:
             table.add_row(*[safe(cell(v)) for v in r])

@@ -322,6 +322,8 @@ class StageLines:
                 self.checks += 1  # an asset check (or an op without assets)
             elif len(made) <= 2 and any(made):
                 self.line(f"{name}: {', '.join(m for m in made if m)}")
+            elif len(made) == 1:
+                self.line(f"{name}: done")
             else:
                 self.line(f"{name}: {len(made)} {noun}")
         elif kind == dg.DagsterEventType.STEP_FAILURE:
