@@ -99,7 +99,8 @@ def test_summary_says_awaiting_held_back_and_autonomous(demo):
                        for g in {x["gate"] for x in r["failed_gates"]})
     # the demo home holds each kind
     assert by_status["pending"] and by_status["failed_gate"] and by_status["autonomous"]
-    gates = ", ".join(f"{g} {n}" for g, n in per_gate.most_common())
+    gates = ", ".join(f"{g} {n}" for g, n in sorted(per_gate.items(),
+                                                     key=lambda kv: (-kv[1], kv[0])))
     for out in (res.stdout, aios(home, "summary").stdout):
         cells = {m[1].strip(): m[2].strip() for m in re.finditer(r"│ (.+?)│ (.+?)│", out)}
         assert cells["proposals waiting for approval"].startswith(f"{by_status['pending']} (")

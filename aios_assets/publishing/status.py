@@ -87,7 +87,7 @@ def status_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"total": sum(by_status.values()),
             "awaiting_approval": by_status[ProposalStatus.PENDING],
             "held_back_by_gates": by_status[ProposalStatus.FAILED_GATE],
-            "held_back_per_gate": dict(per_gate.most_common()),
+            "held_back_per_gate": dict(sorted(per_gate.items(), key=lambda kv: (-kv[1], kv[0]))),
             "autonomous": by_status[ProposalStatus.AUTONOMOUS],
             "by_status": {s: by_status[s] for s in STATUSES if by_status[s]}}
 
