@@ -213,7 +213,7 @@ def _print_proposals_line() -> None:
     except OverviewUnavailable:
         return  # the run's own report said what failed
     console.print(f"proposals: {safe(summary_line(status_counts(rows)))}; see `aios proposals`",
-                  highlight=False)
+                  highlight=False, soft_wrap=False)  # wrapped at the terminal's width
 
 
 @app.command()

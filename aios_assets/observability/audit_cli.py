@@ -220,7 +220,7 @@ def show(
         sys.stdout.write(json.dumps(report, default=str) + "\n")
         return
     render = {"proposal": render_proposal, "entity": render_entity, "run": render_run}
-    out.print(render[report["kind"]](report))
+    out.print(render[report["kind"]](report), soft_wrap=False)  # one screen, terminal-wide
 
 
 def _window(since: str | None, until: str | None) -> tuple[Any, Any]:

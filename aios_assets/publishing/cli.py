@@ -78,7 +78,7 @@ def proposals(
     if status is None and rows:
         from aios_assets.publishing.status import status_counts, summary_line
 
-        console.print(safe(summary_line(status_counts(rows))), highlight=False)
+        console.print(safe(summary_line(status_counts(rows))), highlight=False, soft_wrap=False)
 
 
 class OverviewUnavailable(Exception):
