@@ -47,7 +47,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _stage(started: float, text: str) -> None:
-    """One progress line on stderr, terminal or not: "[  12.3s] dbt build: 27 assets"."""
+    """One progress line on stderr, terminal or not: "[  12.3s] loading the definitions"."""
     console.print(f"[{time.monotonic() - started:6.1f}s] {safe(text)}", highlight=False)
 
 
