@@ -21,13 +21,13 @@ venv: $(BIN)/aios
 demo: $(BIN)/aios
 	$(BIN)/aios demo
 
-# Every test, on TEST_WORKERS pytest-xdist workers (many tests wait on subprocesses and Postgres,
-# so more workers than the 2 cores pays); grouping and order: tests/suite_plan.py.
+# Every test, on TEST_WORKERS pytest-xdist workers (3 on 2 cores: many tests wait on child
+# processes; not yet compared with 2 and 4 on a quiet machine). Groups and order: tests/suite_plan.py
 TEST_WORKERS ?= 3
 test: $(BIN)/aios
 	$(BIN)/python -m pytest -q --durations=30 -n $(TEST_WORKERS)
 
-# The pure, single-process tests: a minute or two.
+# The pure, single-process tests (markers: tests/suite_plan.py).
 test-fast: $(BIN)/aios
 	$(BIN)/python -m pytest -q --durations=10 -n 2 -m "not slow and not browser and not integration"
 
