@@ -3,6 +3,7 @@
 Every scenario ends with the same three counts: no message lost (every message in the mailbox
 is one event), none duplicated (one event per Message-ID), none flagged ``\\Seen`` by AIOS.
 The runs are real ``ingest_job`` runs over the staging folder, as the sensor requests them.
+The tests that start Dovecot or fork ticks are ``integration`` (tests/suite_plan.py).
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ from tests.fork_server import ForkServerClient
 
 NO_PG = PostgresStore(url="postgresql://127.0.0.1:1/unused")  # fails loudly if ever used
 
-if not dovecot_kit.available():
-    if os.environ.get("AIOS_REQUIRE_DOVECOT"):
-        raise RuntimeError("dovecot is not installed (apt-get install -y dovecot-imapd)")
-    pytest.skip("dovecot is not installed (apt-get install -y dovecot-imapd)",
-                allow_module_level=True)
-
 
 @pytest.fixture(scope="module")
 def dovecot(tmp_path_factory: pytest.TempPathFactory):
+    """One Dovecot per module and xdist worker (it starts in ~0.1 s, so the module is not
+    grouped on one worker); each test has its own user. Without Dovecot only the tests that
+    need it are skipped."""
+    if not dovecot_kit.available():
+        if os.environ.get("AIOS_REQUIRE_DOVECOT"):
+            raise RuntimeError("dovecot is not installed (apt-get install -y dovecot-imapd)")
+        pytest.skip("dovecot is not installed (apt-get install -y dovecot-imapd)")
     server = dovecot_kit.Dovecot(tmp_path_factory.mktemp("dovecot")).start()
     yield server
     server.stop()
@@ -173,7 +175,6 @@ def test_unreachable_server_backs_off_without_raising(aios_home):
     assert slept == [1.0]
 
 
-@pytest.mark.integration
 def test_thousand_messages_across_ticks(aios_home, dovecot, user):
     home = AiosHome.from_env()
     box = mailbox(dovecot, user, max_messages_per_tick=150)
@@ -200,7 +201,6 @@ def test_thousand_messages_across_ticks(aios_home, dovecot, user):
     assert time.monotonic() - started < 120
 
 
-@pytest.mark.integration
 def test_sigkill_mid_fetch_loses_and_doubles_nothing(aios_home, dovecot, user):
     home = AiosHome.from_env()
     filler = "x" * 60_000
@@ -250,7 +250,6 @@ def test_sigkill_mid_fetch_loses_and_doubles_nothing(aios_home, dovecot, user):
     assert SyncCursor.load(cursor_file.read_text()).folders["INBOX"].last_uid == 400
 
 
-@pytest.mark.integration
 def test_uidvalidity_change_resyncs_without_duplicates(aios_home, dovecot, user):
     home = AiosHome.from_env()
     box = mailbox(dovecot, user, max_messages_per_tick=20)
@@ -274,7 +273,6 @@ def test_uidvalidity_change_resyncs_without_duplicates(aios_home, dovecot, user)
     assert_none_seen(dovecot, user)
 
 
-@pytest.mark.integration
 def test_message_deleted_between_listing_and_fetch(aios_home, dovecot, user):
     home = AiosHome.from_env()
     box = mailbox(dovecot, user)
@@ -296,7 +294,6 @@ def test_message_deleted_between_listing_and_fetch(aios_home, dovecot, user):
     assert_none_seen(dovecot, user)
 
 
-@pytest.mark.integration
 def test_large_attachment(aios_home, dovecot, user):
     home = AiosHome.from_env()
     box = mailbox(dovecot, user, max_bytes_per_tick=5_000_000)
@@ -328,7 +325,6 @@ def test_large_attachment(aios_home, dovecot, user):
     assert_none_seen(dovecot, user)
 
 
-@pytest.mark.integration
 def test_bad_credentials_open_one_incident(aios_home, dovecot, user, pg_url):
     import psycopg
 
@@ -358,7 +354,6 @@ def test_bad_credentials_open_one_incident(aios_home, dovecot, user, pg_url):
     assert_exactly_once(home, {"m1@acme.io"})
 
 
-@pytest.mark.integration
 def test_login_backs_off_after_refusal(aios_home, dovecot, user):
     home = AiosHome.from_env()
     wrong = mailbox(dovecot, user, "nope", auth_retry_s=900)
