@@ -42,6 +42,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     suite_plan.apply(items)
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Each test starts from the session's environment: code run in-process may set
+    ``AIOS_HOME`` (the CLI) or other variables, and under xdist a leaked one would point the next
+    test on that worker at another home's files."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture
 def aios_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """An empty AIOS_HOME (and DAGSTER_HOME inside it) for one test."""

@@ -27,7 +27,8 @@ SLOW_S = 5.0
 
 INTEGRATION: frozenset[str] = frozenset({
     # whole modules
-    "test_cli", "test_cli_signals", "test_contact_import", "test_demo_e2e",
+    "test_cli", "test_cli_first_hour", "test_cli_fresh_home", "test_cli_signals", "test_console",
+    "test_contact_import", "test_demo_e2e",
     "test_entities_deterministic", "test_entities_incremental", "test_entities_membership",
     "test_entities_overrides", "test_entities_snapshot", "test_entities_speed_paths",
     "test_entities_stable_ids", "test_entities_staging", "test_entities_street",
@@ -71,7 +72,7 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_warehouse::test_second_writer_waits_then_fails_clearly",
 })
 
-BROWSER: frozenset[str] = frozenset({"test_ui_lineage"})
+BROWSER: frozenset[str] = frozenset({"test_ui_lineage", "test_console"})
 
 # Modules whose tests share an expensive module-scoped fixture (one worker builds it once).
 GROUPED: frozenset[str] = frozenset({
@@ -85,6 +86,7 @@ GROUPED: frozenset[str] = frozenset({
     "test_llm_economy_bench",  # tiny_report: a small benchmark run
     "test_embeddings",  # embedder: the offline model
     "test_operations",  # defs: the whole Definitions
+    "test_console", "test_cli_first_hour",  # home / demo: a small demo business
 })
 
 # module::test -> seconds (setup + call, its slowest case) on a quiet 2-core machine: CI's

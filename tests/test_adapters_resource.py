@@ -1,12 +1,14 @@
 """The capability adapters are a Dagster resource (``adapters``) in the Definitions, rate-limited
 by default; ``$AIOS_ADAPTER_RATE_PER_S`` changes the limit (0 turns it off) and a bad value is a
-one-line error that names the variable."""
+one-line error that names the variable; ``cost_per_call_usd`` / ``$AIOS_ADAPTER_COST_USD`` set
+what each capability's call costs."""
 
 from __future__ import annotations
 
 import pytest
 
 from aios_assets.publishing.adapters import (
+    COST_ENV,
     DEFAULT_RATE_PER_S,
     RATE_ENV,
     AdaptersResource,
@@ -52,3 +54,18 @@ def test_the_environment_and_the_config_set_the_limit(configured: None,
     monkeypatch.setenv(RATE_ENV, "fast")
     with pytest.raises(ValueError, match=RATE_ENV):
         AdaptersResource().adapters()
+
+
+def test_cost_per_call_from_the_config_or_the_environment(configured: None,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    assert {a.cost_per_call_usd for a in default_adapters().values()} == {0.0}
+    monkeypatch.setenv(COST_ENV, "email=0.001, webhook=0.02")
+    costs = {n: a.cost_per_call_usd for n, a in AdaptersResource().adapters().items()}
+    assert costs == {"email": 0.001, "webhook": 0.02}
+    configured_costs = AdaptersResource(cost_per_call_usd={"email": 0.5}).adapters()
+    assert {n: a.cost_per_call_usd for n, a in configured_costs.items()} == {
+        "email": 0.5, "webhook": 0.0}
+    for bad in ("email", "email=cheap", "=0.1", "email=-1"):
+        monkeypatch.setenv(COST_ENV, bad)
+        with pytest.raises(ValueError, match=COST_ENV):
+            AdaptersResource().adapters()

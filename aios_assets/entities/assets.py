@@ -137,13 +137,23 @@ def _build_assets() -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse
     ):
         """``dbt build`` (models, snapshots, tests) under the warehouse write lock."""
+        # dbt's profile reads the path from the environment; set only for this step, so a
+        # process that runs several homes (tests, a long-lived server) never builds into an
+        # earlier one's warehouse
+        previous = os.environ.get("AIOS_WAREHOUSE")
         os.environ["AIOS_WAREHOUSE"] = str(warehouse.path)
-        with warehouse.write_session():
-            invocation = dbt.cli(["build"], context=context)
-            try:
-                yield from invocation.stream().fetch_row_counts()
-            finally:
-                release_adapter(invocation.adapter)
+        try:
+            with warehouse.write_session():
+                invocation = dbt.cli(["build"], context=context)
+                try:
+                    yield from invocation.stream().fetch_row_counts()
+                finally:
+                    release_adapter(invocation.adapter)
+        finally:
+            if previous is None:
+                os.environ.pop("AIOS_WAREHOUSE", None)
+            else:
+                os.environ["AIOS_WAREHOUSE"] = previous
 
     return [aios_dbt]
 

@@ -4,7 +4,9 @@
 :class:`AdaptersResource` is the same as a Dagster resource (``adapters`` in the Definitions),
 with the rate limit every adapter gets: on by default (:data:`DEFAULT_RATE_PER_S` calls a second
 per adapter, bursts of :data:`DEFAULT_RATE_BURST`), ``$AIOS_ADAPTER_RATE_PER_S`` or the
-resource's config to change it (0 turns it off).
+resource's config to change it (0 turns it off), and what one call costs, by capability
+(``cost_per_call_usd``, else ``$AIOS_ADAPTER_COST_USD=email=0.001,http=0.01``; default 0), which
+the cost ledger records for every delivery.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from aios_assets.publishing.adapters.smtp import HOST_ENV, SmtpAdapter
 from aios_assets.publishing.adapters.webhook import URL_ENV, WebhookAdapter
 
 RATE_ENV = "AIOS_ADAPTER_RATE_PER_S"
+COST_ENV = "AIOS_ADAPTER_COST_USD"
 DEFAULT_RATE_PER_S = 5.0  # a solo operator's outbox: far below any provider's sending limit
 DEFAULT_RATE_BURST = 5
 
@@ -50,42 +53,64 @@ def rate_from_env() -> float | None:
     return rate or None
 
 
+def costs_from_env() -> dict[str, float]:
+    """``$AIOS_ADAPTER_COST_USD`` as capability -> USD per call (``email=0.001,http=0.01``); a
+    bad entry is an error that names the variable."""
+    costs: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in os.environ.get(COST_ENV, "").split(","))):
+        name, _, value = part.partition("=")
+        try:
+            cost = float(value)
+        except ValueError:
+            cost = -1.0
+        if not name.strip() or cost < 0:
+            raise ValueError(f"{COST_ENV}: {part!r} is not capability=USD (e.g. email=0.001)")
+        costs[name.strip()] = cost
+    return costs
+
+
 def default_adapters(*, rate_per_s: float | None = None,
-                     rate_burst: int = DEFAULT_RATE_BURST) -> dict[str, CapabilityAdapter]:
+                     rate_burst: int = DEFAULT_RATE_BURST,
+                     cost_per_call_usd: dict[str, float] | None = None
+                     ) -> dict[str, CapabilityAdapter]:
     """Capability name -> adapter, for each adapter whose environment is configured.
 
     ``email`` when ``$AIOS_SMTP_HOST`` is set, ``webhook`` when ``$AIOS_WEBHOOK_URL`` is set,
     ``http`` when ``$AIOS_API_BASE_URL`` is set. The adapters read the rest of their settings
     (port, user, password, token) from the environment at call time, so no secret is part of a
-    resource's config. ``rate_per_s`` None: :func:`rate_from_env`.
+    resource's config. ``rate_per_s`` None: :func:`rate_from_env`; ``cost_per_call_usd`` None:
+    :func:`costs_from_env`.
     """
     limit = {"rate_per_s": rate_per_s if rate_per_s is not None else rate_from_env(),
              "rate_burst": rate_burst}
+    costs = cost_per_call_usd if cost_per_call_usd is not None else costs_from_env()
     adapters: dict[str, CapabilityAdapter] = {}
-    if os.environ.get(HOST_ENV, "").strip():
-        adapters[SmtpAdapter.capability] = SmtpAdapter(**limit)
-    if os.environ.get(URL_ENV, "").strip():
-        adapters[WebhookAdapter.capability] = WebhookAdapter(**limit)
-    if os.environ.get(BASE_URL_ENV, "").strip():
-        adapters[HttpApiAdapter.capability] = HttpApiAdapter(**limit)
+    for env, cls in ((HOST_ENV, SmtpAdapter), (URL_ENV, WebhookAdapter),
+                     (BASE_URL_ENV, HttpApiAdapter)):
+        if os.environ.get(env, "").strip():
+            adapters[cls.capability] = cls(**limit,
+                                           cost_per_call_usd=costs.get(cls.capability, 0.0))
     return adapters
 
 
 class AdaptersResource(dg.ConfigurableResource):
     """The capability adapters the outbox may call (those whose environment is configured:
     SMTP, webhook, HTTP API), each rate-limited. ``rate_per_s`` None reads
-    ``$AIOS_ADAPTER_RATE_PER_S`` (default 5 a second; 0 = no limit)."""
+    ``$AIOS_ADAPTER_RATE_PER_S`` (default 5 a second; 0 = no limit); ``cost_per_call_usd``
+    None reads ``$AIOS_ADAPTER_COST_USD`` (default 0)."""
 
     rate_per_s: float | None = None
     rate_burst: int = DEFAULT_RATE_BURST
+    cost_per_call_usd: dict[str, float] | None = None
 
     def adapters(self) -> dict[str, CapabilityAdapter]:
-        return default_adapters(rate_per_s=self.rate_per_s, rate_burst=self.rate_burst)
+        return default_adapters(rate_per_s=self.rate_per_s, rate_burst=self.rate_burst,
+                                cost_per_call_usd=self.cost_per_call_usd)
 
 
 __all__ = [
     "AdapterError", "AdapterNotConfigured", "AdapterPermanent", "AdapterRetryable",
     "AdaptersResource", "AdapterUnknown", "CapabilityAdapter", "CircuitOpen", "DeliveryReceipt",
-    "HttpApiAdapter", "OutboxAction", "SmtpAdapter", "WebhookAdapter", "default_adapters",
-    "idempotency_key", "rate_from_env",
+    "HttpApiAdapter", "OutboxAction", "SmtpAdapter", "WebhookAdapter", "costs_from_env",
+    "default_adapters", "idempotency_key", "rate_from_env",
 ]

@@ -75,6 +75,10 @@ final as (
     from interactions i
     left join membership
       on membership.source = i.source and membership.source_id = i.person_key
+    -- an address with neither a mailbox nor a name ("@example.com", "Name addr" without <>)
+    -- is no person: int_person_records keeps no record for it either; the raw value stays in
+    -- stg_email__participants / stg_calendar__attendees
+    where i.person_key is not null
     qualify row_number() over (
         partition by i.source, i.source_event_id, i.role, i.person_key order by i.occurred_at
     ) = 1
