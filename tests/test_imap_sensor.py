@@ -352,6 +352,7 @@ def test_bad_credentials_open_one_incident(aios_home, dovecot, user, pg_url):
                              (incident_id,)).fetchone()[0]
     assert status == "resolved"
     assert_exactly_once(home, {"m1@acme.io"})
+    assert_none_seen(dovecot, user)
 
 
 def test_login_backs_off_after_refusal(aios_home, dovecot, user):
