@@ -21,7 +21,7 @@ from rich.table import Table
 from aios_assets.agents.cli import intent_app
 from aios_assets.shared.home import AiosHome, activate_home
 from aios_assets.shared.jsonable import jsonable
-from aios_assets.termtext import make_console, safe, visible
+from aios_assets.termtext import fit_table, make_console, safe, visible
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -44,6 +44,11 @@ out = make_console()
 def _fail(message: str, code: int = 1) -> None:
     console.print(f"[bold red]error:[/] {safe(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def _stage(started: float, text: str) -> None:
+    """One progress line on stderr, terminal or not: "[  12.3s] loading the definitions"."""
+    console.print(f"[{time.monotonic() - started:6.1f}s] {safe(text)}", highlight=False)
 
 
 def _progress() -> Progress:
@@ -79,16 +84,22 @@ def demo_data(
     )
 
 
-def _generate(out_dir: Path, *, seed: int, days: int, scale: float):
+def _generate(out_dir: Path, *, seed: int, days: int, scale: float,
+              started: float | None = None):
     from aios_assets.demo import generate
 
+    started = time.monotonic() if started is None else started
     with _progress() as progress:
         tasks: dict[str, Any] = {}
+        done_stages: set[str] = set()
 
         def on_progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = progress.add_task(f"generating {stage}", total=total or None)
             progress.update(tasks[stage], completed=done, total=total or None)
+            if not console.is_terminal and total and done >= total and stage not in done_stages:
+                done_stages.add(stage)  # the bar is off without a terminal: one line instead
+                _stage(started, f"generated {stage}: {total:,}")
 
         try:
             return generate(out_dir, seed=seed, days=days, scale=scale, progress=on_progress)
@@ -108,7 +119,7 @@ def demo(
     console.print(f"AIOS_HOME = {safe(home.root)}")
     demo_dir = home.root / "demo"
     console.print(f"[1/2] generating the demo business (seed {seed}, {days} days, scale {scale})")
-    summary = _generate(demo_dir, seed=seed, days=days, scale=scale)
+    summary = _generate(demo_dir, seed=seed, days=days, scale=scale, started=started)
     console.print(f"      {summary.events:,} events in {len(summary.files)} files → "
                   f"{safe(demo_dir)}")
     from aios_assets.demo import SOURCE_FOLDERS
@@ -119,14 +130,20 @@ def demo(
                       f"{safe(home.root / 'policy.yaml')}")
     console.print("[2/2] ingesting and updating memory and entities")
     paths = [demo_dir / s for s in SOURCE_FOLDERS if (demo_dir / s).exists()]
-    _run_ingest(paths, source=None, mapping=None, materialize=True, as_json=False)
+    _run_ingest(paths, source=None, mapping=None, materialize=True, as_json=False,
+                started=started)
     _print_summary(home, started, expected_events=summary.events)
 
 
-def _print_summary(home: AiosHome, started: float, expected_events: int | None = None) -> None:
-    from resources.warehouse import DuckDBWarehouse
+def _print_summary(home: AiosHome, started: float | None,
+                   expected_events: int | None = None) -> None:
+    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
 
-    with DuckDBWarehouse().read() as con:
+    try:
+        con = DuckDBWarehouse().read()
+    except (WarehouseMissing, WarehouseBusy) as exc:
+        _fail(str(exc))
+    with con:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")
                   .fetchall()}
 
@@ -138,39 +155,71 @@ def _print_summary(home: AiosHome, started: float, expected_events: int | None =
         entities = scalar(
             "SELECT count(DISTINCT entity_id) FROM entity_membership", "entity_membership", None
         )
-        proposals = scalar(
-            # action_proposals has no status column (approvals live beside it): live, unexpired.
-            "SELECT count(*) FROM action_proposals WHERE mode = 'live' AND expires_at > now()",
-            "action_proposals",
-            None,
-        )
         from aios_assets.observability.costs import llm_spend_usd
         from aios_assets.publishing.data import proposals_summary
 
         cost = llm_spend_usd(con)
         agents = proposals_summary(con)
-    table = Table(title="AIOS demo", show_header=False)
+    table = Table(title="AIOS", show_header=False)
     table.add_row("events ingested", f"{events:,}")
     table.add_row("quarantined", f"{quarantined:,}")
     table.add_row("entities", "not built" if entities is None else f"{entities:,}")
-    table.add_row("proposals waiting", "none (no agents yet)" if proposals is None
-                  else f"{proposals:,}")
-    if agents is not None:
+    if agents is None:
+        table.add_row("proposals", "none (no agents yet)")
+    else:
         table.add_row("proposals by agent", ", ".join(
             f"{safe(a)} {n}" for a, n in agents["by_agent"].items()) + f" (+{agents['not_live']} "
             "canary/shadow)")
-        if agents["gated"]:
-            table.add_row("gates", f"{agents['passing']} pass every gate, {agents['failing']} "
-                          "held back" + (" (" + ", ".join(
-                              f"{safe(g)} {n}" for g, n in agents["per_gate"].items()) + ")"
-                              if agents["per_gate"] else "")
-                          + "; see `aios proposals`")
-    table.add_row("LLM cost", f"${float(cost):.4f} (offline tier)")
-    table.add_row("wall time", f"{time.monotonic() - started:.1f}s")
+        for label, value in _proposal_rows():
+            table.add_row(label, value)
+    table.add_row("LLM cost", f"${float(cost):.4f}")
+    if started is not None:
+        table.add_row("wall time", f"{time.monotonic() - started:.1f}s")
     table.add_row("warehouse", safe(home.warehouse))
     out.print(table)
     if expected_events is not None and events < expected_events:
         _fail(f"only {events} of the {expected_events} generated events reached the event log")
+
+
+def _proposal_rows() -> list[tuple[str, str]]:
+    """The summary's proposal lines, in the status words of `aios proposals`: awaiting
+    approval, held back by gates (per gate), autonomous, and the rest."""
+    from aios_assets.publishing.cli import OverviewUnavailable, load_overview
+    from aios_assets.publishing.status import status_counts
+
+    try:
+        c = status_counts(load_overview())
+    except OverviewUnavailable as exc:
+        return [("proposals", f"statuses unknown: {safe(exc)}")]
+    gates = ", ".join(f"{safe(g)} {n}" for g, n in c["held_back_per_gate"].items())
+    rest = ", ".join(f"{n} {s}" for s, n in c["by_status"].items()
+                     if s not in ("pending", "failed_gate", "autonomous"))
+    return [("proposals waiting for approval",
+             f"{c['awaiting_approval']:,} (pending: `aios approve ID`)"),
+            ("held back by gates", f"{c['held_back_by_gates']:,} (failed_gate"
+             + (f": {gates}" if gates else "") + ")"),
+            ("autonomous", f"{c['autonomous']:,} (sent without approval, gates passed)"),
+            *([("other proposals", rest)] if rest else []),
+            ("details", "`aios proposals`")]
+
+
+def _print_proposals_line() -> None:
+    """After a run that updated the agents: one line on where their proposals stand."""
+    from aios_assets.publishing.cli import OverviewUnavailable, load_overview
+    from aios_assets.publishing.status import status_counts, summary_line
+
+    try:
+        rows = load_overview()
+    except OverviewUnavailable:
+        return  # the run's own report said what failed
+    console.print(f"proposals: {safe(summary_line(status_counts(rows)))}; see `aios proposals`",
+                  highlight=False, soft_wrap=False)  # wrapped at the terminal's width
+
+
+@app.command()
+def summary() -> None:
+    """What this home holds: events, entities, proposals by status, LLM cost."""
+    _print_summary(activate_home(), None)
 
 
 # --- ingest ----------------------------------------------------------------------------------
@@ -203,6 +252,8 @@ def ingest(
         _fail(f"no such mapping file: {mapping}")
     files = _run_ingest(paths, source=source, mapping=mapping, materialize=materialize,
                         as_json=as_json)
+    if materialize and not as_json:
+        _print_proposals_line()
     rejected = [f for f in files if f.fully_rejected]
     if rejected:
         # the run went through, but nothing of these files reached the event log
@@ -211,15 +262,19 @@ def ingest(
 
 def _run_ingest(
     paths: list[Path], *, source: str | None, mapping: Path | None, materialize: bool,
-    as_json: bool,
+    as_json: bool, started: float | None = None,
 ) -> list[FileReport]:
     """Run the ingest job in-process (recorded in DAGSTER_HOME, so the UI shows it); exits
-    with EXIT_RUN_FAILED when the run fails, else returns what each file contributed."""
-    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
+    with EXIT_RUN_FAILED when the run fails, else returns what each file contributed. Stage
+    lines go to stderr, timed from ``started`` (a ``time.monotonic()``; default: now)."""
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest, manifest_is_stale
     from aios_assets.runs import run_job
 
-    if materialize:
+    started = time.monotonic() if started is None else started
+    if materialize and manifest_is_stale():
+        _stage(started, "dbt parse: the manifest is stale, parsing the dbt project")
         ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
+    _stage(started, "loading the definitions")
     from aios_assets.definitions import defs
     from aios_assets.ingest.loader import IngestObserver
 
@@ -234,6 +289,7 @@ def _run_ingest(
 
     # Checked again if the run fails (its assets start the server when they need it).
     pg_was_running = embedded_running(AiosHome.from_env())
+    _stage(started, f"running {job} ({len(paths)} path(s))")
     with _progress() as progress:
         task = progress.add_task("ingesting", total=None)
 
@@ -264,6 +320,7 @@ def _run_ingest(
                 },
                 resources={"ingest_observer": observer},
                 notify=lambda line: console.print(line, highlight=False),
+                started=started,
             )
     files = observer.files
     for f in files:
@@ -382,7 +439,7 @@ def sql(
         writer.writerows([[cell(v) for v in r] for r in rows])
         sys.stdout.write(buf.getvalue())
     else:
-        table = Table(*[safe(c) for c in columns], show_lines=False)
+        table = fit_table(*[safe(c) for c in columns])  # values wrap, never cut with "…"
         shown = rows if limit == 0 else rows[:limit]
         for r in shown:
             table.add_row(*[safe(cell(v)) for v in r])
@@ -431,7 +488,8 @@ def recall(
         out.print(visible(pack.text, keep_newlines=True), highlight=False, markup=False)
         console.print(f"({len(hits)} pieces of evidence, {pack.tokens}/{budget} tokens)")
         return
-    table = Table("#", "score", "source_id", "when", "thread", "text", show_lines=False)
+    # the text wraps (and so does a long source id: a citation, not a command argument)
+    table = fit_table("#", "score", "source_id", "when", "thread", "text")
     for i, h in enumerate(hits, 1):
         text = h.text if len(h.text) <= 160 else h.text[:157] + "..."
         table.add_row(str(i), f"{h.score:.3f}", safe(f"{h.source}:{h.source_id}"),

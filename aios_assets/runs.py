@@ -236,15 +236,119 @@ def _waiting_for(instance: dg.DagsterInstance, run_id: str) -> list[str] | None:
     return None
 
 
+# A step running longer than this without a stage line gets a "still running" line.
+QUIET_S = 30.0
+_STEP_EVENTS = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
+                dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_MATERIALIZATION}
+# The count a stage line shows for an asset: the first of these in its metadata.
+_COUNT_KEYS = {"events_new": "new events", "rejected_this_run": "rejected",
+               "proposals": "proposals", "embedded_now": "embedded",
+               "open_proposals": "open proposals gated", "new_proposals": "new proposals",
+               "new_rows": "new rows", "dagster/row_count": "rows"}
+# Steps whose name says little to a user: (what to call the step, what its assets are).
+_STEP_NAMES = {"aios_dbt": ("dbt build", "models")}
+
+
+def _count(metadata: Mapping[str, Any]) -> str:
+    values = {k: getattr(v, "value", v) for k, v in metadata.items()}
+    for key, label in _COUNT_KEYS.items():
+        v = values.get(key)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return f"{v:,} {label}"
+    return ""
+
+
+class StageLines:
+    """One line per finished step of a run, on the CLI's stderr whether or not it is a
+    terminal: "[  46.6s] dbt build: 27 models", with the elapsed time since the command
+    started. Asset-check steps are counted, not listed; a step quiet for :data:`QUIET_S`
+    gets a "still running" line. Read from the run's event log, so no executor hook."""
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str, notify: Notify,
+                 started: float | None = None) -> None:
+        self.instance, self.run_id, self.notify = instance, run_id, notify
+        self.started = time.monotonic() if started is None else started
+        self.cursor: str | None = None
+        self.assets: dict[str, list[str]] = {}  # step -> "key: count" of its materializations
+        self.running: dict[str, float] = {}  # step -> when it last said something
+        self.checks = 0
+
+    def line(self, text: str) -> None:
+        self.notify(f"[{time.monotonic() - self.started:6.1f}s] {text}")
+
+    def poll(self) -> None:
+        with suppress(Exception):  # a progress line never fails the run it reports on
+            self._poll()
+
+    def _poll(self) -> None:
+        if self.cursor is None:
+            # Read the run's event log only once the run has written to it: on SQLite storage a
+            # reader racing the run to create it logs through the root logger, which turns on
+            # Python's default stderr handler and with it every library's log lines.
+            run = self.instance.get_run_by_id(self.run_id)
+            if run is None or run.status in (dg.DagsterRunStatus.NOT_STARTED,
+                                             dg.DagsterRunStatus.STARTING,
+                                             dg.DagsterRunStatus.QUEUED):
+                return
+        while True:
+            conn = self.instance.get_records_for_run(self.run_id, cursor=self.cursor,
+                                                     of_type=_STEP_EVENTS, limit=500)
+            self.cursor = conn.cursor
+            for record in conn.records:
+                self._on(record.event_log_entry.dagster_event)
+            if not conn.has_more:
+                break
+        now = time.monotonic()
+        for step, said in list(self.running.items()):
+            if now - said >= QUIET_S:
+                self.line(f"{_STEP_NAMES.get(step, (step,))[0]}: still running")
+                self.running[step] = now
+
+    def _on(self, event: Any) -> None:
+        if event is None:
+            return
+        step = event.step_key or "?"
+        kind = event.event_type
+        if kind == dg.DagsterEventType.STEP_START:
+            self.running[step] = time.monotonic()
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            self.assets.setdefault(step, []).append(_count(mat.metadata))
+        elif kind == dg.DagsterEventType.STEP_SUCCESS:
+            self.running.pop(step, None)
+            made = self.assets.pop(step, None)
+            name, noun = _STEP_NAMES.get(step, (step, "assets"))
+            if made is None:
+                self.checks += 1  # an asset check (or an op without assets)
+            elif len(made) <= 2 and any(made):
+                self.line(f"{name}: {', '.join(m for m in made if m)}")
+            elif len(made) == 1:
+                self.line(f"{name}: done")
+            else:
+                self.line(f"{name}: {len(made)} {noun}")
+        elif kind == dg.DagsterEventType.STEP_FAILURE:
+            self.running.pop(step, None)
+            self.assets.pop(step, None)
+            self.line(f"{step}: failed")
+
+    def finish(self, success: bool) -> None:
+        self.poll()
+        self.line(f"run {self.run_id[:8]} {'succeeded' if success else 'failed'}"
+                  + (f" ({self.checks} checks run)" if self.checks else ""))
+
+
 def run_job(job_def: dg.JobDefinition, *, run_config: Mapping[str, Any],
             resources: Mapping[str, object] | None = None, notify: Notify,
+            started: float | None = None,
             ) -> dg.ExecuteInProcessResult:
     """``job_def.execute_in_process`` on this home's instance, with stale-run reaping, a
-    visible bounded wait for pool slots, heartbeats, and clean stops on signals (the process
-    exits after a stop or a wait timeout: the run's thread cannot be interrupted)."""
+    visible bounded wait for pool slots, heartbeats, stage lines (:class:`StageLines`, timed
+    from ``started``, a ``time.monotonic()``), and clean stops on signals (the process exits
+    after a stop or a wait timeout: the run's thread cannot be interrupted)."""
     monitor = dg.DagsterInstance.get()  # the main thread's own connections
     reap_stale_runs(monitor, notify)
     run_id = str(uuid.uuid4())
+    stages = StageLines(monitor, run_id, notify, started)
     box: dict[str, Any] = {}
 
     def work() -> None:
@@ -269,6 +373,7 @@ def run_job(job_def: dg.JobDefinition, *, run_config: Mapping[str, Any],
                 worker.join(POLL_S)
                 if not worker.is_alive():
                     break
+                stages.poll()
                 now = time.monotonic()
                 if now - beat >= HEARTBEAT_S:
                     monitor.add_run_tags(run_id, {HEARTBEAT: f"{time.time():.0f}"})
@@ -304,6 +409,7 @@ def run_job(job_def: dg.JobDefinition, *, run_config: Mapping[str, Any],
         os.close(fd)
     if "error" in box:
         raise box["error"]
+    stages.finish(box["result"].success)
     return box["result"]
 
 

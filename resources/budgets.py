@@ -9,7 +9,9 @@ Where they come from: the LLM resource's ``daily_budget_usd`` / ``daily_budget_t
 agents) and ``agent_daily_budget_usd`` / ``agent_daily_budget_tokens`` (per agent, ``"*"`` for
 any agent without its own); when the resource sets no overall budget, ``$AIOS_LLM_DAILY_BUDGET_USD``
 and ``$AIOS_LLM_DAILY_BUDGET_TOKENS``; when it sets no per-agent dollar budget,
-``$AIOS_LLM_AGENT_DAILY_BUDGET_USD`` (``"triage=0.5,brief=0.2"``). Dependency-free.
+``$AIOS_LLM_AGENT_DAILY_BUDGET_USD`` (``"triage=0.5,brief=0.2"``). What happens over budget:
+the resource's ``over_budget``, else ``$AIOS_LLM_OVER_BUDGET`` (``degrade``: the offline tier,
+the default; ``stop``: the call raises). Dependency-free.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 DAILY_BUDGET_ENV = "AIOS_LLM_DAILY_BUDGET_USD"
 AGENT_BUDGET_ENV = "AIOS_LLM_AGENT_DAILY_BUDGET_USD"  # "triage=0.5,brief=0.2"
 DAILY_TOKENS_ENV = "AIOS_LLM_DAILY_BUDGET_TOKENS"
+OVER_BUDGET_ENV = "AIOS_LLM_OVER_BUDGET"  # degrade | stop
+OVER_BUDGET_ACTIONS = ("degrade", "stop")
 FROM_RESOURCE = "llm resource"
 FROM_ENV = "environment"
 
@@ -123,3 +127,15 @@ def budget_settings(llm: Any = None, environ: Mapping[str, str] | None = None,
         daily_usd=daily, daily_tokens=tokens, agent_usd=per_agent,
         agent_tokens=dict(getattr(llm, "agent_daily_budget_tokens", None) or {}),
         daily_source=daily_source, agent_source=agent_source)
+
+
+def over_budget_action(llm: Any = None, environ: Mapping[str, str] | None = None) -> str:
+    """``degrade`` or ``stop``: the resource's ``over_budget`` when set, else
+    ``$AIOS_LLM_OVER_BUDGET``, else ``degrade``; ValueError on another value."""
+    env = os.environ if environ is None else environ
+    action = getattr(llm, "over_budget", None) or env.get(OVER_BUDGET_ENV) or "degrade"
+    action = action.strip().lower()
+    if action not in OVER_BUDGET_ACTIONS:
+        raise ValueError(f"${OVER_BUDGET_ENV}: {action!r} is not one of "
+                         f"{', '.join(OVER_BUDGET_ACTIONS)}")
+    return action

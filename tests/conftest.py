@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh AIOS_HOME per test, one real embedded Postgres per session."""
+"""Shared fixtures: a fresh AIOS_HOME per test, one real embedded Postgres per session (per
+xdist worker); the suite's markers, xdist groups and order (see tests/suite_plan.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,35 @@ from pathlib import Path
 
 import pytest
 
+from tests import suite_plan
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # GNU readline, loaded in the controller, puts the terminal size (COLUMNS=80, LINES=24) into
+    # the C environment the xdist workers inherit. rich would then fix the width of the CLI's
+    # console when aios_assets.cli is imported, so a test widening it (COLUMNS=250) could not.
+    for _var in ("COLUMNS", "LINES"):
+        os.environ.pop(_var, None)
+
 ROOT = Path(__file__).resolve().parent.parent
 AIOS = [sys.executable, "-m", "aios_assets.cli"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Parse dbt's manifest once, before any xdist worker starts: every ``aios ingest`` and the
+    entity tests read it, and two workers parsing a stale one at once would race on it."""
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller did it
+        return
+    import fasteners
+
+    from aios_assets.entities.dbt_manifest import DBT_TARGET_DIR, ensure_dbt_manifest
+
+    DBT_TARGET_DIR.mkdir(parents=True, exist_ok=True)
+    with fasteners.InterProcessLock(str(DBT_TARGET_DIR / ".pytest-parse.lock")):
+        ensure_dbt_manifest()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    suite_plan.apply(items)
 
 
 @pytest.fixture

@@ -5,11 +5,13 @@ takes the resolver's path again. Real DuckDB files, real dbt builds."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 from entity_fixtures import add_events, contact, dbt, query, small_business
 
 # (table, key columns): compared row for row, every column
@@ -60,6 +62,26 @@ def _after_an_incremental_build(tmp_path: Path) -> Path:
     return wh
 
 
+@pytest.fixture(scope="module")
+def _built_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    home = tmp_path_factory.mktemp("incremental")
+    _after_an_incremental_build(home)
+    pristine = tmp_path_factory.mktemp("incremental-pristine")
+    shutil.copytree(home, pristine, dirs_exist_ok=True)
+    return home, pristine
+
+
+@pytest.fixture
+def home(_built_once: tuple[Path, Path]) -> Path:
+    """A home after a full and an incremental build: built once per module, and given back to
+    each test as built, at the same path (the resolver's fingerprint names the overrides file,
+    which lives in the home, by its path; a copy elsewhere would not skip)."""
+    home, pristine = _built_once
+    shutil.rmtree(home)
+    shutil.copytree(pristine, home)
+    return home
+
+
 def test_importing_the_resolver_does_not_import_splink():
     code = (
         "import sys\n"
@@ -72,8 +94,9 @@ def test_importing_the_resolver_does_not_import_splink():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
-def test_nothing_new_skips_the_resolver_and_changes_nothing(tmp_path):
-    wh = _after_an_incremental_build(tmp_path)
+def test_nothing_new_skips_the_resolver_and_changes_nothing(home):
+    tmp_path = home  # the home the builds below run in
+    wh = home / "warehouse.duckdb"
     before, stamp = _rows(wh), _stamp(wh)
 
     dbt("build", warehouse=wh, home=tmp_path)
@@ -88,8 +111,9 @@ def test_nothing_new_skips_the_resolver_and_changes_nothing(tmp_path):
     assert len(_stamp(wh)) == 1 and _stamp(wh)[0][1] != stamp[0][1]
 
 
-def test_changes_are_not_skipped(tmp_path):
-    wh = _after_an_incremental_build(tmp_path)
+def test_changes_are_not_skipped(home):
+    tmp_path = home  # the home the builds below run in
+    wh = home / "warehouse.duckdb"
 
     # a corrected contact: resolved again
     add_events(wh, [contact("C9", first_name="Grace", last_name="Hopper",

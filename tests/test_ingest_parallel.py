@@ -65,7 +65,17 @@ def _load(db: Path, path: Path) -> dict:
         con.close()
 
 
-def test_parallel_parse_equals_serial(tmp_path, monkeypatch):
+@pytest.fixture
+def private_tempdir(tmp_path, monkeypatch) -> Path:
+    """This test's own temporary folder: under xdist (or beside other jobs) another process's
+    loader may have its folder in the shared /tmp at the moment this test looks for leftovers."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_parallel_parse_equals_serial(tmp_path, monkeypatch, private_tempdir):
     src = _tricky_file(tmp_path / "chat.jsonl")
     monkeypatch.setenv("AIOS_INGEST_WORKERS", "1")
     serial = _load(tmp_path / "serial.duckdb", src)

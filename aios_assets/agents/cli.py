@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
+from rich.table import Column
+from rich.text import Text
 
 from aios_assets.agents.intents import (
     IntentsFileError,
@@ -16,7 +17,7 @@ from aios_assets.agents.intents import (
     intents_path,
     load_intents,
 )
-from aios_assets.termtext import make_console, safe
+from aios_assets.termtext import fit_table, id_column, make_console, safe, visible
 
 intent_app = typer.Typer(help="Intents: goals with a KPI, cadence, constraints and autonomy.",
                          no_args_is_help=True)
@@ -45,12 +46,17 @@ def intent_list(
     if as_json:
         sys.stdout.write(json.dumps([i.model_dump(mode="json") for i in intents]) + "\n")
         return
-    table = Table("id", "goal", "kpi", "cadence", "autonomy", "agents", "enabled",
-                  title=safe(path))
+    # ids whole (`aios intent add ID --replace` takes them), short words unwrapped, the goal
+    # (with its KPI and agents below it) wraps: the table fits an 80-column terminal
+    table = fit_table(id_column(), "goal · kpi · agents", Column("cadence", no_wrap=True),
+                      Column("autonomy", no_wrap=True), Column("on", no_wrap=True),
+                      title=safe(path))
     for i in intents:
         kpi = i.kpi.name + (f" → {i.kpi.target:g}" if i.kpi.target is not None else "")
-        table.add_row(*[safe(v) for v in (i.id, i.goal, kpi, i.cadence, i.autonomy,
-                                          ", ".join(i.agents), "yes" if i.enabled else "no")])
+        what = Text(visible(i.goal))
+        what.append("\n" + visible(f"kpi {kpi} · {', '.join(i.agents)}"), style="dim")
+        table.add_row(safe(i.id), what, safe(i.cadence), safe(i.autonomy),
+                      "yes" if i.enabled else "no")
     _out.print(table)
 
 

@@ -40,6 +40,7 @@ from aios_assets.publishing.gates import (
     SECRET_PATTERNS,
     secret_values_from_env,
 )
+from aios_assets.publishing.status import from_outbox
 from aios_assets.shared.db import columns, dict_rows, has_relation
 from aios_assets.shared.jsonable import jsonable
 from resources.postgres import connect as pg_connect
@@ -332,12 +333,16 @@ def _adapter_calls(pg_url: str | None, keys: Sequence[str]) -> list[dict[str, An
 
 def fate(p: Mapping[str, Any], *, gates: Sequence[Mapping[str, Any]],
          decisions: Sequence[Mapping[str, Any]], outbox: Mapping[str, Any] | None,
-         now: datetime | None = None) -> str:
-    """One word for how a proposal ended (or where it waits)."""
+         now: datetime | None = None, mode: str | None = None) -> str:
+    """How a proposal ended (or where it waits): a word of the one status vocabulary
+    (publishing/status.py, as ``aios proposals`` says it), maybe with a qualifier. ``mode``:
+    the policy's effective mode for it (:func:`policy_modes`), when known."""
     if outbox is not None:
-        return {"delivered": "published"}.get(outbox["status"], outbox["status"])
-    if p.get("mode") in ("shadow", "canary"):
-        return f"{p['mode']} (never published)"
+        return from_outbox(outbox["status"], outbox.get("error_class"))
+    if p.get("mode") == "canary":
+        return "shadow (a canary version's, never published)"
+    if p.get("mode") == "shadow":
+        return "shadow (never published)"
     latest = decisions[-1]["decision"] if decisions else None
     if latest == "rejected":
         return "rejected"
@@ -346,11 +351,35 @@ def fate(p: Mapping[str, Any], *, gates: Sequence[Mapping[str, Any]],
         return "expired"
     if gates and not all(g["passed"] for g in gates if g["gate"] not in APPROVAL_CLEARS):
         return "failed_gate"
-    if latest == "approved":
-        return "approved (not sent yet)"
     if gates and not all(g["passed"] for g in gates):
         return "pending (held for approval)"  # e.g. a cross-party disclosure
-    return "pending" if gates else "not gated yet"
+    if not gates:
+        return "approved (not gated yet)" if latest == "approved" else "pending (not gated yet)"
+    # the order of publishing.publish.proposal_status, so both commands say the same word
+    if mode == "shadow":
+        return "shadow"
+    if mode == "disabled":
+        return "failed_gate (action disabled by the policy)"
+    if latest == "approved":
+        return "approved (not sent yet)"
+    return "autonomous" if mode == "autonomous" else "pending"
+
+
+def policy_modes(con: duckdb.DuckDBPyConnection,
+                 proposals: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """proposal_id -> the policy's effective mode (autonomous, approve_first, shadow, ...);
+    {} when the policy or intents file cannot be read (the fate then leaves the mode out)."""
+    from aios_assets.agents.intents import IntentsFileError
+    from aios_assets.publishing.data import load_directory, load_intent_rules
+    from aios_assets.publishing.gates import GateContext, proposal_mode
+    from aios_assets.publishing.policy import PolicyError, load_policy
+
+    try:
+        ctx = GateContext(policy=load_policy(), directory=load_directory(con),
+                          intents=load_intent_rules())
+    except (PolicyError, IntentsFileError):
+        return {}
+    return {p["proposal_id"]: proposal_mode(p, ctx)[0].value for p in proposals}
 
 
 # --- proposal --------------------------------------------------------------------------------
@@ -482,7 +511,7 @@ def audit_proposal(con: duckdb.DuckDBPyConnection, pid: str, *,
         "outbox": outbox,
         "adapter_calls": adapter,
         "fate": fate(p, gates=gates, decisions=decisions, outbox=outbox[0] if outbox else None,
-                     now=now),
+                     now=now, mode=policy_modes(con, [p]).get(p["proposal_id"])),
         "cost": cost_explanation(p, llm, adapter, shared),
     })
 
@@ -525,6 +554,7 @@ def audit_entity(con: duckdb.DuckDBPyConnection, entity_id: str, *,
         llm_by_run.setdefault((c["run_id"], c["agent"]), []).append(c)
     shared = _run_proposal_counts(con, [(p["run_id"], p["agent"]) for p in props])
     rows, llm_share = [], 0.0
+    modes = policy_modes(con, props)
     for p in props:
         pid = p["proposal_id"]
         g = [x for x in gates if x["proposal_id"] == pid]
@@ -541,7 +571,7 @@ def audit_entity(con: duckdb.DuckDBPyConnection, entity_id: str, *,
                                   or payload.get("text") or payload.get("path") or ""))[:80],
             "rationale": p["rationale"],
             "fate": fate(p, gates=g, decisions=d, outbox=outbox.get(p["idempotency_key"]),
-                         now=now),
+                         now=now, mode=modes.get(pid)),
             "failed_gates": [f"{x['gate']}: {x['reason']}" for x in g if not x["passed"]],
             "decision": d[-1]["decision"] if d else None,
             "decision_reason": d[-1]["reason"] if d else None,

@@ -220,7 +220,7 @@ def show(
         sys.stdout.write(json.dumps(report, default=str) + "\n")
         return
     render = {"proposal": render_proposal, "entity": render_entity, "run": render_run}
-    out.print(render[report["kind"]](report))
+    out.print(render[report["kind"]](report), soft_wrap=False)  # one screen, terminal-wide
 
 
 def _window(since: str | None, until: str | None) -> tuple[Any, Any]:
@@ -374,7 +374,8 @@ def _print_replay(s: dict[str, Any], agent: str) -> None:
               f"{s['template_version']}) over {len(s['runs'])} run(s) {s['since']} → "
               f"{s['until']}: then {s['then']}, now {s['now']}: {s['same']} same, "
               f"{len(s['changed'])} changed, {len(s['added'])} added, {len(s['removed'])} "
-              f"removed, {s['earlier']} proposed before the window; LLM answers "
+              f"removed, {s['earlier']} proposed before the window, {s.get('later', 0)} after "
+              "it; LLM answers "
               + (", ".join(f"{n} {safe(k)}" for k, n in sorted(s["llm_answers"].items()))
                  or "none"),
               highlight=False)
@@ -424,8 +425,10 @@ def replay_cmd(
     agent: Annotated[str | None, typer.Option(help="Agent to replay (triage, followup, "
                                                    "billing, content, brief); with --plan: "
                                                    "only that step.")] = None,
-    since: Annotated[str | None, typer.Option(help="Window start (ISO date/time, UTC).")] = None,
-    until: Annotated[str | None, typer.Option(help="Window end (default: now).")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Window start, included (ISO date/time, UTC): when the agent ran.")] = None,
+    until: Annotated[str | None, typer.Option(
+        help="Window end, included (a date: its end of day; default: now).")] = None,
     plan: Annotated[str | None, typer.Option(
         "--plan", help="Replay this plan instead: each of its agent steps over the plan's "
                        "window, against what that plan made.")] = None,
@@ -438,7 +441,13 @@ def replay_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Re-run an agent over a past window (or a plan's steps over its window) in shadow, with
-    cached LLM answers, and show what differs from what happened."""
+    cached LLM answers, and show what differs from what happened.
+
+    The window is wall-clock time, UTC, both ends included: the agent's runs that started in
+    it are replayed (none: one run at the window's end), and the replay is compared with the
+    proposals made in it. A proposal the replay makes that the system had already made before
+    or after the window is counted as "earlier" or "later", never as "added".
+    """
     from datetime import UTC, datetime
 
     from aios_assets.observability.replay import (

@@ -14,7 +14,12 @@ recorded run in the window it runs once at the window's end.
 * The diff matches proposals by id (ids are pure functions of agent, action, target and basis):
   same, changed (subject / body / text / json / confidence, as the canary diff), added (only
   now), removed (only then). Proposals the replay makes again that were first proposed before
-  the window count as ``earlier``, not as added.
+  the window count as ``earlier``, and those first proposed after it as ``later``: neither is
+  added (only a proposal the system never made is).
+
+The window (``since``/``until``, UTC, both ends included; a date as ``until`` means the end of
+that day) is wall-clock time: when the agent ran (``agent_runs.ran_at``) and so when its
+proposals were made (``action_proposals.created_at``), not the business dates of the events.
 
 :func:`replay_plan` replays a plan: each of its agent steps over the plan's window, limited to
 what that plan made (``aios replay --plan ID``).
@@ -53,7 +58,7 @@ REPLAY_DDL = f"""
 CREATE TABLE IF NOT EXISTS {REPLAY_TABLE} (
     replay_id VARCHAR NOT NULL,
     replayed_at TIMESTAMPTZ NOT NULL,
-    diff VARCHAR NOT NULL,  -- same | changed | added | earlier
+    diff VARCHAR NOT NULL,  -- same | changed | added | earlier | later
     {DDL_COLUMNS.strip()}
 );
 """
@@ -142,6 +147,7 @@ class ReplayDiff:
     added: tuple[Proposal, ...] = ()
     removed: tuple[Proposal, ...] = ()
     earlier: tuple[Proposal, ...] = ()
+    later: tuple[Proposal, ...] = ()  # first proposed after the window
 
     @property
     def identical(self) -> bool:
@@ -149,8 +155,11 @@ class ReplayDiff:
 
 
 def diff_proposals(then: Sequence[Proposal], now: Sequence[Proposal],
-                   earlier_ids: set[str] = frozenset()) -> ReplayDiff:
-    """Match by proposal id; compare matched pairs as the canary diff does."""
+                   earlier_ids: set[str] = frozenset(),
+                   later_ids: set[str] = frozenset()) -> ReplayDiff:
+    """Match by proposal id; compare matched pairs as the canary diff does. Made now but not
+    then: ``earlier`` / ``later`` when the system proposed it before / after the window,
+    else ``added``."""
     a = {p.proposal_id: p for p in then}
     b = {p.proposal_id: p for p in now}
     same, changed = [], []
@@ -166,8 +175,11 @@ def diff_proposals(then: Sequence[Proposal], now: Sequence[Proposal],
     only_now = [b[k] for k in sorted(b.keys() - a.keys())]
     return ReplayDiff(
         same=tuple(same), changed=tuple(changed),
-        added=tuple(p for p in only_now if p.proposal_id not in earlier_ids),
+        added=tuple(p for p in only_now
+                    if p.proposal_id not in earlier_ids and p.proposal_id not in later_ids),
         earlier=tuple(p for p in only_now if p.proposal_id in earlier_ids),
+        later=tuple(p for p in only_now
+                    if p.proposal_id in later_ids and p.proposal_id not in earlier_ids),
         removed=tuple(a[k] for k in sorted(a.keys() - b.keys())))
 
 
@@ -221,7 +233,7 @@ class ReplayResult:
                 {**brief(b), "fields": list(what), "then_version": a.manifest_version}
                 for a, b, what in d.changed],
             "added": [brief(p) for p in d.added], "removed": [brief(p) for p in d.removed],
-            "earlier": len(d.earlier), "identical": d.identical,
+            "earlier": len(d.earlier), "later": len(d.later), "identical": d.identical,
             "llm_answers": sources,
         })
 
@@ -328,14 +340,18 @@ def replay(con: duckdb.DuckDBPyConnection, agent: str, since: datetime, until: d
         _drop_cut(con)
     now_props = list(made.values())
     earlier: set[str] = set()
+    later: set[str] = set()
     if now_props and has_relation(con, PROPOSALS_TABLE):
-        earlier = {r[0] for r in con.execute(
-            f"SELECT proposal_id FROM {PROPOSALS_TABLE} WHERE proposal_id IN (SELECT unnest(?)) "
-            "AND created_at < ?", [[p.proposal_id for p in now_props], since]).fetchall()}
+        # what the system proposed outside the window is not new (ids are deterministic)
+        for pid, before in con.execute(
+                f"SELECT proposal_id, created_at < ? FROM {PROPOSALS_TABLE} "
+                "WHERE proposal_id IN (SELECT unnest(?)) AND NOT created_at BETWEEN ? AND ?",
+                [since, [p.proposal_id for p in now_props], since, until]).fetchall():
+            (earlier if before else later).add(pid)
     return ReplayResult(
         agent=agent, manifest_version=manifest.version,
         template_version=manifest.template_version, since=since, until=until, runs=runs,
-        then=then, now=now_props, diff=diff_proposals(then, now_props, earlier),
+        then=then, now=now_props, diff=diff_proposals(then, now_props, earlier, later),
         llm_calls=list(getattr(llm, "calls", [])))
 
 
@@ -401,6 +417,7 @@ def save_replay(con: duckdb.DuckDBPyConnection, result: ReplayResult) -> int:
     kind |= {b.proposal_id: "changed" for _, b, _ in d.changed}
     kind |= {p.proposal_id: "added" for p in d.added}
     kind |= {p.proposal_id: "earlier" for p in d.earlier}
+    kind |= {p.proposal_id: "later" for p in d.later}
     at = datetime.now(UTC)
     rows = [[result.replay_id, at, kind.get(p.proposal_id, "same"), *to_row(p)]
             for p in result.now]

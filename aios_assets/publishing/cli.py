@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column
+from rich.text import Text
 
 from aios_assets.shared.home import activate_home
-from aios_assets.termtext import make_console, safe
+from aios_assets.termtext import fit_table, id_column, make_console, safe, short_ids, visible
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -33,26 +34,70 @@ def _fail(message: str, code: int = 1) -> None:
 
 def proposals(
     status: Annotated[str | None, typer.Option(
-        help="Only this status: pending | approved | rejected | published | failed_gate "
-             "(also autonomous, shadow, publishing, waiting_for_adapter, refused, failed, "
-             "in_doubt, expired).")
+        help="Only this status: pending (awaits approval) | approved | rejected | published "
+             "| failed_gate (held back by a gate) (also autonomous, shadow, publishing, "
+             "waiting_for_adapter, refused, failed, in_doubt, expired: docs/approvals.md).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     limit: Annotated[int, typer.Option(help="Rows to show in the table (0: all).")] = 100,
 ) -> None:
     """List the agents' action proposals with their status and failing gates."""
+    from aios_assets.publishing.status import STATUSES
+
+    activate_home()
+    if status is not None and status not in STATUSES:
+        _fail(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+    try:
+        rows = load_overview()
+    except OverviewUnavailable as exc:
+        _fail(str(exc))
+    all_rows = rows
+    if status is not None:
+        rows = [r for r in rows if r["status"] == status]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        return
+    # Short ids (unique prefixes among all proposals, as `aios approve` accepts them); the
+    # text wraps, so the table fits an 80-column terminal.
+    short = short_ids(r["proposal_id"] for r in all_rows)
+    table = fit_table(id_column(), Column("status", no_wrap=True), "agent: action",
+                      "what / why not")
+    shown = rows if limit == 0 else rows[:limit]
+    for r in shown:
+        note = "; ".join(f"{g['gate']}: {g['reason']}" for g in r["failed_gates"])
+        note = note or r.get("status_reason") or r["decision_reason"] or ""
+        table.add_row(safe(short[r["proposal_id"]]), safe(r["status"]),
+                      safe(f"{r['agent']}: {r['action_type']}"),
+                      _what(r["summary"], note))
+    out.print(table)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    console.print(", ".join(f"{n} {safe(s)}" for s, n in sorted(counts.items()))
+                  or "no proposals")
+    if status is None and rows:
+        from aios_assets.publishing.status import status_counts, summary_line
+
+        console.print(safe(summary_line(status_counts(rows))), highlight=False, soft_wrap=False)
+
+
+class OverviewUnavailable(Exception):
+    """The proposals cannot be listed (no warehouse, no Postgres, a broken policy file)."""
+
+
+def load_overview() -> list[dict[str, Any]]:
+    """Every proposal with its status (``proposals_overview``), as ``aios proposals`` lists
+    them; :class:`OverviewUnavailable` says why not."""
     from aios_assets.agents.intents import IntentsFileError
     from aios_assets.publishing.data import load_intent_rules
     from aios_assets.publishing.decisions import all_decisions, latest_decisions
     from aios_assets.publishing.outbox import Outbox
     from aios_assets.publishing.policy import PolicyError, load_policy
-    from aios_assets.publishing.publish import STATUSES, proposals_overview
+    from aios_assets.publishing.publish import proposals_overview
     from resources.postgres import PostgresStore, PostgresUnavailable
     from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
 
     home = activate_home()
-    if status is not None and status not in STATUSES:
-        _fail(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
     try:
         policy = load_policy(home)
         intents = load_intent_rules(home)
@@ -61,31 +106,21 @@ def proposals(
         con = DuckDBWarehouse().read()
     except (PolicyError, IntentsFileError, PostgresUnavailable, WarehouseMissing,
             WarehouseBusy) as exc:
-        _fail(str(exc))
+        raise OverviewUnavailable(str(exc)) from None
     try:
-        rows = proposals_overview(con, policy, decisions=decisions,
-                                  outbox=Outbox(store), intents=intents)
+        return proposals_overview(con, policy, decisions=decisions, outbox=Outbox(store),
+                                  intents=intents)
     finally:
         con.close()
-    if status is not None:
-        rows = [r for r in rows if r["status"] == status]
-    if as_json:
-        sys.stdout.write(json.dumps(rows, default=str) + "\n")
-        return
-    table = Table("id", "status", "agent", "action", "what", "why not / decision")
-    shown = rows if limit == 0 else rows[:limit]
-    for r in shown:
-        note = "; ".join(f"{g['gate']}: {g['reason']}" for g in r["failed_gates"])
-        note = note or r.get("status_reason") or r["decision_reason"] or ""
-        table.add_row(*[safe(v) for v in (r["proposal_id"], r["status"], r["agent"],
-                                          r["action_type"], _cut(r["summary"], 60),
-                                          _cut(note, 80))])
-    out.print(table)
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    console.print(", ".join(f"{n} {safe(s)}" for s, n in sorted(counts.items()))
-                  or "no proposals")
+
+
+def _what(summary: Any, note: str) -> Text:
+    """What a proposal does, with why it stands where it does dimmed below (data: no markup,
+    controls visible)."""
+    text = Text(visible(_cut(" ".join(str(summary or "").split()), 100)))
+    if note:
+        text.append("\n" + visible(_cut(" ".join(note.split()), 160)), style="dim")
+    return text
 
 
 def _cut(text: Any, n: int) -> str:

@@ -38,15 +38,7 @@ from aios_assets.publishing.gates import (
 )
 from aios_assets.publishing.ge_suite import GeOutcome, run_ge_suite
 from aios_assets.publishing.policy import IntentRules, Mode, Policy
-
-# Statuses `aios proposals --status` knows (first five are the operator's everyday ones).
-STATUSES = ("pending", "approved", "rejected", "published", "failed_gate", "autonomous",
-            "shadow", "publishing", "waiting_for_adapter", "refused", "failed", "in_doubt",
-            "expired")
-# Outbox error classes of a pending row that waits for setup (no adapter / a missing setting).
-_WAITING_FOR_SETUP = frozenset({"NoAdapter", "AdapterNotConfigured"})
-_OUTBOX_STATUS = {"delivered": "published", "pending": "publishing", "claimed": "publishing",
-                  "refused": "refused", "failed_permanent": "failed", "in_doubt": "in_doubt"}
+from aios_assets.publishing.status import WAITING_FOR_SETUP, from_outbox
 
 
 @dataclass
@@ -220,7 +212,7 @@ class PublishReport:
         out: dict[str, int] = {}
         for r in self.results:
             status = str(getattr(r, "status", "?"))
-            if status == "pending" and getattr(r, "error_class", None) in _WAITING_FOR_SETUP:
+            if status == "pending" and getattr(r, "error_class", None) in WAITING_FOR_SETUP:
                 status = "waiting_for_adapter"
             out[status] = out.get(status, 0) + 1
         return out
@@ -228,7 +220,7 @@ class PublishReport:
     def waiting_for_adapter(self) -> list[str]:
         """Why actions wait for the setup (one line per capability without an adapter)."""
         return sorted({str(r.error) for r in self.results if getattr(r, "error", None)
-                       and getattr(r, "error_class", None) in _WAITING_FOR_SETUP})
+                       and getattr(r, "error_class", None) in WAITING_FOR_SETUP})
 
 
 def publish_planned(plan: PublishPlan, outbox: Any, *, adapters: Mapping[str, Any] | None = None,
@@ -262,10 +254,8 @@ def proposal_status(p: Mapping[str, Any], *, gates: Sequence[tuple[str, bool, st
                     now: datetime, outbox_error: str | None = None) -> str:
     """One word for where a proposal stands (``aios proposals``). ``outbox_error``: the
     outbox row's error class (a pending row without an adapter waits for the setup)."""
-    if outbox_status == "pending" and outbox_error in _WAITING_FOR_SETUP:
-        return "waiting_for_adapter"
     if outbox_status is not None:
-        return _OUTBOX_STATUS.get(outbox_status, outbox_status)
+        return from_outbox(outbox_status, outbox_error)
     if decision == "rejected":
         return "rejected"
     if is_expired(p, now):
