@@ -32,8 +32,8 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_entities_overrides", "test_entities_snapshot", "test_entities_speed_paths",
     "test_entities_stable_ids", "test_entities_staging", "test_entities_street",
     "test_field_issues", "test_ingest_crash", "test_ingest_exit_codes", "test_kill_anywhere",
-    "test_outbox_crash", "test_postgres_gone", "test_single_source", "test_soak",
-    "test_sql_sandbox", "test_ui", "test_ui_lineage",
+    "test_outbox_crash", "test_postgres_gone", "test_readme_examples", "test_single_source",
+    "test_soak", "test_sql_sandbox", "test_ui", "test_ui_demo", "test_ui_lineage",
     # single tests of otherwise in-process modules
     "test_cli_escaping::test_markup_and_control_characters_in_file_names",
     "test_cli_escaping::test_sql_results_and_column_names_are_literal",
@@ -77,6 +77,7 @@ GROUPED: frozenset[str] = frozenset({
     "test_llm_economy_bench",  # tiny_report: a small benchmark run
     "test_embeddings",  # embedder: the offline model
     "test_operations",  # defs: the whole Definitions
+    "test_readme_examples",  # checkout: `make demo` (small), then every README command
 })
 
 # module::test -> seconds (setup + call, its slowest case) on a quiet 2-core machine: CI's

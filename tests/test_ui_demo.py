@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from tests.conftest import AIOS, ROOT
-from tests.scratch_venv import scratch_venv
 from tests.test_ui import (
     NOISE,
     STOP_BOUND_S,
@@ -80,7 +79,10 @@ def _gql(port: int, query: str) -> dict:
 
 
 def test_make_ui_serves_both_flags_nothing_stale_and_stops(demo_home: Path, tmp_path: Path):
-    venv = scratch_venv(tmp_path)
+    venv = Path(sys.prefix)  # the virtualenv running the tests (`make test`: the checkout's)
+    env = _quiet_env(demo_home)
+    # This checkout first, should that venv's editable install point at another one.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     port, console_port = _free_port(), _free_port()
     log = tmp_path / "make-ui.log"
     with log.open("wb") as out:
@@ -88,7 +90,7 @@ def test_make_ui_serves_both_flags_nothing_stale_and_stops(demo_home: Path, tmp_
         proc = subprocess.Popen(
             ["make", "--no-print-directory", "-o", f"{venv}/bin/aios", f"VENV={venv}", "ui",
              f"UI_ARGS=--port {port} --console-port {console_port}"],
-            cwd=ROOT, env=_quiet_env(demo_home), stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
