@@ -119,7 +119,8 @@ def ingest_files(
         )
         total_events, ids_digest = con.execute(
             "SELECT count(*), coalesce(sum(hash(event_id)), 0) FROM event_log").fetchone()
-        total_quar = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        total_quar, quar_digest = con.execute(
+            "SELECT count(*), coalesce(sum(hash(quarantine_id)), 0) FROM quarantine").fetchone()
     if config.archive_inbox:
         archive_inbox_files(home, [Path(f.file) for f in report.files if f.skipped is None])
     meta = report_metadata(report, total_events, total_quar)
@@ -128,7 +129,7 @@ def ingest_files(
     yield dg.MaterializeResult(asset_key="event_log", metadata=meta,
                                data_version=dg.DataVersion(f"{total_events}-{ids_digest}"))
     yield dg.MaterializeResult(
-        asset_key="quarantine", data_version=dg.DataVersion(str(total_quar)),
+        asset_key="quarantine", data_version=dg.DataVersion(f"{total_quar}-{quar_digest}"),
         metadata={"dagster/row_count": total_quar, "rejected_this_run": report.rejected},
     )
 
