@@ -193,7 +193,8 @@ def _event_count(res, checkout):
 def _budget_recall(res, checkout):
     hits = json.loads(res.stdout)
     top = [h["source_id"] for h in hits[:5]]
-    # Robert's line about the budget (ingested above) is among the first hits.
+    # Robert's line about the budget (ingested above) is among the first hits: he writes from
+    # harborview.example, and the company is a recall cue.
     assert "c-42" in top, [(h["source_id"], h["text"][:60]) for h in hits[:10]]
 
 
@@ -217,7 +218,7 @@ EXPECTED: dict[str, Check] = {
     'echo "select count(*) from event_log" | aios sql -': _event_count,
     'aios recall "when will the churn dashboard be ready" --thread chat-harborview-logistics '
     '--k 5': _has("churn dashboard ready by", "chat-harborview-logistics"),
-    'aios recall "what did Robert say about the budget" --since 2026-06-01 --json':
+    'aios recall "what did Harborview say about the budget" --since 2026-06-01 --json':
         _budget_recall,
     'aios recall "open invoices for Harborview Logistics" --budget 800':
         _has("INV-003-001", "Harborview Logistics", "status open"),

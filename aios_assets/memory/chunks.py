@@ -110,7 +110,7 @@ def chunks_for_event(row: Mapping[str, Any]) -> list[Chunk]:
         text=row.get("text"), payload=row.get("payload"),
     )
     head = speaker_name(row.get("actor"))
-    org = org_of(row.get("actor"))
+    org = event_org(row.get("actor"), row.get("payload"))
     return [
         Chunk(
             chunk_id=f"{row['event_id']}:{i}",
@@ -162,6 +162,22 @@ def neighbours(chunks: list[Chunk]) -> tuple[list[int], list[int]]:
             prev[i] = i - 1
             nxt[i - 1] = i
     return prev, nxt
+
+
+# payload fields that carry the address of the event's person when the actor is a bare name
+# (a chat or transcript speaker, an invoice's customer)
+_PERSON_ADDRESS_FIELDS = ("speaker_email", "customer_email")
+
+
+def event_org(actor: str | None, payload: Mapping[str, Any] | None) -> str:
+    """:func:`org_of` the actor, else of the payload's speaker or customer address."""
+    found = org_of(actor)
+    if not found and isinstance(payload, Mapping):
+        for name in _PERSON_ADDRESS_FIELDS:
+            value = payload.get(name)
+            if isinstance(value, str) and (found := org_of(value)):
+                break
+    return found
 
 
 def org_of(actor: str | None) -> str:
