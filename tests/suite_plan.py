@@ -33,8 +33,8 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_entities_overrides", "test_entities_snapshot", "test_entities_speed_paths",
     "test_entities_stable_ids", "test_entities_staging", "test_entities_street",
     "test_field_issues", "test_ingest_crash", "test_ingest_exit_codes", "test_kill_anywhere",
-    "test_outbox_crash", "test_postgres_gone", "test_single_source", "test_soak",
-    "test_sql_sandbox", "test_ui", "test_ui_lineage",
+    "test_outbox_crash", "test_postgres_gone", "test_readme_examples", "test_single_source",
+    "test_soak", "test_sql_sandbox", "test_ui", "test_ui_demo", "test_ui_lineage",
     # single tests of otherwise in-process modules
     "test_cli_escaping::test_markup_and_control_characters_in_file_names",
     "test_cli_escaping::test_sql_results_and_column_names_are_literal",
@@ -87,6 +87,7 @@ GROUPED: frozenset[str] = frozenset({
     "test_embeddings",  # embedder: the offline model
     "test_operations",  # defs: the whole Definitions
     "test_console", "test_cli_first_hour",  # home / demo: a small demo business
+    "test_readme_examples",  # checkout: `make demo` (small), then every README command
 })
 
 # module::test -> seconds (setup + call, its slowest case) on a quiet 2-core machine: CI's
@@ -95,7 +96,10 @@ GROUPED: frozenset[str] = frozenset({
 # `pytest --durations=0` when a test gets much slower or faster.
 SECONDS: dict[str, float] = {
     "test_kill_anywhere::test_sigkill_anywhere_then_next_ingest_finishes": 171,
+    "test_readme_examples::test_readme_command_answers": 150,  # + `ran`: every README command
     "test_demo_e2e::test_demo_runs_the_pipeline_and_prints_a_summary": 80,
+    "test_ui_demo::test_make_ui_serves_both_flags_nothing_stale_and_stops": 78,
+    "test_readme_examples::test_make_demo_says_how_to_reach_aios_and_the_readme_opens_with_it": 76,  # noqa: E501
     "test_real_corpus::test_no_crash": 80,
     "test_hostile_input::test_a_nul_poison_pill_does_not_stop_later_runs": 75,
     "test_contact_import::test_canonical_csv_and_a_mapped_export_resolve_to_one_person": 67,
@@ -124,6 +128,8 @@ SECONDS: dict[str, float] = {
     "test_memory_episodic::test_real_chain_event_log_entities_memory": 12,
     "test_soak::test_concurrency_soak": 10,
     "test_analyst_queries::test_proposals_and_approvals": 8,
+    "test_agents_dagster::test_a_rerun_with_nothing_new_keeps_every_data_version": 9,
+    "test_ui::test_ui_and_console_stop_with_their_children": 9,
     "test_ingest_exit_codes::test_a_failed_run_wins_over_a_rejected_file": 8,
     "test_cli_signals::test_sigterm_mid_ingest_cancels_the_run_and_ends_its_workers": 7,
     "test_entities_staging::test_latest_version_wins": 7,
@@ -132,6 +138,7 @@ SECONDS: dict[str, float] = {
     "test_entities_staging::test_contacts_are_parsed_from_payload": 6,
     "test_ingest_exit_codes::test_quarantined_records_inside_a_read_file_exit_0": 6,
     "test_ui_lineage::test_lineage_graph_through_graphql_and_chromium": 6,
+    "test_readme_examples::test_readme_console_serves_the_demo": 6,
     "test_definitions::test_dagster_validates_the_workspace": 5,
     "test_entities_dagster::test_materialize_under_the_warehouse_lock": 5,
     "test_ingest_exit_codes::test_a_failed_run_exits_1": 5,

@@ -9,11 +9,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dagster as dg
+import duckdb
 import psycopg
 import pytest
 
 from aios_assets.llm.offline import summarize_prompt
-from aios_assets.observability.costs import cost_ledger
+from aios_assets.observability.costs import COST_LEDGER_DDL, cost_ledger, ledger_data_version
 from aios_assets.testing.openai_server import Fault, OpenAIServer
 from resources.llm import LLMPermanentError, LLMResource, usage_metadata
 from resources.warehouse import DuckDBWarehouse
@@ -206,3 +207,29 @@ def test_adapter_calls_join_the_ledger_as_kind_adapter(aios_home: Path, ledger_d
 
     second = materialize_ledger(LLMResource())
     assert (second["new_rows"], second["new_adapter_rows"], second["rows"]) == (0, 0, 5)
+
+
+def test_ledger_data_version_moves_only_with_its_upstream_calls() -> None:
+    """The brief (downstream of the ledger) calls the LLM after the run that read the ledger;
+    were those calls in the ledger's data version, every hourly mirror would flag the brief
+    "Upstream data". Calls of the assets the ledger lists upstream do change it."""
+    con = duckdb.connect()
+    con.execute(COST_LEDGER_DDL)
+
+    def call(call_id: str, asset: str | None, cost: float) -> None:
+        con.execute(
+            """INSERT INTO cost_ledger (call_id, called_at, asset, agent, task, tier, model,
+                   prompt_hash, prompt_tokens, completion_tokens, cost_usd, cache_hit,
+                   degraded, outcome, attempts, latency_ms)
+               VALUES (?, TIMESTAMP '2026-06-01 09:00', ?, 'a', 't', 'cheap', 'm', 'h', 1, 1,
+                       ?, false, false, 'ok', 1, 1)""", [call_id, asset, cost])
+
+    empty = ledger_data_version(con)
+    call("c1", "agent_triage", 0.01)
+    after_triage = ledger_data_version(con)
+    assert after_triage != empty
+    call("c2", "agent_brief", 0.02)  # downstream of the ledger
+    call("c3", None, 0.03)  # outside any asset (the CLI)
+    assert ledger_data_version(con) == after_triage
+    call("c4", "summaries", 0.0)  # upstream, even at no cost
+    assert ledger_data_version(con) != after_triage

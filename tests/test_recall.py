@@ -209,3 +209,54 @@ def test_the_pgvector_path_finds_what_the_exact_path_finds(memory_home: Path, tm
            for q in questions]
     assert len(calls) == len(questions)  # the pgvector path really ran
     assert ann == exact and ann[0][0] == "D1:1" and "D1:4" in ann[1]
+
+
+def test_a_company_named_in_the_query_points_at_what_its_people_said(
+        memory_home: Path, tmp_path: Path) -> None:
+    """The README's example: "what did Acme say about the budget" finds the line Dana (of
+    acme.io) wrote, although neither "Acme" nor "budget" is in it, over another company's line
+    about a budget."""
+    import dataclasses
+
+    from aios_assets.memory.index import load_index
+    from aios_assets.memory.recall import recall, score_units
+
+    def mail(sid: str, actor: str, thread: str, text: str) -> dict:
+        return {"source": "chat", "source_id": sid, "kind": "chat_message",
+                "occurred_at": "2026-06-03T09:15:00Z", "actor": actor, "thread": thread,
+                "subject": None, "text": text, "payload": None}
+
+    business = [
+        mail("c-42", "Dana Reyes <dana@acme.io>", "acme-retainer",
+             "Q3 retainer approved at $4,500/month."),
+        mail("c-43", "Tom Baker <tom@acme.io>", "acme-retainer", "Can we meet on Thursday?"),
+        mail("c-44", "Sam Ortiz <sam@globex.com>", "globex-offsite",
+             "The budget for the offsite is still open until next week."),
+        mail("c-45", "Deals <promo@deals.example>", "promo",
+             "Invoices attached: open them today and win a prize!"),
+    ]
+    _ingest(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
+    _ingest(memory_home, write_jsonl(tmp_path / "business.jsonl", business))
+    _materialize(memory_home)
+    query = "what did Acme say about the budget"
+    hits = recall(query, k=3, home=memory_home)
+    assert "c-42" in [h.source_id for h in hits], [(h.source_id, h.score) for h in hits]
+
+    # the cue is what lifts it: the same index without organizations ranks it lower
+    index = load_index(memory_home)
+    assert index.org_names == {"acme", "globex", "deals"}
+
+    def rank(idx) -> int:
+        cand, score = score_units(idx, query, mask=None)
+        order = idx.meta["source_id"].to_numpy()[cand[np.argsort(-score, kind="stable")]]
+        return order.tolist().index("c-42")
+
+    assert rank(index) < rank(dataclasses.replace(index, org_names=frozenset()))
+
+
+def test_org_of_names_the_organization_of_an_address() -> None:
+    from aios_assets.memory.chunks import org_of
+
+    assert [org_of(a) for a in ("Dana Reyes <dana@acme.io>", "x@mail.acme.co.uk",
+                                "bob@gmail.com", "Rosa", None, "Big Bug bb@bug.com")] == [
+        "acme", "acme", "", "", "", ""]

@@ -10,6 +10,7 @@ merges everything by proposal id. Behaviour checks flag malformed outputs and dr
 """
 
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -116,6 +117,20 @@ CREATE TABLE IF NOT EXISTS {CANARY_TABLE} (
     overlap DOUBLE NOT NULL, problems VARCHAR[] NOT NULL
 );
 """
+
+
+def outputs_version(con: duckdb.DuckDBPyConnection, table: str, where: str = "true",
+                    params: list[Any] | None = None) -> dg.DataVersion:
+    """A data version from content: which proposals ``table`` holds (ids are content hashes,
+    and a proposal never changes once written). A rerun that proposes the same (the hourly
+    triage with no new mail, a step already done) keeps the version, so Dagster flags nothing
+    downstream "Upstream data"; without one every run would count as new data."""
+    if not has_relation(con, table):
+        return dg.DataVersion("0")
+    count, digest = con.execute(
+        f"SELECT count(*), coalesce(sum(hash(proposal_id)), 0) FROM {table} WHERE {where}",
+        params or []).fetchone()
+    return dg.DataVersion(f"{count}-{digest}")
 
 
 class AgentRunConfig(dg.Config):
@@ -238,7 +253,11 @@ def agent_plans(context: dg.AssetExecutionContext, config: AgentRunConfig,
     for plan, note in plans:
         if note != "unchanged":
             context.log.info(f"{plan.intent_id}: {plan.plan_id} {plan.status} ({note})")
-    return dg.MaterializeResult(metadata={
+    # The plans in force (a new window or a re-plan makes a new plan_id). Step progress is
+    # left out: the agents downstream write it, so counting it would flag them after each run.
+    version = dg.DataVersion(hashlib.sha256(
+        "\n".join(sorted(p.plan_id for p, _ in plans)).encode()).hexdigest()[:16])
+    return dg.MaterializeResult(data_version=version, metadata={
         "intents": len(intents),
         "active_plans": sum(p.status == "active" for p, _ in plans),
         "as_of": as_of.isoformat(),
@@ -400,7 +419,11 @@ def _agent_asset(agent: str) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, config: AgentRunConfig,
                warehouse: DuckDBWarehouse, postgres: PostgresStore,
                llm: LLMResource) -> dg.MaterializeResult:
-        return _execute_agent(context, agent, config, warehouse, postgres, llm)
+        result = _execute_agent(context, agent, config, warehouse, postgres, llm)
+        with warehouse.read() as con:
+            version = outputs_version(con, AGENT_OUTPUTS_TABLE, "agent = ? AND mode = 'live'",
+                                      [agent])
+        return dg.MaterializeResult(metadata=result.metadata, data_version=version)
 
     return _asset
 
@@ -455,8 +478,9 @@ def agent_canary(context: dg.AssetExecutionContext, config: AgentRunConfig,
                         [context.run_id, agent, diff.current_version, diff.canary_version, now,
                          diff.same, len(diff.changed), len(diff.only_current),
                          len(diff.only_canary), diff.overlap, canary_problems(diff)])
+        version = outputs_version(con, AGENT_OUTPUTS_TABLE, "mode = 'canary'")
     md = "\n\n".join(d.markdown() for d in diffs) or "No canary manifests."
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(data_version=version, metadata={
         "canaries": len(diffs),
         "min_overlap": round(min((d.overlap for d in diffs), default=1.0), 3),
         "diff": dg.MetadataValue.md(md[:8000]),
@@ -503,11 +527,12 @@ def action_proposals(context: dg.AssetExecutionContext,
                             left(payload ->> 'text', 60), payload -> 'json' ->> 'title'),
                    round(confidence, 2), rationale
             FROM {PROPOSALS_TABLE} ORDER BY created_at DESC, proposal_id LIMIT 15""").fetchall()
+        version = outputs_version(con, PROPOSALS_TABLE)
     context.log.info(f"action_proposals: {new} new of {len(staged)} staged, {total} in all")
     for agent, problems in withheld.items():
         context.log.warning(f"action_proposals: withheld agent {agent}'s outputs, they fail "
                             f"{agent}_outputs_valid: {'; '.join(problems[:3])}")
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(data_version=version, metadata={
         "dagster/row_count": total, "new_proposals": new, "staged": len(staged),
         "withheld": dg.MetadataValue.json({a: len(p) for a, p in withheld.items()}),
         "withheld_problems": dg.MetadataValue.md("\n".join(

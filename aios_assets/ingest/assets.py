@@ -128,14 +128,19 @@ def ingest_files(
             progress=ingest_observer.progress if ingest_observer else None,
             on_file=lambda f: _on_file(context, ingest_observer, f),
         )
-        total_events = con.execute("SELECT count(*) FROM event_log").fetchone()[0]
-        total_quar = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        total_events, ids_digest = con.execute(
+            "SELECT count(*), coalesce(sum(hash(event_id)), 0) FROM event_log").fetchone()
+        total_quar, quar_digest = con.execute(
+            "SELECT count(*), coalesce(sum(hash(quarantine_id)), 0) FROM quarantine").fetchone()
     if config.archive_inbox:
         archive_inbox_files(home, [Path(f.file) for f in report.files if f.skipped is None])
     meta = report_metadata(report, total_events, total_quar)
-    yield dg.MaterializeResult(asset_key="event_log", metadata=meta)
+    # Data versions from content (the log is append-only, event ids unique): an ingest that
+    # added nothing keeps the version, so nothing downstream is flagged "Upstream data".
+    yield dg.MaterializeResult(asset_key="event_log", metadata=meta,
+                               data_version=dg.DataVersion(f"{total_events}-{ids_digest}"))
     yield dg.MaterializeResult(
-        asset_key="quarantine",
+        asset_key="quarantine", data_version=dg.DataVersion(f"{total_quar}-{quar_digest}"),
         metadata={"dagster/row_count": total_quar, "rejected_this_run": report.rejected},
     )
 

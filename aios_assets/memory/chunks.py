@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aios_assets.shared.sql_rules import freemail_domains
+from aios_assets.shared.text import email_of
+
 THREAD_TURNS = frozenset({"chat_message", "transcript_turn"})  # one event per turn of a thread
 CHUNK_WORDS = 120  # long bodies (mail, notes) are cut into windows of this many words
 CHUNK_OVERLAP = 20
@@ -38,6 +41,8 @@ class Chunk:
     text: str  # what a hit shows: the speaker leads
     body: str  # what is indexed and embedded: the words alone, no speaker name
     content_hash: str  # of ``body``: a unit is embedded once per distinct body
+    # where the speaker writes from (:func:`org_of`): "what did Acme say" points at Dana's units
+    org: str = ""
 
 
 def speaker_name(actor: str | None) -> str | None:
@@ -105,6 +110,7 @@ def chunks_for_event(row: Mapping[str, Any]) -> list[Chunk]:
         text=row.get("text"), payload=row.get("payload"),
     )
     head = speaker_name(row.get("actor"))
+    org = event_org(row.get("actor"), row.get("payload"))
     return [
         Chunk(
             chunk_id=f"{row['event_id']}:{i}",
@@ -119,6 +125,7 @@ def chunks_for_event(row: Mapping[str, Any]) -> list[Chunk]:
             text=f"{head}: {body}" if head else body,
             body=body,
             content_hash=chunk_hash(body),
+            org=org,
         )
         for i, body in enumerate(parts)
     ]
@@ -155,3 +162,37 @@ def neighbours(chunks: list[Chunk]) -> tuple[list[int], list[int]]:
             prev[i] = i - 1
             nxt[i - 1] = i
     return prev, nxt
+
+
+# payload fields that carry the address of the event's person when the actor is a bare name
+# (a chat or transcript speaker, an invoice's customer)
+_PERSON_ADDRESS_FIELDS = ("speaker_email", "customer_email")
+
+
+def event_org(actor: str | None, payload: Mapping[str, Any] | None) -> str:
+    """:func:`org_of` the actor, else of the payload's speaker or customer address."""
+    found = org_of(actor)
+    if not found and isinstance(payload, Mapping):
+        for name in _PERSON_ADDRESS_FIELDS:
+            value = payload.get(name)
+            if isinstance(value, str) and (found := org_of(value)):
+                break
+    return found
+
+
+def org_of(actor: str | None) -> str:
+    """The name in the actor's address domain, lower case: ``acme`` for ``dana@acme.io``,
+    ``mail.acme.co.uk`` or ``acme.com`` ("" for no address or a freemail one)."""
+    address = email_of(actor)
+    if not address:
+        return ""
+    domain = address.rpartition("@")[2]
+    if domain in freemail_domains():
+        return ""
+    labels = domain.split(".")
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:  # acme.co.uk
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else labels[0]
+
+
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ltd", "plc"})

@@ -78,6 +78,11 @@ class SemanticIndex:
     entity_chunks: dict[str, np.ndarray] = field(default_factory=dict)
     actor_names: frozenset[str] = frozenset()
     actor_threads: dict[str, np.ndarray] = field(default_factory=dict)
+    # the organization a unit's speaker writes from: the first label of their address's
+    # domain ("acme" for dana@acme.io; none for freemail), so "what did Acme say" finds Dana
+    orgs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    org_names: frozenset[str] = frozenset()
+    org_threads: dict[str, np.ndarray] = field(default_factory=dict)
     _by_hash: dict[str, list[int]] | None = None
 
     @property
@@ -175,6 +180,7 @@ def build_index(
             "kind": [c.kind for c in chunks],
             "thread": [c.thread for c in chunks],
             "actor": [c.actor for c in chunks],
+            "org": [c.org for c in chunks],
             "occurred_at": [c.occurred_at for c in chunks],
             "text": [c.text for c in chunks],
             "content_hash": [c.content_hash for c in chunks],
@@ -183,7 +189,7 @@ def build_index(
             "entity_ids": [list(e) for e in entity_ids],
         },
         schema_overrides={"entity_ids": pl.List(pl.String), "thread": pl.String,
-                          "actor": pl.String},
+                          "actor": pl.String, "org": pl.String},
     ).write_parquet(tmp / "meta.parquet")
     (tmp / "manifest.json").write_text(json.dumps(
         {"generation": generation, "model_id": model_id, "dim": dim, "chunks": len(chunks)}
@@ -249,6 +255,8 @@ def _load(path: Path) -> SemanticIndex:
     actors = np.array(
         [(a or "").split(" ")[0].lower() for a in meta["actor"].to_list()], dtype=object
     )
+    orgs = np.array(meta["org"].fill_null("").to_list() if "org" in meta.columns
+                    else [""] * meta.height, dtype=object)  # generations before orgs: none
     epoch = (
         meta["occurred_at"].dt.epoch("s").to_numpy().astype(np.int64)
         if meta.height else np.zeros(0, dtype=np.int64)
@@ -272,7 +280,11 @@ def _load(path: Path) -> SemanticIndex:
         entity_chunks={k: np.asarray(v, dtype=np.int64) for k, v in entity_rows.items()},
         actor_names=_speaker_cues(actors),
         actor_threads=_actor_threads(actors, codes),
+        orgs=orgs,
+        org_names=_speaker_cues(orgs),
+        org_threads=_actor_threads(orgs, codes),
     )
+
 
 
 # A name that speaks in more than this share of all units, and more than twice a fair share

@@ -248,8 +248,11 @@ def score_units(index: SemanticIndex, query: str, *, mask: np.ndarray | None,
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     # Names of speakers leave the text query and become the speaker signal below: otherwise
     # every short turn of that person ("Rosa: Same here!") matches a question about Rosa.
+    # An organization ("Acme": where a speaker writes from, their address's domain) is a cue
+    # too, but stays a query word: an invoice or a note about Acme names it.
     words = re.findall(r"[a-z]+", query.lower())
     names = {w for w in words if w in index.actor_names}
+    orgs = {w for w in words if w in index.org_names} - names
     content = re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")('s)?\b", " ", query,
                      flags=re.I) if names else query
     if not content.strip(" ?.!,"):
@@ -302,12 +305,14 @@ def score_units(index: SemanticIndex, query: str, *, mask: np.ndarray | None,
 
     score = base + weights.neighbour * neighbour_evidence(index, cand, base)
 
-    if names:
-        speakers = index.actors[cand]
-        named = np.fromiter((s in names for s in speakers), dtype=bool, count=cand.size)
+    for cued, who, where in ((names, index.actors, index.actor_threads),
+                             (orgs, index.orgs, index.org_threads)):
+        if not cued:
+            continue
+        named = np.fromiter((s in cued for s in who[cand]), dtype=bool, count=cand.size)
         if named.any():
             score = score + weights.speaker * named * score
-        threads = [index.actor_threads[n] for n in names if n in index.actor_threads]
+        threads = [where[n] for n in cued if n in where]
         if threads:
             inside = np.isin(index.thread_codes[cand], np.concatenate(threads))
             score = score + weights.speaker_thread * inside * score

@@ -524,11 +524,12 @@ def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
                       sum(cost_usd), count(*)
                FROM cost_ledger GROUP BY agent ORDER BY 3 DESC, 1 LIMIT 50""",
             [today]).fetchall()
+        version = ledger_data_version(con)
     context.log.info(f"cost_ledger: {new_llm} new LLM and {new_adapter} new adapter call(s), "
                      f"{total} in all")
     # Numbers as explicit int/float values: the UI's Plots tab draws each across
     # materializations (spend over time); the tables are this run's breakdowns.
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(data_version=version, metadata={
         "dagster/row_count": dg.MetadataValue.int(int(total)),
         "rows": dg.MetadataValue.int(int(total)),
         "new_rows": dg.MetadataValue.int(new_rows),
@@ -542,6 +543,20 @@ def cost_ledger(context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse,
         "spend_by_agent": spend_by_agent_table(by_agent),
         "spend_per_day": spend_per_day_table(per_day),
     })
+
+
+def ledger_data_version(con: duckdb.DuckDBPyConnection) -> dg.DataVersion:
+    """The ledger's data version as its downstream (the brief) sees it: the calls made by the
+    assets the ledger lists upstream (``LEDGER_DEPS``). Calls by assets downstream of it (the
+    brief, the canary, publishing's adapters) land in the ledger after the run that read it, so
+    counting them would flag the brief "Upstream data" after every hourly mirror, forever; an
+    unchanged ledger keeps its version, so a mirror that found nothing new flags nothing."""
+    names = [k.to_user_string() for k in LEDGER_DEPS]
+    marks = ", ".join("?" for _ in names)
+    count, digest, spend = con.execute(
+        f"""SELECT count(*), coalesce(sum(hash(call_id)), 0), coalesce(sum(cost_usd), 0)
+            FROM cost_ledger WHERE asset IN ({marks})""", names).fetchone()
+    return dg.DataVersion(f"{count}-{digest}-{round(float(spend), 6)}")
 
 
 def llm_spend_usd(con: duckdb.DuckDBPyConnection) -> float:

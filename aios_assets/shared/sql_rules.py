@@ -35,3 +35,11 @@ def sql_email_of(expr: str) -> str:
 def sql_name_of(expr: str) -> str:
     """SQL: the display name of ``Name <addr>`` (the macro ``display_name_of``)."""
     return render("display_name_of", expr)
+
+
+@lru_cache(maxsize=1)
+def freemail_domains() -> frozenset[str]:
+    """The mail providers whose domain names no organization (the macro ``freemail_domains``)."""
+    import re
+
+    return frozenset(re.findall(r"'([^']+)'", str(_macros().freemail_domains())))
