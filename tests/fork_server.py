@@ -17,9 +17,11 @@ from collections.abc import Callable
 from tests.conftest import ROOT
 
 
-def fork_trial(work: Callable[[], None], delay_s: float, limit_s: float | None = None) -> str:
+def fork_trial(work: Callable[[], None], delay_s: float, limit_s: float | None = None,
+               kill_when: Callable[[int], bool] | None = None) -> str:
     """Run ``work`` in a forked child, SIGKILL it after ``delay_s`` (negative: never, or after
-    ``limit_s`` when given), reap it; ``killed SECONDS`` or ``exited CODE SECONDS``."""
+    ``limit_s`` when given) or as soon as ``kill_when(pid)`` holds (polled every 2 ms), reap
+    it; ``killed SECONDS`` or ``exited CODE SECONDS``."""
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:  # the child: work, then leave without running the server's cleanup
@@ -31,16 +33,17 @@ def fork_trial(work: Callable[[], None], delay_s: float, limit_s: float | None =
             code = 1
         os._exit(code)
     limit = delay_s if delay_s >= 0 else limit_s
-    if limit is None:
+    if limit is None and kill_when is None:
         _, status = os.waitpid(pid, 0)
     else:
-        deadline = started + limit
+        deadline = started + (limit if limit is not None else float("inf"))
+        done = 0
         while time.monotonic() < deadline:
             done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
+            if done or (kill_when is not None and kill_when(pid)):
                 break
             time.sleep(0.002)
-        else:
+        if not done:
             os.kill(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
     elapsed = time.monotonic() - started
@@ -56,6 +59,7 @@ class ForkServerClient:
         self.proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+        self.last_answer: list[str] = []  # the last trial's answer, word by word
 
     def trial(self, line: str) -> tuple[str, float]:
         """Send one trial; ``("killed", s)`` or ``("exited CODE", s)``."""
@@ -64,6 +68,7 @@ class ForkServerClient:
         self.proc.stdin.flush()
         answer = self.proc.stdout.readline().split()
         assert answer, "the fork server died"
+        self.last_answer = answer
         outcome = answer[0] if answer[0] == "killed" else f"exited {answer[1]}"
         return outcome, float(answer[-1])
 

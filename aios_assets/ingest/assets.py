@@ -28,16 +28,27 @@ class IngestConfig(dg.Config):
     archive_inbox: bool = True  # move ingested inbox files to archive/inbox/
 
 
+def _archived_as(home: AiosHome, path: Path) -> tuple[str, Path] | None:
+    """(archive folder, path relative to its drop folder) for an inbox or IMAP staging file."""
+    for name, folder in (("inbox", home.inbox), ("imap", home.imap_staging)):
+        try:
+            return name, path.resolve().relative_to(folder.resolve())
+        except ValueError:
+            continue
+    return None
+
+
 def archive_inbox_files(home: AiosHome, files: list[Path]) -> list[Path]:
-    """Move ingested inbox files to ``archive/inbox/<date>/`` (never deleted)."""
+    """Move ingested inbox files to ``archive/inbox/<date>/`` and staged IMAP messages to
+    ``archive/imap/<date>/`` (never deleted)."""
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     moved: list[Path] = []
     for path in files:
-        try:
-            rel = path.resolve().relative_to(home.inbox.resolve())
-        except ValueError:
+        where = _archived_as(home, path)
+        if where is None:
             continue  # not an inbox file: leave it where the user put it
-        target = home.archive / "inbox" / day / rel
+        folder, rel = where
+        target = home.archive / folder / day / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             target = target.with_name(f"{target.stem}.{datetime.now(UTC):%H%M%S%f}{target.suffix}")

@@ -1,5 +1,6 @@
 """Ingest: files become events in the append-only event log (``ingest_files``), with its
-checks, ``ingest_job`` and the ``inbox_sensor`` that feeds it."""
+checks, ``ingest_job``, the ``inbox_sensor`` that feeds it from the drop folder and the
+``imap_inbox_sensor`` that feeds it from the operator's mailbox (resource ``imap``)."""
 
 import dagster as dg
 
@@ -9,12 +10,16 @@ from aios_assets.ingest.assets import (
     ingest_files,
     ingest_job,
 )
+from aios_assets.ingest.imap import mailbox_from_env
 from aios_assets.shared.automation import in_domain
+from sensors.imap import imap_inbox_sensor
 from sensors.inbox import inbox_sensor
 
 defs = dg.Definitions(
     assets=in_domain("ingest", [ingest_files]),
     asset_checks=[event_ids_unique, event_versions_contiguous],
     jobs=[ingest_job],
-    sensors=[inbox_sensor],
+    sensors=[inbox_sensor, imap_inbox_sensor],
+    # From $AIOS_IMAP_* when the code loads; the password stays an EnvVar (masked in the UI).
+    resources={"imap": mailbox_from_env()},
 )

@@ -104,6 +104,13 @@ RUNBOOK: tuple[RunbookEntry, ...] = (
         "re-execute from failure.",
     ),
     RunbookEntry(
+        "imap_auth", r"imapauthfailed|imap login refused",
+        "the IMAP server refused AIOS's login (wrong user or password, app password revoked)",
+        "Check $AIOS_IMAP_USER / $AIOS_IMAP_PASSWORD (an app password for Gmail or Fastmail) "
+        "and restart `make ui`; `imap_inbox_sensor` tries again after `auth_retry_s` and "
+        "resolves this incident when the login works.",
+    ),
+    RunbookEntry(
         "timeout", r"timed? ?out|timeouterror|deadline exceeded",
         "a call or a step took longer than its limit",
         "Check the service the step calls; re-execute from failure; if it repeats, raise "
@@ -188,6 +195,40 @@ def incident_from_context(context: dg.RunFailureSensorContext) -> Incident:
     else:
         error_class, message = None, (context.failure_event.message or "run failed")
     return build_incident(run.job_name, run.run_id, step_key, error_class, message)
+
+
+def build_sensor_incident(sensor: str, incident_id: str, error_class: str,
+                          message: str) -> Incident:
+    """An incident that a sensor opens for a condition, not for a failed run (``run_id`` holds
+    the incident id: the column is unique and a condition has no run)."""
+    message = redact(message)
+    entry = classify_failure(error_class, message)
+    return Incident(
+        incident_id=incident_id, job_name=sensor, run_id=incident_id, step_key=None,
+        error_class=error_class, error_message=message[:MAX_ERROR_CHARS], cause=entry.cause,
+        likely_cause=entry.likely_cause, runbook_step=entry.step,
+    )
+
+
+def open_condition_incident(postgres: PostgresStore, incident: Incident) -> bool:
+    """Record ``incident`` once (repeated ticks add nothing); True when this call opened it.
+    Its notification goes out with the others (``plans_sensor`` retries pending ones)."""
+    url = postgres.resolved_url()
+    ensure_schema(url)
+    with postgres.connect(autocommit=True) as con:
+        return open_incident(con, incident)
+
+
+def resolve_condition_incident(postgres: PostgresStore, incident_id: str) -> bool:
+    """Mark an open incident resolved (its condition is over); True when it was open."""
+    url = postgres.resolved_url()
+    ensure_schema(url)
+    with postgres.connect(autocommit=True) as con:
+        row = con.execute(
+            "UPDATE aios.incidents SET status = 'resolved' "
+            "WHERE incident_id = %s AND status = 'open' RETURNING incident_id",
+            (incident_id,)).fetchone()
+    return row is not None
 
 
 def ensure_schema(url: str) -> None:

@@ -54,6 +54,11 @@ class AiosHome:
         return self.root / "archive"
 
     @property
+    def imap_staging(self) -> Path:
+        """Messages fetched by ``imap_inbox_sensor``, one ``.eml`` each, until ingested."""
+        return self.root / "staging" / "imap"
+
+    @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 
