@@ -59,6 +59,8 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_caldav_sensor::test_recurring_event_with_an_override",
     "test_caldav_sensor::test_bad_credentials_open_one_incident",
     "test_caldav_sensor::test_login_backs_off_after_refusal",
+    "test_caldav_sensor::test_tick_killed_before_its_cursor_is_stored_adds_nothing",
+    "test_caldav_sensor::test_server_without_sync_collection_uses_ctag_and_etags",
     "test_ingest_parallel::test_parallel_parse_equals_serial",  # parser worker processes
     "test_ingest_parallel::test_failing_worker_fails_the_file_and_leaves_nothing",
     "test_memory_episodic::test_real_chain_event_log_entities_memory",
@@ -130,6 +132,8 @@ SECONDS: dict[str, float] = {
     "test_imap_sensor::test_thousand_messages_across_ticks": 16,
     "test_caldav_sensor::test_lost_cursor_and_refused_token_resync_adds_nothing": 11,
     "test_caldav_sensor::test_create_update_cancel_delete_across_ticks": 9,
+    "test_caldav_sensor::test_tick_killed_before_its_cursor_is_stored_adds_nothing": 10,
+    "test_caldav_sensor::test_server_without_sync_collection_uses_ctag_and_etags": 7,
     "test_caldav_sensor::test_recurring_event_with_an_override": 7,
     "test_caldav_sensor::test_bad_credentials_open_one_incident": 6,
     "test_entities_street::test_an_impossible_dob_reaches_the_resolver_as_digits": 15,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlsplit
 
 import caldav
 import dagster as dg
@@ -52,7 +53,8 @@ def user(radicale, request) -> str:
 
 
 def account(radicale, user: str, password: str | None = None, **settings) -> CalDavCalendar:
-    return CalDavCalendar(url=radicale.url, user=user,
+    settings.setdefault("url", radicale.url)
+    return CalDavCalendar(user=user,
                           password=radicale.users[user] if password is None else password,
                           **settings)
 
@@ -350,3 +352,51 @@ def test_login_backs_off_after_refusal(aios_home, radicale, user):
     retried = caldav_tick(wrong, first.cursor, *args, now=1901.0)
     assert retried.auth_failed
     assert retried.cursor.auth_failed_since == first.cursor.auth_failed_since  # one episode
+
+
+def test_tick_killed_before_its_cursor_is_stored_adds_nothing(aios_home, radicale, user):
+    """A tick that staged but whose cursor Dagster never stored (killed at the end): the next
+    tick, from the old cursor, lists the same changes again and the ingest adds nothing."""
+    home = AiosHome.from_env()
+    cal = make_calendar(radicale, user)
+    box = account(radicale, user)
+    cal.save_event(vevent("a@acme.io", "A"))
+    doomed = cal.save_event(vevent("b@acme.io", "B"))
+    cursor, _ = sync(home, box, None)
+    cal.save_event(vevent("a@acme.io", "A (moved)", hour=15))
+    doomed.delete()
+    _lost, requests = tick(box, cursor)  # staged; its cursor is thrown away
+    assert len(requests) == 1 and len(staged_files(home.caldav_staging)) == 1
+    cursor, _ = sync(home, box, cursor)  # the same changes again, from the old cursor
+    assert versions(home) == {"a@acme.io": [("A", None), ("A (moved)", None)],
+                              "b@acme.io": [("B", None), ("B", "CANCELLED")]}
+    assert_no_duplicate_content(home)
+
+
+def test_server_without_sync_collection_uses_ctag_and_etags(aios_home, radicale, user):
+    """Through a proxy that refuses the sync-collection REPORT: PROPFIND listings, skipped
+    while the ctag is unchanged; and AIOS only ever sent PROPFIND and REPORT (read-only)."""
+    home = AiosHome.from_env()
+    cal = make_calendar(radicale, user)
+    proxy = radicale_kit.RecordingProxy(radicale.port, sync_collection=False).start()
+    try:
+        box = account(radicale, user, url=proxy.url)
+        cal.save_event(vevent("a@acme.io", "A"))
+        gone = cal.save_event(vevent("b@acme.io", "B"))
+        cursor, _ = sync(home, box, None)
+        state = next(iter(SyncCursor.load(cursor).calendars.values()))
+        assert state.sync_token is None and state.ctag and len(state.etags) == 2
+        sent = len(proxy.requests)
+        cursor, requests = tick(box, cursor)  # ctag unchanged: no listing, nothing fetched
+        cal_path = urlsplit(str(cal.url)).path
+        assert requests == [] and proxy.requests[sent:]
+        assert [r for r in proxy.requests[sent:] if r[0] == "REPORT" or r[1:] == ("1", cal_path)
+                ] == []
+        cal.save_event(vevent("a@acme.io", "A2"))
+        gone.delete()
+        cursor, _ = sync(home, box, cursor)
+        assert versions(home) == {"a@acme.io": [("A", None), ("A2", None)],
+                                  "b@acme.io": [("B", None), ("B", "CANCELLED")]}
+        assert {method for method, _, _ in proxy.requests} == {"PROPFIND", "REPORT"}
+    finally:
+        proxy.stop()

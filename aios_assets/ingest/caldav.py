@@ -538,7 +538,8 @@ def sync_calendar(session: CalDavSession, cal_url: str, state: CalendarState,
     listed: Listed | None = None
     if state.sync_token:
         listed = session.sync(cal_url, state.sync_token)
-    if listed is None:
+    fallback = bool(state.ctag and not state.sync_token)  # sync-collection refused before
+    if listed is None and not fallback:
         listed = session.sync(cal_url, "")
         report.resynced = bool(state.sync_token or state.etags)
     if listed is None:  # no sync-collection: ctag and a full listing

@@ -4,16 +4,23 @@
 folder under one folder, and runs ``python -m radicale`` on a free 127.0.0.1 port without TLS.
 :meth:`Radicale.add_user` adds a user (Radicale reads the htpasswd file on every request, so no
 restart is needed); :meth:`Radicale.stop` ends the server.
+
+:class:`RecordingProxy` sits in front of it on another loopback port: it forwards every request
+and records it, and with ``sync_collection=False`` refuses the ``sync-collection``
+REPORT (HTTP 501) like a CalDAV server without RFC 6578.
 """
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 _CONFIG = """\
@@ -95,3 +102,68 @@ class Radicale:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+class RecordingProxy:
+    """A loopback HTTP reverse proxy to ``target_port`` that records each request as
+    ``(method, Depth header, path)``."""
+
+    def __init__(self, target_port: int, sync_collection: bool = True) -> None:
+        self.target_port = target_port
+        self.sync_collection = sync_collection
+        self.requests: list[tuple[str, str, str]] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # quiet
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                proxy.requests.append((self.command, self.headers.get("Depth", ""), self.path))
+                if (self.command == "REPORT" and not proxy.sync_collection
+                        and b"sync-collection" in body):
+                    self.send_response(501)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                conn = http.client.HTTPConnection("127.0.0.1", proxy.target_port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items()
+                               if k.lower() not in ("host", "connection")}
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                finally:
+                    conn.close()
+                self.send_response(resp.status, resp.reason)
+                for key, value in resp.getheaders():
+                    if key.lower() not in ("content-length", "connection",
+                                           "transfer-encoding"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_PUT = do_DELETE = do_POST = do_PROPFIND = do_REPORT = _forward
+            do_PROPPATCH = do_MKCALENDAR = do_MKCOL = do_MOVE = do_OPTIONS = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> RecordingProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
