@@ -29,8 +29,10 @@ class IngestConfig(dg.Config):
 
 
 def _archived_as(home: AiosHome, path: Path) -> tuple[str, Path] | None:
-    """(archive folder, path relative to its drop folder) for an inbox or IMAP staging file."""
-    for name, folder in (("inbox", home.inbox), ("imap", home.imap_staging)):
+    """(archive folder, path relative to its drop folder) for an inbox, IMAP or CalDAV staging
+    file."""
+    for name, folder in (("inbox", home.inbox), ("imap", home.imap_staging),
+                         ("caldav", home.caldav_staging)):
         try:
             return name, path.resolve().relative_to(folder.resolve())
         except ValueError:
@@ -39,8 +41,9 @@ def _archived_as(home: AiosHome, path: Path) -> tuple[str, Path] | None:
 
 
 def archive_inbox_files(home: AiosHome, files: list[Path]) -> list[Path]:
-    """Move ingested inbox files to ``archive/inbox/<date>/`` and staged IMAP messages to
-    ``archive/imap/<date>/`` (never deleted)."""
+    """Move ingested inbox files to ``archive/inbox/<date>/``, staged IMAP messages to
+    ``archive/imap/<date>/`` and staged calendar objects to ``archive/caldav/<date>/`` (never
+    deleted)."""
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     moved: list[Path] = []
     for path in files:

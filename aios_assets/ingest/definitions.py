@@ -1,6 +1,7 @@
 """Ingest: files become events in the append-only event log (``ingest_files``), with its
-checks, ``ingest_job``, the ``inbox_sensor`` that feeds it from the drop folder and the
-``imap_inbox_sensor`` that feeds it from the operator's mailbox (resource ``imap``)."""
+checks, ``ingest_job``, the ``inbox_sensor`` that feeds it from the drop folder, the
+``imap_inbox_sensor`` that feeds it from the operator's mailbox (resource ``imap``) and the
+``caldav_calendar_sensor`` that feeds it from the operator's calendars (resource ``caldav``)."""
 
 import dagster as dg
 
@@ -10,8 +11,10 @@ from aios_assets.ingest.assets import (
     ingest_files,
     ingest_job,
 )
+from aios_assets.ingest.caldav import calendar_from_env
 from aios_assets.ingest.imap import mailbox_from_env
 from aios_assets.shared.automation import in_domain
+from sensors.caldav import caldav_calendar_sensor
 from sensors.imap import imap_inbox_sensor
 from sensors.inbox import inbox_sensor
 
@@ -19,7 +22,8 @@ defs = dg.Definitions(
     assets=in_domain("ingest", [ingest_files]),
     asset_checks=[event_ids_unique, event_versions_contiguous],
     jobs=[ingest_job],
-    sensors=[inbox_sensor, imap_inbox_sensor],
-    # From $AIOS_IMAP_* when the code loads; the password stays an EnvVar (masked in the UI).
-    resources={"imap": mailbox_from_env()},
+    sensors=[inbox_sensor, imap_inbox_sensor, caldav_calendar_sensor],
+    # From $AIOS_IMAP_* / $AIOS_CALDAV_* when the code loads; the passwords stay EnvVars
+    # (masked in the UI).
+    resources={"imap": mailbox_from_env(), "caldav": calendar_from_env()},
 )

@@ -111,6 +111,13 @@ RUNBOOK: tuple[RunbookEntry, ...] = (
         "resolves this incident when the login works.",
     ),
     RunbookEntry(
+        "caldav_auth", r"caldavauthfailed|caldav login refused",
+        "the CalDAV server refused AIOS's login (wrong user or password, app password revoked)",
+        "Check $AIOS_CALDAV_USER / $AIOS_CALDAV_PASSWORD (an app password for Fastmail or "
+        "Nextcloud) and restart `make ui`; `caldav_calendar_sensor` tries again after "
+        "`auth_retry_s` and resolves this incident when the login works.",
+    ),
+    RunbookEntry(
         "timeout", r"timed? ?out|timeouterror|deadline exceeded",
         "a call or a step took longer than its limit",
         "Check the service the step calls; re-execute from failure; if it repeats, raise "

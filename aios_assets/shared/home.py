@@ -59,6 +59,16 @@ class AiosHome:
         return self.root / "staging" / "imap"
 
     @property
+    def caldav_staging(self) -> Path:
+        """Calendar objects fetched by ``caldav_calendar_sensor``, as ``.ics``, until ingested."""
+        return self.root / "staging" / "caldav"
+
+    @property
+    def caldav_state(self) -> Path:
+        """The last text of each calendar object synced (a deleted one is staged from it)."""
+        return self.root / "caldav"
+
+    @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 
