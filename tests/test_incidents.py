@@ -56,12 +56,15 @@ def _incidents(pg_url: str, run_id: str) -> list[tuple]:
 
 
 def test_failed_run_opens_one_incident_and_notifies_once(pg_url, aios_home, hook):
+    from tests.audit_fixtures import fresh_database
+
+    url = fresh_database(pg_url)  # no other test's open incidents (an IMAP or CalDAV login)
     with dg.instance_for_test() as instance:
         run, event = _fail_once(instance)
         for _ in range(3):  # repeated ticks (or a rewound cursor) must not duplicate anything
-            _tick(instance, run, event, pg_url)
+            _tick(instance, run, event, url)
 
-    rows = _incidents(pg_url, run.run_id)
+    rows = _incidents(url, run.run_id)
     assert len(rows) == 1
     job, step, error_class, cause, step_text, status, attempts = rows[0]
     assert (job, step, cause, status, attempts) == (
