@@ -53,6 +53,8 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_imap_sensor::test_large_attachment",
     "test_imap_sensor::test_bad_credentials_open_one_incident",
     "test_imap_sensor::test_login_backs_off_after_refusal",
+    # benchmarks/imap_bench.py in a subprocess: Dovecot, Dagster runs, dbt, embedded Postgres
+    "test_imap_bench",
     "test_ingest_parallel::test_parallel_parse_equals_serial",  # parser worker processes
     "test_ingest_parallel::test_failing_worker_fails_the_file_and_leaves_nothing",
     "test_memory_episodic::test_real_chain_event_log_entities_memory",
