@@ -105,6 +105,7 @@ SECONDS: dict[str, float] = {
     "test_real_corpus::test_no_crash": 80,
     "test_hostile_input::test_a_nul_poison_pill_does_not_stop_later_runs": 75,
     "test_contact_import::test_canonical_csv_and_a_mapped_export_resolve_to_one_person": 67,
+    "test_imap_bench::test_small_run_reports_throughput_exactly_once_and_lag": 55,  # load ~3
     "test_postgres_gone::test_postgres_killed_mid_run_one_line_then_next_ingest_works": 64,
     "test_entities_speed_paths::test_changes_are_not_skipped": 50,
     "test_field_issues::test_a_bad_field_never_drops_a_person": 41,
