@@ -409,7 +409,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not dovecot.available():
         raise SystemExit("dovecot is not installed (apt-get install -y dovecot-imapd)")
     ensure_dbt_manifest()  # the definitions read it; a stale one would add a dbt parse
-    saved = {k: os.environ.get(k) for k in ("AIOS_HOME", "DAGSTER_HOME")}
+    # Offline and self-contained, like the pipeline benchmark: no AIOS_* / OPENAI_* setting of
+    # this shell (an LLM endpoint, a real mailbox, another home) reaches the runs.
+    saved = {k: v for k, v in os.environ.items()
+             if k.startswith(("AIOS_", "OPENAI_")) or k == "DAGSTER_HOME"}
+    for k in saved:
+        del os.environ[k]
     deadline = Deadline(args.time_limit)
     load_start = loadavg()
     work = Path(tempfile.mkdtemp(prefix="aios-imap-bench-"))
@@ -420,11 +425,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          max_ticks=args.max_ticks, deadline=deadline)
                if args.lag_trials > 0 else None)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        for k in ("AIOS_HOME", "DAGSTER_HOME"):
+            os.environ.pop(k, None)
+        os.environ.update(saved)
         if args.keep:
             print(f"kept {work}")
         else:
