@@ -65,6 +65,7 @@ STEPS = [
                       "--definitions-rounds", "1"], 1500, "pipeline.json"),
     Step("llm_economy", [PY, "-m", "benchmarks.llm_economy_bench", "--days", "7"], 600,
          "llm_economy.json"),
+    Step("imap", [PY, "-m", "benchmarks.imap_bench", "--messages", "10000"], 1500, "imap.json"),
 ]
 
 
@@ -275,7 +276,38 @@ def figures() -> list[Figure]:
         _fig("LLM dollars, tiering alone (cache hits paid) / every call strong",
              _get(llm, "usd_ratio_tiering_only"), "ratio", source="llm_economy.json"),
     ]
+    out += _imap_figures("imap.json")
     return out
+
+
+def _imap_figures(name: str) -> list[Figure]:
+    imap = _load(name)
+    if imap is None:
+        return []
+    sync = _get(imap, "sync") or {}
+    n = f"{sync.get('messages') or 0:,}"
+    lag = _get(imap, "lag") or {}
+    trials = lag.get("trials")
+    return [
+        _fig(f"IMAP sync from a local Dovecot, {n} messages: fetch + stage (sensor ticks)",
+             _get(sync, "fetch_stage", "messages_per_s"), "messages/s", source=name),
+        _fig(f"IMAP sync, {n} messages: the ingest_job run into the event log",
+             _get(sync, "ingest", "messages_per_s"), "messages/s", source=name),
+        _fig(f"IMAP sync, {n} messages: lost + duplicated (events or staged copies) + "
+             "flagged \\Seen", _imap_faults(sync), "messages", "0", lambda v: v == 0, name),
+        _fig(f"IMAP arrival → recall on a warm home (tick, ingest run, automation run, "
+             f"recall; median of {trials or 0}; sensor intervals not included)",
+             lag.get("seconds_median"), "s", source=name),
+    ]
+
+
+def _imap_faults(sync: dict[str, Any]) -> int | None:
+    fs, ing = sync.get("fetch_stage"), sync.get("ingest")
+    if not fs or not ing:
+        return None
+    lost = sync["messages"] - ing["distinct_message_ids"]
+    doubled = ing["email_events"] - ing["distinct_message_ids"] + fs["staged_more_than_once"]
+    return lost + doubled + sync["flagged_seen"]
 
 
 def _pipeline_figures(name: str) -> list[Figure]:

@@ -61,6 +61,8 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_caldav_sensor::test_login_backs_off_after_refusal",
     "test_caldav_sensor::test_tick_killed_before_its_cursor_is_stored_adds_nothing",
     "test_caldav_sensor::test_server_without_sync_collection_uses_ctag_and_etags",
+    # benchmarks/imap_bench.py in a subprocess: Dovecot, Dagster runs, dbt, embedded Postgres
+    "test_imap_bench",
     "test_ingest_parallel::test_parallel_parse_equals_serial",  # parser worker processes
     "test_ingest_parallel::test_failing_worker_fails_the_file_and_leaves_nothing",
     "test_memory_episodic::test_real_chain_event_log_entities_memory",
@@ -111,6 +113,7 @@ SECONDS: dict[str, float] = {
     "test_real_corpus::test_no_crash": 80,
     "test_hostile_input::test_a_nul_poison_pill_does_not_stop_later_runs": 75,
     "test_contact_import::test_canonical_csv_and_a_mapped_export_resolve_to_one_person": 67,
+    "test_imap_bench::test_small_run_reports_throughput_exactly_once_and_lag": 55,  # load ~3
     "test_postgres_gone::test_postgres_killed_mid_run_one_line_then_next_ingest_works": 64,
     "test_entities_speed_paths::test_changes_are_not_skipped": 50,
     "test_field_issues::test_a_bad_field_never_drops_a_person": 41,
