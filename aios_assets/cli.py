@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from aios_assets.agents.cli import intent_app
 from aios_assets.shared.home import AiosHome, activate_home
 from aios_assets.shared.jsonable import jsonable
-from aios_assets.termtext import fit_table, make_console, safe, visible
+from aios_assets.termtext import fit_table, make_console, progress_off, safe, visible
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -48,7 +48,12 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _stage(started: float, text: str) -> None:
     """One progress line on stderr, terminal or not: "[  12.3s] loading the definitions"."""
-    console.print(f"[{time.monotonic() - started:6.1f}s] {safe(text)}", highlight=False)
+    _progress_line(f"[{time.monotonic() - started:6.1f}s] {safe(text)}")
+
+
+def _progress_line(line: str) -> None:
+    if not progress_off():
+        console.print(line, highlight=False)
 
 
 def _progress() -> Progress:
@@ -59,7 +64,8 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=False,
-        disable=not console.is_terminal and os.environ.get("AIOS_PROGRESS") != "1",
+        disable=progress_off() or (not console.is_terminal
+                                    and os.environ.get("AIOS_PROGRESS") != "1"),
     )
 
 
@@ -160,7 +166,8 @@ def _print_summary(home: AiosHome, started: float | None,
 
         cost = llm_spend_usd(con)
         agents = proposals_summary(con)
-    table = Table(title="AIOS", show_header=False)
+    # values fold (a long home path breaks across lines) rather than being cut with "…"
+    table = Table(Column(), Column(overflow="fold"), title="AIOS", show_header=False)
     table.add_row("events ingested", f"{events:,}")
     table.add_row("quarantined", f"{quarantined:,}")
     table.add_row("entities", "not built" if entities is None else f"{entities:,}")
@@ -319,7 +326,7 @@ def _run_ingest(
                     "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
                 },
                 resources={"ingest_observer": observer},
-                notify=lambda line: console.print(line, highlight=False),
+                notify=_progress_line,
                 started=started,
             )
     files = observer.files

@@ -42,6 +42,13 @@ def safe(value: Any, *, keep_newlines: bool = False) -> str:
     return escape(visible("" if value is None else str(value), keep_newlines=keep_newlines))
 
 
+def progress_off() -> bool:
+    """``AIOS_PROGRESS=0``: no stage lines and no bars (a script that wants errors only)."""
+    import os
+
+    return os.environ.get("AIOS_PROGRESS", "").strip() == "0"
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """The CLI's console: soft-wrapped, and ``:name:`` in data never becomes an emoji."""
     return Console(stderr=stderr, soft_wrap=True, emoji=False)

@@ -171,7 +171,9 @@ def test_a_nul_poison_pill_does_not_stop_later_runs(tmp_path, aios_home):
     res = run_aios("recall", "run after the poison pill", home=aios_home, timeout=300)
     assert res.returncode == 0 and "after" in res.stdout, res.stdout + res.stderr
     # recall shows hostile content literally: no markup, no emoji, no escape sequence
-    res = run_aios("recall", "quokka pwned", home=aios_home, timeout=300)
+    # wide enough that the table does not wrap the hit's text inside the markup it shows
+    res = run_aios("recall", "quokka pwned", home=aios_home, timeout=300,
+                   env={"COLUMNS": "200"})
     assert res.returncode == 0, res.stderr[-2000:]
     assert "[bold red]pwned[/]" in res.stdout and ":x:" in res.stdout, res.stdout
     assert "\x1b" not in res.stdout and "\\x1b[31m" in res.stdout and "❌" not in res.stdout

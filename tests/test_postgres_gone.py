@@ -105,7 +105,9 @@ def test_postgres_killed_mid_run_one_line_then_next_ingest_works(home: Path, tmp
     steps to start the server again on demand, so it is running when the run ends."""
     path = write_chat(tmp_path / "chat.jsonl")
     pm = postmaster(home)
-    env = {**os.environ, "AIOS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    # AIOS_PROGRESS=0: no stage lines, so stderr holds what the user sees of the failure
+    env = {**os.environ, "AIOS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
+           "AIOS_PROGRESS": "0"}
     proc = subprocess.Popen([*AIOS, "ingest", str(path), "--materialize"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = time.monotonic()

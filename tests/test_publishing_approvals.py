@@ -14,6 +14,7 @@ from conftest import run_aios
 from publishing_fixtures import build_warehouse, proposal
 from typer.testing import CliRunner
 
+from aios_assets.termtext import MIN_ID_PREFIX
 from tests.smtp_sink import SmtpSink
 
 POLICY = """
@@ -218,7 +219,9 @@ def test_no_adapter_shows_waiting_for_adapter_with_the_reason(world, aios_home, 
     assert (listed[ok]["status"], listed[ok]["status_reason"]) == ("waiting_for_adapter", why)
     monkeypatch.setenv("COLUMNS", "250")  # rich: wide enough for the whole reason
     table = aios("proposals", "--status", "waiting_for_adapter", "--limit", "0")
-    assert table.exit_code == 0 and ok in table.stdout and "AIOS_SMTP_HOST" in table.stdout
+    # the table shows ids as their shortest unique prefix (at least MIN_ID_PREFIX characters)
+    assert table.exit_code == 0 and ok[:MIN_ID_PREFIX] in table.stdout
+    assert "AIOS_SMTP_HOST" in table.stdout
     text = aios("publish")
     assert "waiting for an adapter: " + why in text.stderr
     with SmtpSink() as sink:

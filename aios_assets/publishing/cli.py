@@ -16,7 +16,15 @@ from rich.table import Column
 from rich.text import Text
 
 from aios_assets.shared.home import activate_home
-from aios_assets.termtext import fit_table, id_column, make_console, safe, short_ids, visible
+from aios_assets.termtext import (
+    fit_table,
+    id_column,
+    make_console,
+    progress_off,
+    safe,
+    short_ids,
+    visible,
+)
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -171,7 +179,7 @@ def publish(resolve_job: JobResolver, *, as_json: bool = False) -> None:
     result = run_job(
         resolve_job("publish_job"),
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        notify=lambda line: console.print(line, highlight=False))
+        notify=lambda line: None if progress_off() else console.print(line, highlight=False))
     summary: dict[str, Any] = {"run_id": result.run_id, "success": result.success}
     checks: list[dict[str, Any]] = []
     for e in result.all_events:
