@@ -41,11 +41,9 @@ import hashlib
 import json
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -56,7 +54,8 @@ from caldav.lib import error as dav_error
 from lxml import etree
 from pydantic import Field
 
-from aios_assets.shared.limits import CircuitBreaker, CircuitOpen
+from aios_assets.ingest import live
+from aios_assets.shared.limits import CircuitBreaker
 
 URL_ENV = "AIOS_CALDAV_URL"
 USER_ENV = "AIOS_CALDAV_USER"
@@ -80,6 +79,10 @@ class CalDavAuthFailed(RuntimeError):
 
 class CalDavForbidden(CalDavUnavailable):
     """403: no permission, or (on a sync-collection REPORT) a sync-token no longer valid."""
+
+
+CHANNEL = live.Channel("caldav", "CalDAV", f"${URL_ENV} and ${USER_ENV}", PASSWORD_ENV,
+                       CalDavUnavailable, CalDavAuthFailed)
 
 
 class CalDavCalendar(dg.ConfigurableResource):
@@ -114,14 +117,7 @@ class CalDavCalendar(dg.ConfigurableResource):
         return f"{parts.scheme}://{self.user}@{parts.netloc}{parts.path}"
 
     def breaker(self) -> CircuitBreaker:
-        """One breaker per account in this process, shared by every tick."""
-        key = self.describe()
-        with _BREAKERS_LOCK:
-            found = _BREAKERS.get(key)
-            if found is None:
-                found = _BREAKERS[key] = CircuitBreaker(self.breaker_threshold,
-                                                         self.breaker_reset_s)
-            return found
+        return live.breaker_for(self.describe(), self.breaker_threshold, self.breaker_reset_s)
 
     def connect(self) -> CalDavSession:
         """A session with the calendars to read. Raises :class:`CalDavUnavailable` or
@@ -135,10 +131,6 @@ class CalDavCalendar(dg.ConfigurableResource):
             session.close()
             raise
         return session
-
-
-_BREAKERS: dict[str, CircuitBreaker] = {}
-_BREAKERS_LOCK = threading.Lock()
 
 
 def calendar_from_env(**overrides: Any) -> CalDavCalendar:
@@ -357,14 +349,11 @@ class CalendarState:
 
 
 @dataclass
-class SyncCursor:
+class SyncCursor(live.LoginEpisode):
     """What the sensor's cursor holds (JSON): per calendar URL its sync-token, ctag and the
     ETag of each object staged, and the open login-failure episode, if any."""
 
     calendars: dict[str, CalendarState] = field(default_factory=dict)
-    auth_failed_since: str | None = None
-    auth_retry_at: float | None = None
-    incident_id: str | None = None
 
     @classmethod
     def load(cls, raw: str | None) -> SyncCursor:
@@ -377,8 +366,7 @@ class SyncCursor:
                                    {str(h): str(e) for h, e in (v.get("etags") or {}).items()})
                 for url, v in (data.get("calendars") or {}).items()
             }
-            return cls(calendars, data.get("auth_failed_since"), data.get("auth_retry_at"),
-                       data.get("incident_id"))
+            return cls(calendars, **cls.episode_from(data))
         except (ValueError, TypeError, KeyError, AttributeError):
             return cls()  # an unreadable cursor: start over, which only costs a resync
 
@@ -388,15 +376,15 @@ class SyncCursor:
             "calendars": {url: {"sync_token": s.sync_token, "ctag": s.ctag,
                                 "etags": dict(sorted(s.etags.items()))}
                           for url, s in sorted(self.calendars.items())},
-            "auth_failed_since": self.auth_failed_since,
-            "auth_retry_at": self.auth_retry_at,
-            "incident_id": self.incident_id,
+            **self.episode(),
         }, sort_keys=True)
 
     def copy(self) -> SyncCursor:
         return SyncCursor({u: CalendarState(s.sync_token, s.ctag, dict(s.etags))
-                           for u, s in self.calendars.items()},
-                          self.auth_failed_since, self.auth_retry_at, self.incident_id)
+                           for u, s in self.calendars.items()}, **self.episode())
+
+    def positions(self) -> dict[str, CalendarState]:
+        return self.calendars
 
 
 # --- last known objects, staging -----------------------------------------------------------------
@@ -471,41 +459,11 @@ def stage_objects(stage_dir: Path, texts: list[str]) -> tuple[Path, bool]:
     if it was not staged yet). Named by its content: the same batch staged again is one file."""
     parts = [t.replace("\r\n", "\n").replace("\r", "\n").strip("\n") + "\n" for t in texts]
     data = "".join(parts).replace("\n", "\r\n").encode("utf-8")
-    target = stage_dir / f"caldav-{hashlib.sha256(data).hexdigest()[:40]}{STAGED_SUFFIX}"
-    if target.exists():
-        return target, False
-    tmp = stage_dir / f".{target.name}.{os.getpid()}.tmp"  # hidden: ingest never reads it
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
-    dir_fd = os.open(stage_dir, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return target, True
-
-
-def clear_temporaries(stage_dir: Path) -> int:
-    """Remove half-written files a killed tick left behind (ticks of one sensor never overlap)."""
-    count = 0
-    for tmp in stage_dir.glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
-        count += 1
-    return count
+    return live.write_staged(stage_dir, "caldav", STAGED_SUFFIX, data)
 
 
 def staged_files(stage_dir: Path) -> list[Path]:
-    if not stage_dir.is_dir():
-        return []
-    return sorted(p for p in stage_dir.iterdir() if p.suffix == STAGED_SUFFIX
-                  and not p.name.startswith("."))
+    return live.staged_files(stage_dir, STAGED_SUFFIX)
 
 
 def known_folder(state_dir: Path, cal_url: str) -> Path:
@@ -525,6 +483,14 @@ class CalendarReport:
     cancelled: int = 0  # deleted objects staged as cancelled
     staged: int = 0  # new staged files
     more: bool = False  # changes left for the next tick
+
+    def line(self) -> str:
+        bits = [f"{self.changed} changed", f"{self.cancelled} cancelled", f"{self.staged} files"]
+        if self.resynced:
+            bits.append("full resync")
+        if self.more:
+            bits.append("more next tick")
+        return f"{self.calendar}: " + ", ".join(bits)
 
 
 def sync_calendar(session: CalDavSession, cal_url: str, state: CalendarState,
@@ -635,31 +601,11 @@ def sync_calendar(session: CalDavSession, cal_url: str, state: CalendarState,
 
 
 @dataclass
-class TickResult:
-    cursor: SyncCursor
+class TickResult(live.LiveTick[SyncCursor]):
     calendars: list[CalendarReport] = field(default_factory=list)
-    staged_now: int = 0
-    error: str | None = None
-    auth_failed: str | None = None
-    skipped: str | None = None
-    logged_in: bool = False
 
-    @property
-    def more(self) -> bool:
-        return any(c.more for c in self.calendars)
-
-    def summary(self) -> str:
-        parts = []
-        for c in self.calendars:
-            bits = [f"{c.changed} changed", f"{c.cancelled} cancelled", f"{c.staged} files"]
-            if c.resynced:
-                bits.append("full resync")
-            if c.more:
-                bits.append("more next tick")
-            parts.append(f"{c.calendar}: " + ", ".join(bits))
-        if self.error:
-            parts.append(f"stopped: {self.error}")
-        return "; ".join(parts) or (self.skipped or "nothing to do")
+    def reports(self) -> list[CalendarReport]:
+        return self.calendars
 
 
 def caldav_tick(account: CalDavCalendar, cursor: SyncCursor, stage_dir: Path,
@@ -669,49 +615,10 @@ def caldav_tick(account: CalDavCalendar, cursor: SyncCursor, stage_dir: Path,
 
     Never raises for the server's failures: they are in ``error`` / ``auth_failed`` and the
     cursor keeps whatever was staged before them."""
-    now = time.time() if now is None else now
     result = TickResult(cursor=cursor.copy())
-    if not account.configured():
-        result.skipped = f"CalDAV not configured: set ${URL_ENV} and ${USER_ENV}"
-        return result
-    if cursor.auth_retry_at is not None and now < cursor.auth_retry_at:
-        wait = int(cursor.auth_retry_at - now)
-        result.skipped = f"login was refused; next try in {wait}s (fix ${PASSWORD_ENV})"
-        return result
-    stage_dir.mkdir(parents=True, exist_ok=True)
-    clear_temporaries(stage_dir)
-    breaker = account.breaker()
-    session: CalDavSession | None = None
-    for attempt in range(account.connect_attempts):
-        try:
-            breaker.before_call()
-        except CircuitOpen as exc:
-            result.error = f"{account.describe()} unreachable, breaker open: {exc}"
-            return result
-        try:
-            session = account.connect()
-            breaker.success()
-            break
-        except CalDavAuthFailed as exc:
-            breaker.neutral()  # the server answered: it is up
-            result.auth_failed = result.error = str(exc)
-            c = result.cursor
-            c.auth_failed_since = c.auth_failed_since or datetime.fromtimestamp(
-                now, UTC).isoformat(timespec="seconds")
-            c.auth_retry_at = now + account.auth_retry_s
-            return result
-        except CalDavUnavailable as exc:
-            breaker.failure()
-            result.error = str(exc)
-            if attempt + 1 < account.connect_attempts:
-                sleep(min(2.0 ** attempt, 10.0))
-    if session is None:
-        return result
-    result.error = None
-    result.logged_in = True
-    result.cursor.auth_retry_at = None  # the login worked: the episode (if any) is over
-    budget = [account.max_objects_per_tick]
-    try:
+
+    def sync(session: CalDavSession) -> None:
+        budget = [account.max_objects_per_tick]
         for cal_url in session.calendars:
             state = result.cursor.calendars.setdefault(cal_url, CalendarState())
             report = sync_calendar(session, cal_url, state, budget, stage_dir,
@@ -719,9 +626,7 @@ def caldav_tick(account: CalDavCalendar, cursor: SyncCursor, stage_dir: Path,
                                    account.objects_per_fetch)
             result.calendars.append(report)
             result.staged_now += report.staged
-    except (CalDavUnavailable, CalDavAuthFailed, dav_error.DAVError, OSError) as exc:
-        breaker.failure()
-        result.error = f"{type(exc).__name__}: {exc}"[:500]
-    finally:
-        session.close()
-    return result
+
+    return live.tick(CHANNEL, account, result, stage_dir, sync,
+                     (CalDavUnavailable, CalDavAuthFailed, dav_error.DAVError, OSError),
+                     now=time.time() if now is None else now, sleep=sleep)

@@ -37,14 +37,12 @@ retried for ``auth_retry_s``, so a wrong password never becomes a lock-out or a 
 
 from __future__ import annotations
 
-import hashlib
 import imaplib
 import json
 import os
 import re
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -55,7 +53,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from aios_assets.shared.limits import CircuitBreaker, CircuitOpen
+from aios_assets.ingest import live
+from aios_assets.shared.limits import CircuitBreaker
 
 HOST_ENV = "AIOS_IMAP_HOST"
 PORT_ENV = "AIOS_IMAP_PORT"
@@ -76,6 +75,10 @@ class ImapUnavailable(RuntimeError):
 
 class ImapAuthFailed(RuntimeError):
     """The server refused the login (user or password wrong): not retried until fixed."""
+
+
+CHANNEL = live.Channel("imap", "IMAP", f"${HOST_ENV} and ${USER_ENV}", PASSWORD_ENV,
+                       ImapUnavailable, ImapAuthFailed)
 
 
 class ImapMailbox(dg.ConfigurableResource):
@@ -112,14 +115,7 @@ class ImapMailbox(dg.ConfigurableResource):
         return f"{scheme}://{self.user}@{self.host}:{self.port}"
 
     def breaker(self) -> CircuitBreaker:
-        """One breaker per account in this process, shared by every tick."""
-        key = self.describe()
-        with _BREAKERS_LOCK:
-            found = _BREAKERS.get(key)
-            if found is None:
-                found = _BREAKERS[key] = CircuitBreaker(self.breaker_threshold,
-                                                         self.breaker_reset_s)
-            return found
+        return live.breaker_for(self.describe(), self.breaker_threshold, self.breaker_reset_s)
 
     def connect(self) -> ImapSession:
         """A logged-in session. Raises :class:`ImapUnavailable` or :class:`ImapAuthFailed`."""
@@ -150,10 +146,6 @@ class ImapMailbox(dg.ConfigurableResource):
             _close(imap)
             raise ImapUnavailable(f"connection lost during login: {exc}") from None
         return ImapSession(imap)
-
-
-_BREAKERS: dict[str, CircuitBreaker] = {}
-_BREAKERS_LOCK = threading.Lock()
 
 
 def mailbox_from_env(**overrides: Any) -> ImapMailbox:
@@ -315,14 +307,11 @@ class FolderState:
 
 
 @dataclass
-class SyncCursor:
+class SyncCursor(live.LoginEpisode):
     """What the sensor's cursor holds (JSON): per folder (UIDVALIDITY, last UID), and the
     open login-failure episode, if any."""
 
     folders: dict[str, FolderState] = field(default_factory=dict)
-    auth_failed_since: str | None = None  # ISO time of the first refused login of this episode
-    auth_retry_at: float | None = None  # epoch seconds: no login attempt before this
-    incident_id: str | None = None  # the episode's incident, once it is recorded
 
     @classmethod
     def load(cls, raw: str | None) -> SyncCursor:
@@ -334,8 +323,7 @@ class SyncCursor:
                 name: FolderState(int(v["uidvalidity"]), int(v["last_uid"]))
                 for name, v in (data.get("folders") or {}).items()
             }
-            return cls(folders, data.get("auth_failed_since"), data.get("auth_retry_at"),
-                       data.get("incident_id"))
+            return cls(folders, **cls.episode_from(data))
         except (ValueError, TypeError, KeyError, AttributeError):
             return cls()  # an unreadable cursor: start over, which only costs a resync
 
@@ -344,10 +332,11 @@ class SyncCursor:
             "v": CURSOR_VERSION,
             "folders": {name: {"uidvalidity": s.uidvalidity, "last_uid": s.last_uid}
                         for name, s in sorted(self.folders.items())},
-            "auth_failed_since": self.auth_failed_since,
-            "auth_retry_at": self.auth_retry_at,
-            "incident_id": self.incident_id,
+            **self.episode(),
         }, sort_keys=True)
+
+    def positions(self) -> dict[str, FolderState]:
+        return self.folders
 
 
 # --- staging -------------------------------------------------------------------------------------
@@ -378,46 +367,12 @@ def stage_batch(stage_dir: Path, messages: list[tuple[bytes, datetime | None]],
                 now: datetime | None = None) -> tuple[Path, bool]:
     """Write fetched messages as one staged mbox file, durably and atomically; (path, True if
     it was not staged yet). Named by its content: the same batch fetched again is one file."""
-    data = to_mboxrd(messages, now or datetime.now(UTC))
-    target = stage_dir / f"imap-{hashlib.sha256(data).hexdigest()[:40]}{STAGED_SUFFIX}"
-    if target.exists():
-        return target, False
-    tmp = stage_dir / f".{target.name}.{os.getpid()}.tmp"  # hidden: ingest never reads it
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
-    _fsync_dir(stage_dir)
-    return target, True
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def clear_temporaries(stage_dir: Path) -> int:
-    """Remove half-written files a killed tick left behind (ticks of one sensor never overlap)."""
-    count = 0
-    for tmp in stage_dir.glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
-        count += 1
-    return count
+    return live.write_staged(stage_dir, "imap", STAGED_SUFFIX,
+                             to_mboxrd(messages, now or datetime.now(UTC)))
 
 
 def staged_files(stage_dir: Path) -> list[Path]:
-    if not stage_dir.is_dir():
-        return []
-    return sorted(p for p in stage_dir.iterdir() if p.suffix == STAGED_SUFFIX
-                  and not p.name.startswith("."))
+    return live.staged_files(stage_dir, STAGED_SUFFIX)
 
 
 # --- one folder, one tick ------------------------------------------------------------------------
@@ -451,6 +406,18 @@ class FolderReport:
     bytes: int = 0
     vanished: int = 0  # expunged between the listing and the fetch
     more: bool = False  # new messages left for the next tick
+
+    def line(self) -> str:
+        if self.missing:
+            return f"{self.folder}: no such folder"
+        bits = [f"{self.fetched} fetched", f"{self.staged} new"]
+        if self.resynced:
+            bits.append("UIDVALIDITY changed, resyncing")
+        if self.vanished:
+            bits.append(f"{self.vanished} expunged before fetch")
+        if self.more:
+            bits.append("more next tick")
+        return f"{self.folder}: " + ", ".join(bits)
 
 
 AfterList = Callable[[str, list[int]], None]
@@ -529,36 +496,11 @@ def chunks(uids: list[int], sizes: dict[int, int], per_fetch: int = FETCH_MESSAG
 
 
 @dataclass
-class TickResult:
-    cursor: SyncCursor
+class TickResult(live.LiveTick[SyncCursor]):
     folders: list[FolderReport] = field(default_factory=list)
-    staged_now: int = 0
-    error: str | None = None  # why the tick stopped early (connection, breaker, login)
-    auth_failed: str | None = None  # the refused login's message, when it was refused
-    skipped: str | None = None  # why the tick did nothing at all
-    logged_in: bool = False
 
-    @property
-    def more(self) -> bool:
-        return any(f.more for f in self.folders)
-
-    def summary(self) -> str:
-        parts = []
-        for f in self.folders:
-            if f.missing:
-                parts.append(f"{f.folder}: no such folder")
-                continue
-            bits = [f"{f.fetched} fetched", f"{f.staged} new"]
-            if f.resynced:
-                bits.append("UIDVALIDITY changed, resyncing")
-            if f.vanished:
-                bits.append(f"{f.vanished} expunged before fetch")
-            if f.more:
-                bits.append("more next tick")
-            parts.append(f"{f.folder}: " + ", ".join(bits))
-        if self.error:
-            parts.append(f"stopped: {self.error}")
-        return "; ".join(parts) or (self.skipped or "nothing to do")
+    def reports(self) -> list[FolderReport]:
+        return self.folders
 
 
 def imap_tick(mailbox: ImapMailbox, cursor: SyncCursor, stage_dir: Path, *,
@@ -568,59 +510,16 @@ def imap_tick(mailbox: ImapMailbox, cursor: SyncCursor, stage_dir: Path, *,
 
     Never raises for the mailbox's failures: they are in ``error`` / ``auth_failed`` and the
     cursor keeps whatever was staged before them."""
-    now = time.time() if now is None else now
-    result = TickResult(cursor=SyncCursor(dict(cursor.folders), cursor.auth_failed_since,
-                                          cursor.auth_retry_at, cursor.incident_id))
-    if not mailbox.configured():
-        result.skipped = f"IMAP not configured: set ${HOST_ENV} and ${USER_ENV}"
-        return result
-    if cursor.auth_retry_at is not None and now < cursor.auth_retry_at:
-        wait = int(cursor.auth_retry_at - now)
-        result.skipped = f"login was refused; next try in {wait}s (fix ${PASSWORD_ENV})"
-        return result
-    stage_dir.mkdir(parents=True, exist_ok=True)
-    clear_temporaries(stage_dir)
-    breaker = mailbox.breaker()
-    session: ImapSession | None = None
-    for attempt in range(mailbox.connect_attempts):
-        try:
-            breaker.before_call()
-        except CircuitOpen as exc:
-            result.error = f"{mailbox.describe()} unreachable, breaker open: {exc}"
-            return result
-        try:
-            session = mailbox.connect()
-            breaker.success()
-            break
-        except ImapAuthFailed as exc:
-            breaker.neutral()  # the server answered: it is up
-            result.auth_failed = str(exc)
-            result.error = str(exc)
-            c = result.cursor
-            c.auth_failed_since = c.auth_failed_since or datetime.fromtimestamp(
-                now, UTC).isoformat(timespec="seconds")
-            c.auth_retry_at = now + mailbox.auth_retry_s
-            return result
-        except ImapUnavailable as exc:
-            breaker.failure()
-            result.error = str(exc)
-            if attempt + 1 < mailbox.connect_attempts:
-                sleep(min(2.0 ** attempt, 10.0))
-    if session is None:
-        return result
-    result.error = None
-    result.logged_in = True
-    result.cursor.auth_retry_at = None  # the login worked: the episode (if any) is over
-    budget = Budget(mailbox.max_messages_per_tick, mailbox.max_bytes_per_tick)
-    try:
+    result = TickResult(cursor=SyncCursor(dict(cursor.folders), **cursor.episode()))
+
+    def sync(session: ImapSession) -> None:
+        budget = Budget(mailbox.max_messages_per_tick, mailbox.max_bytes_per_tick)
         for folder in mailbox.folders:
             report = sync_folder(session, folder, result.cursor.folders, budget, stage_dir,
                                  after_list, mailbox.messages_per_fetch)
             result.folders.append(report)
             result.staged_now += report.staged
-    except (ImapUnavailable, imaplib.IMAP4.error, OSError, socket.timeout) as exc:
-        breaker.failure()
-        result.error = f"{type(exc).__name__}: {exc}"[:500]
-    finally:
-        session.close()
-    return result
+
+    return live.tick(CHANNEL, mailbox, result, stage_dir, sync,
+                     (ImapUnavailable, imaplib.IMAP4.error, OSError, socket.timeout),
+                     now=time.time() if now is None else now, sleep=sleep)
