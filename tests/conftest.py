@@ -38,6 +38,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         ensure_dbt_manifest()
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`--dist load` with the shared-fixture modules as one unit each (suite_plan.scope_of)."""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None  # an explicit other mode (each, loadfile, worksteal...) is xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SuitePlanScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return suite_plan.scope_of(nodeid)
+
+    return SuitePlanScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     suite_plan.apply(items)
 

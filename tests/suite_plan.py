@@ -11,8 +11,10 @@ Markers (registered in pyproject.toml; ``make test-fast`` deselects all three):
 
 xdist (``make test``: ``-n`` workers, ``--dist loadgroup``):
 
-- ``GROUPED`` modules share an expensive module-scoped fixture: their tests carry
-  ``xdist_group(<module>)`` and so run on one worker, which builds the fixture once.
+- ``GROUPED`` modules share an expensive module-scoped fixture: their tests are one scheduling
+  unit (:func:`scope_of`, the scheduler in ``tests/conftest.py``) and so run on one worker,
+  which builds the fixture once. (Not ``xdist_group`` markers: pytest-xdist 3.8 tags grouped
+  tests by rewriting ``item._nodeid``, which pytest 9 no longer reads.)
 - Order: modules start slowest first (by their slowest test in ``SECONDS``; ties keep the file
   order, and the tests of a module keep theirs), so the long tests do not end up last on one
   worker while the others sit idle. Modules stay contiguous, so a module fixture is built once
@@ -190,8 +192,15 @@ def _keys(item: pytest.Item) -> tuple[str, str]:
     return module, f"{module}::{cls}{name}"
 
 
+def scope_of(nodeid: str) -> str:
+    """The xdist scheduling unit of a test: its module for a ``GROUPED`` module (one worker
+    builds the shared fixture once), else the test itself."""
+    module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+    return module if module in GROUPED else nodeid
+
+
 def apply(items: list[pytest.Item]) -> None:
-    """Mark every item, group the shared-fixture modules, and order the modules slowest first."""
+    """Mark every item and order the modules slowest first (groups: :func:`scope_of`)."""
     slowest: dict[str, float] = {}
     for item in items:
         module, test = _keys(item)
@@ -202,8 +211,6 @@ def apply(items: list[pytest.Item]) -> None:
         seconds = SECONDS.get(test, 0.0)
         if seconds >= SLOW_S:
             item.add_marker(pytest.mark.slow)
-        if module in GROUPED:
-            item.add_marker(pytest.mark.xdist_group(module))
         slowest[module] = max(slowest.get(module, 0.0), seconds)
     # sorted() is stable: equal modules keep the collection order, and so do a module's tests
     first_seen = {m: i for i, m in reversed(list(enumerate(_keys(it)[0] for it in items)))}
