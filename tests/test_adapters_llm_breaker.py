@@ -99,4 +99,6 @@ def test_rate_limit_spaces_calls(ledger_db):
         seen = [r.at for r in server.chat_requests]
     # burst 1 at 10/s: the 4 calls after the first wait >= 0.1 s each
     assert elapsed >= 0.38
-    assert min(b - a for a, b in zip(seen, seen[1:], strict=False)) >= 0.08
+    # arrivals at the server: 0.1 s apart at the client, minus the jitter of one request's
+    # trip (tens of ms on a loaded 2-core machine); unlimited calls arrive ~5 ms apart
+    assert min(b - a for a, b in zip(seen, seen[1:], strict=False)) >= 0.05
