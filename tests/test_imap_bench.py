@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,11 +27,17 @@ def test_small_run_reports_throughput_exactly_once_and_lag(tmp_path: Path) -> No
     out = tmp_path / "imap.json"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AIOS_") and k != "DAGSTER_HOME"}
-    env["TMPDIR"] = str(tmp_path)  # the benchmark's homes land under the test's folder
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.imap_bench", "--messages", "200", "--warm", "30",
-         "--lag-trials", "1", "--time-limit", "400", "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    # the benchmark's homes in a short private folder: under pytest's long basetemp the
+    # embedded Postgres's socket path would pass the 107-byte limit of a Unix socket
+    short = Path(tempfile.mkdtemp(prefix="aios-ib-", dir="/tmp"))
+    env["TMPDIR"] = str(short)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.imap_bench", "--messages", "200", "--warm", "30",
+             "--lag-trials", "1", "--time-limit", "400", "--out", str(out)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     data = json.loads(out.read_text())
     sync = data["sync"]
