@@ -224,8 +224,9 @@ def test_make_editable_install_has_no_setuptools_box(tmp_path: Path):
     assert m, "the Makefile's editable install line"
     env_value = shlex.split(m[1])[0].split("=", 1)[1]
     res = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ".",
-         "--prefix", str(tmp_path / "prefix")],
+        # --ignore-installed: else pip first uninstalls the running venv's own editable aios
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-installed",
+         "-e", ".", "--prefix", str(tmp_path / "prefix")],
         cwd=ROOT, env={**os.environ, "PYTHONWARNINGS": env_value},
         capture_output=True, text=True, timeout=300,
     )
