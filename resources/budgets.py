@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aios_assets.shared.text import parse_usd_map
+
 DAILY_BUDGET_ENV = "AIOS_LLM_DAILY_BUDGET_USD"
 AGENT_BUDGET_ENV = "AIOS_LLM_AGENT_DAILY_BUDGET_USD"  # "triage=0.5,brief=0.2"
 DAILY_TOKENS_ENV = "AIOS_LLM_DAILY_BUDGET_TOKENS"
@@ -91,16 +93,7 @@ class BudgetSettings:
 def parse_agent_budgets(text: str) -> dict[str, float]:
     """``"triage=0.5, brief=0.2"`` -> {"triage": 0.5, "brief": 0.2}; ValueError naming
     ``$AIOS_LLM_AGENT_DAILY_BUDGET_USD`` and the bad part otherwise."""
-    out: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, usd = part.partition("=")
-        try:
-            if not sep:
-                raise ValueError("expected agent=usd")
-            out[name.strip()] = float(usd)
-        except ValueError as exc:
-            raise ValueError(f"${AGENT_BUDGET_ENV}: {part.strip()!r}: {exc}") from None
-    return out
+    return parse_usd_map(text, AGENT_BUDGET_ENV, "agent")
 
 
 def budget_settings(llm: Any = None, environ: Mapping[str, str] | None = None,

@@ -163,3 +163,19 @@ def name_of(raw: str | None) -> str | None:
         name = _SPACES.sub(" ", _ANGLED.sub(" ", raw).replace('"', "")).strip(" ")
         return name or None
     return None if "@" in raw else (raw.replace('"', "").strip(_ASCII_SPACE) or None)
+
+
+def parse_usd_map(text: str, variable: str, key: str) -> dict[str, float]:
+    """``"a=0.5, b=0.2"`` (a setting's value) -> {"a": 0.5, "b": 0.2}; empty parts are skipped;
+    a part without a name or a non-negative number is a ValueError naming ``variable``."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        try:
+            usd = float(value)
+        except ValueError:
+            usd = -1.0
+        if not name.strip() or usd < 0:
+            raise ValueError(f"${variable}: {part!r} is not {key}=USD (e.g. {key}=0.5)")
+        out[name.strip()] = usd
+    return out

@@ -30,6 +30,7 @@ from aios_assets.publishing.adapters.base import (
 from aios_assets.publishing.adapters.http_api import BASE_URL_ENV, HttpApiAdapter
 from aios_assets.publishing.adapters.smtp import HOST_ENV, SmtpAdapter
 from aios_assets.publishing.adapters.webhook import URL_ENV, WebhookAdapter
+from aios_assets.shared.text import parse_usd_map
 
 RATE_ENV = "AIOS_ADAPTER_RATE_PER_S"
 COST_ENV = "AIOS_ADAPTER_COST_USD"
@@ -56,17 +57,7 @@ def rate_from_env() -> float | None:
 def costs_from_env() -> dict[str, float]:
     """``$AIOS_ADAPTER_COST_USD`` as capability -> USD per call (``email=0.001,http=0.01``); a
     bad entry is an error that names the variable."""
-    costs: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in os.environ.get(COST_ENV, "").split(","))):
-        name, _, value = part.partition("=")
-        try:
-            cost = float(value)
-        except ValueError:
-            cost = -1.0
-        if not name.strip() or cost < 0:
-            raise ValueError(f"{COST_ENV}: {part!r} is not capability=USD (e.g. email=0.001)")
-        costs[name.strip()] = cost
-    return costs
+    return parse_usd_map(os.environ.get(COST_ENV, ""), COST_ENV, "capability")
 
 
 def default_adapters(*, rate_per_s: float | None = None,
