@@ -95,6 +95,19 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     stop_embedded(home)
 
 
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory):
+    """A real Radicale CalDAV server on loopback, one per module (it starts in ~0.3 s); tests
+    add their own users (``aios_assets/testing/radicale.py``)."""
+    from aios_assets.testing import radicale as radicale_kit
+
+    if not radicale_kit.available():
+        pytest.skip("radicale is not installed (pip install radicale, a dev dependency)")
+    server = radicale_kit.Radicale(tmp_path_factory.mktemp("radicale")).start()
+    yield server
+    server.stop()
+
+
 def run_aios(*args: str, home: Path, input: str | None = None,
              env: dict[str, str] | None = None,
              timeout: float = 300) -> subprocess.CompletedProcess:

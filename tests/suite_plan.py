@@ -63,6 +63,8 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_caldav_sensor::test_login_backs_off_after_refusal",
     "test_caldav_sensor::test_tick_killed_before_its_cursor_is_stored_adds_nothing",
     "test_caldav_sensor::test_server_without_sync_collection_uses_ctag_and_etags",
+    # the CalDAV outbox adapter against Radicale, with a fault proxy and SIGKILLed publishers
+    "test_calendar_adapter",
     # benchmarks/imap_bench.py in a subprocess: Dovecot, Dagster runs, dbt, embedded Postgres
     "test_imap_bench",
     "test_ingest_parallel::test_parallel_parse_equals_serial",  # parser worker processes
@@ -141,6 +143,8 @@ SECONDS: dict[str, float] = {
     "test_caldav_sensor::test_server_without_sync_collection_uses_ctag_and_etags": 7,
     "test_caldav_sensor::test_recurring_event_with_an_override": 7,
     "test_caldav_sensor::test_bad_credentials_open_one_incident": 6,
+    "test_calendar_adapter::test_hold_then_confirm_through_the_outbox": 5,  # + Radicale start
+    "test_calendar_adapter::test_cancel_compensates_a_hold_and_audit_links_both": 4,
     "test_entities_street::test_an_impossible_dob_reaches_the_resolver_as_digits": 15,
     "test_parse_email::test_guessed_messages_land_in_event_log": 14,
     "test_deploy::test_daemon_dequeues_a_queued_run_and_it_succeeds": 12,

@@ -35,16 +35,6 @@ from sensors.caldav import caldav_calendar_sensor, ingest_request
 NO_PG = PostgresStore(url="postgresql://127.0.0.1:1/unused")  # fails loudly if ever used
 
 
-@pytest.fixture(scope="module")
-def radicale(tmp_path_factory: pytest.TempPathFactory):
-    """One Radicale per module (it starts in ~0.3 s); each test has its own user."""
-    if not radicale_kit.available():
-        pytest.skip("radicale is not installed (pip install radicale, a dev dependency)")
-    server = radicale_kit.Radicale(tmp_path_factory.mktemp("radicale")).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def user(radicale, request) -> str:
     name = f"u{abs(hash(request.node.name)) % 10**8}"

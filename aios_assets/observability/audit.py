@@ -331,6 +331,38 @@ def _adapter_calls(pg_url: str | None, keys: Sequence[str]) -> list[dict[str, An
                   ORDER BY called_at""", (list(keys),))
 
 
+def _link(key: str, proposals: Sequence[Mapping[str, Any]],
+          outbox: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    prop = next((r for r in proposals if r["idempotency_key"] == key), None)
+    row = next((r for r in outbox if r["idempotency_key"] == key), None)
+    src = prop or row or {}
+    return {"idempotency_key": key, "proposal_id": src.get("proposal_id"),
+            "action_type": src.get("action_type"), "status": row["status"] if row else None}
+
+
+def compensation(con: duckdb.DuckDBPyConnection, pg_url: str | None,
+                 p: Mapping[str, Any]) -> dict[str, Any]:
+    """Compensating actions, both ways: the action this one undoes (its payload's
+    ``compensates``, e.g. a ``calendar_cancel`` of a ``calendar_hold``) and the actions that
+    undo this one (proposals or outbox rows whose ``compensates`` is its idempotency key)."""
+    key = p["idempotency_key"]
+    target = (p.get("payload") or {}).get("compensates")
+    compensates = None
+    if isinstance(target, str) and target:
+        props = _q(con, "action_proposals", "SELECT proposal_id, idempotency_key, action_type "
+                   "FROM action_proposals WHERE idempotency_key = ?", [target])
+        compensates = _link(target, props, _outbox(pg_url, [target]))
+    props = _q(con, "action_proposals", "SELECT proposal_id, idempotency_key, action_type "
+               "FROM action_proposals WHERE json_extract_string(payload, '$.compensates') = ? "
+               "ORDER BY created_at, proposal_id", [key])
+    rows = _pg(pg_url, "outbox", "SELECT idempotency_key, proposal_id, action_type, status "
+               "FROM aios.outbox WHERE payload->>'compensates' = %s ORDER BY seq", (key,))
+    keys = list(dict.fromkeys([r["idempotency_key"] for r in props]
+                              + [r["idempotency_key"] for r in rows]))
+    return {"compensates": compensates,
+            "compensated_by": [_link(k, props, rows) for k in keys]}
+
+
 def fate(p: Mapping[str, Any], *, gates: Sequence[Mapping[str, Any]],
          decisions: Sequence[Mapping[str, Any]], outbox: Mapping[str, Any] | None,
          now: datetime | None = None, mode: str | None = None) -> str:
@@ -472,7 +504,7 @@ def cost_explanation(p: Mapping[str, Any], llm: Sequence[Mapping[str, Any]],
 def audit_proposal(con: duckdb.DuckDBPyConnection, pid: str, *,
                    pg_url: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Everything about one proposal: who made it and why, evidence, LLM calls, gates,
-    decisions, delivery, cost."""
+    decisions, delivery, the compensating actions linked to it, cost."""
     p = _proposal_row(con, pid)
     gates = _q(con, "proposal_gate_results",
                "SELECT gate, passed, reason, evaluated_at, run_id FROM proposal_gate_results "
@@ -512,6 +544,7 @@ def audit_proposal(con: duckdb.DuckDBPyConnection, pid: str, *,
         "adapter_calls": adapter,
         "fate": fate(p, gates=gates, decisions=decisions, outbox=outbox[0] if outbox else None,
                      now=now, mode=policy_modes(con, [p]).get(p["proposal_id"])),
+        "compensation": compensation(con, pg_url, p),
         "cost": cost_explanation(p, llm, adapter, shared),
     })
 

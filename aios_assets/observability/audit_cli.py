@@ -94,6 +94,20 @@ def _table(title: str, cols: list[str], rows: list[list[Any]], empty: str = "non
     return t
 
 
+def _compensation_lines(comp: dict[str, Any]) -> str:
+    """The compensating-action links of a proposal, one line each way (empty when none)."""
+    def one(link: dict[str, Any]) -> str:
+        return (f"{safe(link['proposal_id'] or '-')} {safe(link['action_type'] or '')} "
+                f"(key {safe(link['idempotency_key'])}, {safe(link['status'] or 'not enqueued')})")
+
+    lines = ""
+    if comp.get("compensates"):
+        lines += f"\n[bold]compensates:[/] {one(comp['compensates'])}"
+    for link in comp.get("compensated_by") or []:
+        lines += f"\n[bold]compensated by:[/] {one(link)}"
+    return lines
+
+
 def render_proposal(r: dict[str, Any]) -> Group:
     p, m, c = r["proposal"], r["manifest"], r["cost"]
     p, m = _safe_values(p), _safe_values(m)
@@ -109,7 +123,8 @@ def render_proposal(r: dict[str, Any]) -> Group:
             + f"\n[bold]why:[/] {p['rationale']}"
             + f"\n[bold]what:[/] "
             f"{safe(_cut(json.dumps(r['proposal']['payload'], ensure_ascii=False), 300))}"
-            + f"\n[bold]fate:[/] {safe(r['fate'])}")
+            + f"\n[bold]fate:[/] {safe(r['fate'])}"
+            + _compensation_lines(r.get("compensation") or {}))
     parts: list[Any] = [Panel(head, title="proposal", expand=False)]
     parts.append(_table("evidence", ["event", "kind", "when", "line"], [
         [e["event_id"][:16], e.get("kind", _MISSING), e.get("occurred_at", ""),

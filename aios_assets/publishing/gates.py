@@ -39,7 +39,7 @@ GATES = (
 )
 # Gates an operator's approval clears: their finding holds a proposal for approval, not forever.
 APPROVAL_CLEARS = frozenset({"disclosure"})
-CAPABILITIES = ("email", "webhook", "http", "none")
+CAPABILITIES = ("email", "webhook", "http", "calendar", "none")
 PROPOSAL_MODES = ("live", "shadow", "canary")
 # Outbox statuses that mean "sent, or about to be": a proposal like one of these is a duplicate.
 SENT_STATUSES = frozenset({"pending", "claimed", "delivered", "in_doubt"})

@@ -54,7 +54,7 @@ STATUSES = ("pending", "claimed", "delivered", "failed_permanent", "refused", "i
 NO_CAPABILITY = "none"
 # What to set so that default_adapters() has an adapter for a capability (for messages).
 ADAPTER_ENV = {"email": "AIOS_SMTP_HOST", "webhook": "AIOS_WEBHOOK_URL",
-               "http": "AIOS_API_BASE_URL"}
+               "http": "AIOS_API_BASE_URL", "calendar": "AIOS_CALDAV_URL"}
 
 OUTBOX_DDL = """
 CREATE TABLE IF NOT EXISTS aios.outbox (

@@ -42,6 +42,9 @@ ACTION_CAPABILITY = {
     "notify_webhook": "webhook",
     "http_request": "http",
     "internal_note": "none",
+    "calendar_hold": "calendar",
+    "calendar_confirm": "calendar",
+    "calendar_cancel": "calendar",
 }
 # High-impact whatever the policy file says (it may add more, never remove these).
 ALWAYS_HIGH_IMPACT = frozenset({"http_request", "payment", "wire_transfer", "refund"})
@@ -78,6 +81,13 @@ actions:
     max_per_day: 10
   internal_note:
     mode: autonomous
+  calendar_hold:             # a tentative event on your calendar (docs/calendar.md)
+    mode: approve_first
+    max_per_day: 10
+  calendar_confirm:
+    mode: approve_first
+  calendar_cancel:           # withdraws a hold AIOS made (a compensating action)
+    mode: approve_first
 recipients:
   allowed_domains: []      # empty: any canonical contact; else only these e-mail domains
   allowed_recipients: []   # addresses always allowed (e.g. your own)
@@ -291,7 +301,7 @@ def stricter(a: Mode, b: Mode) -> Mode:
 # Header and identifier fields: addresses are checked by the recipient / opt-out gates, and
 # Message-IDs carry timestamps and hashes that look like card numbers or codes to text scans.
 HEADER_FIELDS = frozenset({"to", "cc", "bcc", "from", "reply_to", "in_reply_to", "references",
-                           "message_id", "headers"})
+                           "message_id", "headers", "uid", "compensates", "attendees"})
 
 
 def content_text(payload: Mapping[str, Any] | None) -> str:

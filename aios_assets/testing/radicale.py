@@ -7,7 +7,11 @@ restart is needed); :meth:`Radicale.stop` ends the server.
 
 :class:`RecordingProxy` sits in front of it on another loopback port: it forwards every request
 and records it, and with ``sync_collection=False`` refuses the ``sync-collection``
-REPORT (HTTP 501) like a CalDAV server without RFC 6578.
+REPORT (HTTP 501) like a CalDAV server without RFC 6578. :meth:`RecordingProxy.fault` makes it
+misbehave for chosen requests: run a callback before forwarding (a concurrent edit), or forward
+the request (Radicale commits it) and then never answer (``"hang"``: hold the connection for
+``hang_s``, then close it; ``"drop"``: close it at once), like a server or network that loses
+the response of a write that took effect.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -104,6 +110,21 @@ class Radicale:
         self.proc = None
 
 
+@dataclass
+class Fault:
+    """What the proxy does to the next ``times`` requests ``method`` whose path ends with
+    ``path_suffix``. ``forwarded`` is set once such a request reached Radicale."""
+
+    method: str
+    path_suffix: str
+    before: Callable[[], None] | None = None
+    after: str | None = None  # None (answer normally), "hang" or "drop"
+    hang_s: float = 5.0
+    times: int = 1
+    hits: int = 0
+    forwarded: threading.Event = field(default_factory=threading.Event)
+
+
 class RecordingProxy:
     """A loopback HTTP reverse proxy to ``target_port`` that records each request as
     ``(method, Depth header, path)``."""
@@ -112,6 +133,8 @@ class RecordingProxy:
         self.target_port = target_port
         self.sync_collection = sync_collection
         self.requests: list[tuple[str, str, str]] = []
+        self.faults: list[Fault] = []
+        self._lock = threading.Lock()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,6 +147,9 @@ class RecordingProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 proxy.requests.append((self.command, self.headers.get("Depth", ""), self.path))
+                fault = proxy._take_fault(self.command, self.path)
+                if fault is not None and fault.before is not None:
+                    fault.before()
                 if (self.command == "REPORT" and not proxy.sync_collection
                         and b"sync-collection" in body):
                     self.send_response(501)
@@ -139,6 +165,18 @@ class RecordingProxy:
                     data = resp.read()
                 finally:
                     conn.close()
+                if fault is not None:
+                    fault.forwarded.set()
+                    if fault.after in ("hang", "drop"):
+                        # The write took effect upstream; the client never hears of it.
+                        if fault.after == "hang":
+                            time.sleep(fault.hang_s)
+                        self.close_connection = True
+                        try:
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                        return
                 self.send_response(resp.status, resp.reason)
                 for key, value in resp.getheaders():
                     if key.lower() not in ("content-length", "connection",
@@ -159,6 +197,21 @@ class RecordingProxy:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
+
+    def fault(self, method: str, path_suffix: str, **settings: object) -> Fault:
+        """Add a :class:`Fault` for requests ``method`` to paths ending with ``path_suffix``."""
+        added = Fault(method.upper(), path_suffix, **settings)  # type: ignore[arg-type]
+        with self._lock:
+            self.faults.append(added)
+        return added
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for f in self.faults:
+                if f.method == method and path.endswith(f.path_suffix) and f.hits < f.times:
+                    f.hits += 1
+                    return f
+        return None
 
     def start(self) -> RecordingProxy:
         self.thread.start()

@@ -15,6 +15,7 @@ import os
 
 import dagster as dg
 
+from aios_assets.ingest.caldav import URL_ENV as CALDAV_URL_ENV
 from aios_assets.publishing.adapters.base import (
     AdapterError,
     AdapterNotConfigured,
@@ -27,6 +28,7 @@ from aios_assets.publishing.adapters.base import (
     OutboxAction,
     idempotency_key,
 )
+from aios_assets.publishing.adapters.caldav import CalDavAdapter
 from aios_assets.publishing.adapters.http_api import BASE_URL_ENV, HttpApiAdapter
 from aios_assets.publishing.adapters.smtp import HOST_ENV, SmtpAdapter
 from aios_assets.publishing.adapters.webhook import URL_ENV, WebhookAdapter
@@ -67,8 +69,9 @@ def default_adapters(*, rate_per_s: float | None = None,
     """Capability name -> adapter, for each adapter whose environment is configured.
 
     ``email`` when ``$AIOS_SMTP_HOST`` is set, ``webhook`` when ``$AIOS_WEBHOOK_URL`` is set,
-    ``http`` when ``$AIOS_API_BASE_URL`` is set. The adapters read the rest of their settings
-    (port, user, password, token) from the environment at call time, so no secret is part of a
+    ``http`` when ``$AIOS_API_BASE_URL`` is set, ``calendar`` when ``$AIOS_CALDAV_URL`` is set.
+    The adapters read the rest of their settings (port, user, password, token) from the
+    environment at call time, so no secret is part of a
     resource's config. ``rate_per_s`` None: :func:`rate_from_env`; ``cost_per_call_usd`` None:
     :func:`costs_from_env`.
     """
@@ -77,7 +80,7 @@ def default_adapters(*, rate_per_s: float | None = None,
     costs = cost_per_call_usd if cost_per_call_usd is not None else costs_from_env()
     adapters: dict[str, CapabilityAdapter] = {}
     for env, cls in ((HOST_ENV, SmtpAdapter), (URL_ENV, WebhookAdapter),
-                     (BASE_URL_ENV, HttpApiAdapter)):
+                     (BASE_URL_ENV, HttpApiAdapter), (CALDAV_URL_ENV, CalDavAdapter)):
         if os.environ.get(env, "").strip():
             adapters[cls.capability] = cls(**limit,
                                            cost_per_call_usd=costs.get(cls.capability, 0.0))
@@ -86,7 +89,7 @@ def default_adapters(*, rate_per_s: float | None = None,
 
 class AdaptersResource(dg.ConfigurableResource):
     """The capability adapters the outbox may call (those whose environment is configured:
-    SMTP, webhook, HTTP API), each rate-limited. ``rate_per_s`` None reads
+    SMTP, webhook, HTTP API, CalDAV), each rate-limited. ``rate_per_s`` None reads
     ``$AIOS_ADAPTER_RATE_PER_S`` (default 5 a second; 0 = no limit); ``cost_per_call_usd``
     None reads ``$AIOS_ADAPTER_COST_USD`` (default 0)."""
 
@@ -101,7 +104,8 @@ class AdaptersResource(dg.ConfigurableResource):
 
 __all__ = [
     "AdapterError", "AdapterNotConfigured", "AdapterPermanent", "AdapterRetryable",
-    "AdaptersResource", "AdapterUnknown", "CapabilityAdapter", "CircuitOpen", "DeliveryReceipt",
+    "AdaptersResource", "AdapterUnknown", "CalDavAdapter", "CapabilityAdapter", "CircuitOpen",
+    "DeliveryReceipt",
     "HttpApiAdapter", "OutboxAction", "SmtpAdapter", "WebhookAdapter", "costs_from_env",
     "default_adapters", "idempotency_key", "rate_from_env",
 ]

@@ -32,14 +32,16 @@ def classify_status(response: httpx.Response) -> Exception | None:
 
 
 def request(client: httpx.Client, method: str, url: str, *, headers: dict[str, str],
-            json: Any = None) -> httpx.Response:
+            json: Any = None, content: bytes | None = None,
+            auth: httpx.Auth | tuple[str, str] | None = None) -> httpx.Response:
     """Send one request; transport failures become normalized errors.
 
     Failures before the request left (connect errors, connect/pool timeouts) are retryable;
     failures after it was written (read timeouts, resets, protocol errors) are unknown.
     """
     try:
-        return client.request(method, url, headers=headers, json=json)
+        return client.request(method, url, headers=headers, json=json, content=content,
+                              auth=auth)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise AdapterRetryable(f"could not connect ({type(exc).__name__})",
                                error_class=type(exc).__name__) from None
