@@ -378,6 +378,11 @@ def test_cancel_compensates_a_hold_and_audit_links_both(world, aios_home, monkey
     pids = plant_proposals([h, c])
     box.enqueue([h])
     assert [r.status for r in box.publish(ads)] == ["delivered"]
+    # A cancel that claims to undo an action this event never saw is refused.
+    box.enqueue([action("aios-k-wrong", "calendar_cancel", "aios-d1", compensates="aios-k-x")])
+    assert [(r.status, r.error_class) for r in box.publish(ads)] == [
+        ("failed_permanent", "CompensationMismatch")]
+    assert str(assert_exactly(w, {"aios-d1"})["aios-d1"]["status"]) == "TENTATIVE"
     box.enqueue([c])
     assert [r.status for r in box.publish(ads)] == ["delivered"]
     ev = assert_exactly(w, {"aios-d1"})["aios-d1"]

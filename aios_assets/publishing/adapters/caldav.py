@@ -387,10 +387,14 @@ class CalDavAdapter(CapabilityAdapter):
             raise error
         return self._receipt(url, response)
 
-    def _ours(self, action: OutboxAction, url: str, uid: str) -> AttemptResult | None:
-        """Read the UID back: the result if this action's effect is there, None if there is no
-        object; AdapterPermanent if the object is not an AIOS event."""
-        got = self._get(url)
+    def _ours(self, action: OutboxAction, url: str, uid: str,
+              got: tuple[bytes, str] | None = None) -> AttemptResult | None:
+        """Read the UID back (or judge ``got``, already read): the result if this action's
+        effect is there, :data:`_NOT_YET` if the event is ours without it, None if there is no
+        object; AdapterPermanent if the object is not an AIOS event (or, for a cancel, not the
+        event of the action it compensates)."""
+        if got is None:
+            got = self._get(url)
         if got is None:
             return None
         text, etag = got
@@ -408,8 +412,15 @@ class CalDavAdapter(CapabilityAdapter):
                 raise AdapterPermanent(f"{uid} was created by another action; not overwritten",
                                        error_class="UidTaken")
             return self._receipt(url, None, etag)  # our hold (maybe confirmed since)
-        if action.idempotency_key in _marks(event):
+        marks = _marks(event)
+        if action.idempotency_key in marks:
             return self._receipt(url, None, etag)
+        compensates = action.payload.get("compensates")
+        if action.action_type == "calendar_cancel" and compensates not in (None, "") \
+                and compensates not in marks:
+            raise AdapterPermanent(f"{uid} carries no action {compensates!r}: the cancel does "
+                                   "not undo what it says it compensates",
+                                   error_class="CompensationMismatch")
         return _NOT_YET
 
     def _update(self, action: OutboxAction, url: str, uid: str) -> AttemptResult:
@@ -423,7 +434,7 @@ class CalDavAdapter(CapabilityAdapter):
                 raise AdapterPermanent(f"no event {uid} to confirm", error_class="NoSuchEvent",
                                        status_code=404)
             text, etag = got
-            done = self._ours(action, url, uid)  # refuses objects AIOS did not create
+            done = self._ours(action, url, uid, got)  # refuses what AIOS did not create
             if done is not None and done is not _NOT_YET:
                 return done
             body = change(text, action, uid)
