@@ -145,6 +145,7 @@ SECONDS: dict[str, float] = {
     "test_caldav_sensor::test_bad_credentials_open_one_incident": 6,
     "test_calendar_adapter::test_hold_then_confirm_through_the_outbox": 5,  # + Radicale start
     "test_calendar_adapter::test_cancel_compensates_a_hold_and_audit_links_both": 4,
+    "test_calendar_actions::test_calendar_proposals_pass_the_gates_and_wait_for_approval": 3,
     "test_entities_street::test_an_impossible_dob_reaches_the_resolver_as_digits": 15,
     "test_parse_email::test_guessed_messages_land_in_event_log": 14,
     "test_deploy::test_daemon_dequeues_a_queued_run_and_it_succeeds": 12,
