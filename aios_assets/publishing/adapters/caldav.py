@@ -284,7 +284,9 @@ class CalDavAdapter(CapabilityAdapter):
             parts = urlsplit(self._url())
         except AdapterNotConfigured:
             return "caldav (unconfigured)"
-        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+        # Host and port only: credentials written into the URL never reach a log line.
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
     def supports_lookup(self) -> bool:
         return True
