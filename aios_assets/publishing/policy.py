@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aios_assets.agents.slots import WorkingHoursPolicy
 from aios_assets.shared.home import AiosHome
 
 POLICY_FILE = "policy.yaml"
@@ -42,7 +43,11 @@ ACTION_CAPABILITY = {
     "notify_webhook": "webhook",
     "http_request": "http",
     "internal_note": "none",
+    "calendar_hold": "calendar",
+    "calendar_confirm": "calendar",
+    "calendar_cancel": "calendar",
 }
+CALENDAR_ACTIONS = frozenset(a for a, c in ACTION_CAPABILITY.items() if c == "calendar")
 # High-impact whatever the policy file says (it may add more, never remove these).
 ALWAYS_HIGH_IMPACT = frozenset({"http_request", "payment", "wire_transfer", "refund"})
 # Outgoing text that asks for or moves money is high-impact in any action type.
@@ -61,7 +66,7 @@ DEFAULT_POLICY_YAML = """\
 #   disabled       never proposed for publishing (fails the policy gate)
 # Untrusted inbound text can never make a high-impact action autonomous, whatever this says.
 version: 1
-timezone: UTC              # for quiet hours and "per day"
+timezone: UTC              # for quiet hours, "per day" and working_hours (an IANA name)
 default_mode: approve_first  # action types not listed below
 daily_spend_usd: 5.0       # all actions together, estimated cost
 actions:
@@ -78,6 +83,19 @@ actions:
     max_per_day: 10
   internal_note:
     mode: autonomous
+  calendar_hold:           # a tentative hold for a time offered in a follow-up
+    mode: approve_first
+  calendar_confirm:        # the time the other side picked
+    mode: approve_first
+  calendar_cancel:         # withdraw the holds not picked
+    mode: approve_first
+# When meetings may be offered (follow-ups propose free slots inside these hours, in
+# `timezone`). days: mon tue wed thu fri sat sun; start/end: "HH:MM", end after start.
+# Without this section: mon-fri, 09:00-17:30.
+working_hours:
+  days: [mon, tue, wed, thu, fri]
+  start: "09:00"
+  end: "17:30"
 recipients:
   allowed_domains: []      # empty: any canonical contact; else only these e-mail domains
   allowed_recipients: []   # addresses always allowed (e.g. your own)
@@ -167,6 +185,7 @@ class Policy(_Strict):
     recipients: RecipientPolicy = Field(default_factory=RecipientPolicy)
     high_impact: list[str] = Field(default_factory=list)
     personal_data: PersonalDataPolicy = Field(default_factory=PersonalDataPolicy)
+    working_hours: WorkingHoursPolicy | None = None
 
     @field_validator("version")
     @classmethod
@@ -289,9 +308,11 @@ def stricter(a: Mode, b: Mode) -> Mode:
 
 
 # Header and identifier fields: addresses are checked by the recipient / opt-out gates, and
-# Message-IDs carry timestamps and hashes that look like card numbers or codes to text scans.
+# Message-IDs, calendar UIDs and times carry hashes and digits that look like card numbers or
+# codes to text scans.
 HEADER_FIELDS = frozenset({"to", "cc", "bcc", "from", "reply_to", "in_reply_to", "references",
-                           "message_id", "headers"})
+                           "message_id", "headers", "attendees", "uid", "compensates", "calendar",
+                           "tzid", "start", "end"})
 
 
 def content_text(payload: Mapping[str, Any] | None) -> str:
@@ -320,9 +341,10 @@ def outgoing_text(payload: Mapping[str, Any] | None) -> str:
 
 
 def email_recipients(payload: Mapping[str, Any] | None) -> list[str]:
-    """Lower-cased ``to`` and ``cc`` addresses of an e-mail payload (string or list each)."""
+    """Lower-cased ``to``, ``cc`` and ``bcc`` addresses of an e-mail payload, and the
+    ``attendees`` of a calendar payload (string or list each)."""
     out: list[str] = []
-    for key in ("to", "cc", "bcc"):
+    for key in ("to", "cc", "bcc", "attendees"):
         value = (payload or {}).get(key)
         items = value if isinstance(value, list | tuple) else [value] if value else []
         for item in items:
