@@ -7,6 +7,7 @@ in April.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -186,3 +187,70 @@ def test_pick_reads_the_reply_in_the_offered_zone():
     tokyo = ZoneInfo("Asia/Tokyo")  # 00:00 the next day there
     assert pick_slot("Wednesday is best", late, tokyo).index == 0
     assert pick_slot("Wednesday is best", late, BERLIN).index == 1
+
+
+# --- calendar proposals: the contract and the gates ----------------------------------------
+
+def calendar_proposal(action_type: str, payload: dict, basis: str = "b") -> dict:
+    from dataclasses import asdict
+
+    from aios_assets.agents.proposals import make_proposal
+
+    return asdict(make_proposal(
+        agent="followup", manifest_version="1.0.0", action_type=action_type,
+        target_entity_id="ent_ada", basis=basis, payload=payload, rationale="test",
+        evidence_event_ids=["e1"], confidence=0.8, untrusted_input=True,
+        now=datetime(2026, 6, 1, tzinfo=UTC)))
+
+
+HOLD = {"uid": "aios-4418c7b008ce2a66d5888d85-1", "summary": "Hold: Ada / Maya (audit)",
+        "start": "2026-06-02T15:00:00+02:00", "end": "2026-06-02T15:30:00+02:00",
+        "tzid": "Europe/Berlin", "attendees": [],
+        "description": "Option 1 of 3 offered to Ada by follow-up proposal 4418c7b008ce"}
+
+
+@pytest.mark.parametrize("change, error", [
+    ({"uid": "meeting-1"}, "uid must start with 'aios-'"),
+    ({"start": "2026-06-02T15:00:00"}, "has no UTC offset"),
+    ({"end": "2026-06-02T14:00:00+02:00"}, "end is not after start"),
+    ({"attendees": "ada@acme.io"}, "attendees must be a list"),
+    ({"location": "Zoom"}, "unknown keys ['location']"),
+])
+def test_calendar_payloads_keep_the_adapter_contract(change, error):
+    from aios_assets.agents.proposals import ProposalError
+
+    with pytest.raises(ProposalError, match=re.escape(error)):
+        calendar_proposal("calendar_hold", {**HOLD, **change})
+    with pytest.raises(ProposalError, match=re.escape("payload lacks ['compensates']")):
+        calendar_proposal("calendar_cancel", {"uid": HOLD["uid"]})
+
+
+def test_gates_read_calendar_attendees_as_recipients():
+    from aios_assets.publishing.gates import (
+        Directory,
+        GateContext,
+        gate_disclosure,
+        gate_opt_out,
+        gate_personal_data,
+        gate_placeholders,
+        gate_policy,
+        gate_recipients,
+    )
+
+    directory = Directory(email_to_entity={"ada@acme.io": "ent_ada", "bob@globex.com": "ent_bob"},
+                          entities=frozenset({"ent_ada", "ent_bob"}), available=True)
+    ctx = GateContext(policy=parse_policy(DEFAULT_POLICY_YAML), directory=directory,
+                      now=datetime(2026, 6, 1, 1, tzinfo=UTC))
+    hold = calendar_proposal("calendar_hold", HOLD)
+    for gate in (gate_policy, gate_recipients, gate_opt_out, gate_personal_data,
+                 gate_placeholders, gate_disclosure):
+        assert gate(hold, ctx).passed, gate.__name__  # the uid's digits are no card number
+    confirm = calendar_proposal("calendar_confirm", {**HOLD, "attendees": ["ada@acme.io"]})
+    assert gate_recipients(confirm, ctx).passed
+    stranger = calendar_proposal("calendar_confirm", {**HOLD, "attendees": ["bob@globex.com"]})
+    assert "belongs to ent_bob, not the target ent_ada" in gate_recipients(stranger, ctx).reason
+    outsider = calendar_proposal("calendar_confirm", {**HOLD, "attendees": ["x@evil.example"]})
+    assert "not a canonical contact" in gate_recipients(outsider, ctx).reason
+    opted = GateContext(policy=ctx.policy, directory=directory, now=ctx.now,
+                        opted_out=frozenset({"ada@acme.io"}))
+    assert not gate_opt_out(confirm, opted).passed
