@@ -122,6 +122,8 @@ def test_working_hours_in_the_policy_file():
     assert custom is not None and custom.hours() == WorkingHours(frozenset({0, 2}), time(8, 15),
                                                                   time(12))
     assert parse_policy("version: 1\n").working_hours is None  # older homes: the default
+    unquoted = parse_policy("working_hours: {start: 8:30, end: 17:00}\n").working_hours
+    assert unquoted is not None and (unquoted.start, unquoted.end) == ("08:30", "17:00")
     for bad, field in [("{start: '9am'}", "working_hours.start"),
                        ("{end: '25:00'}", "working_hours.end"),
                        ("{days: [mon, funday]}", "working_hours.days"),
@@ -254,3 +256,21 @@ def test_gates_read_calendar_attendees_as_recipients():
     opted = GateContext(policy=ctx.policy, directory=directory, now=ctx.now,
                         opted_out=frozenset({"ada@acme.io"}))
     assert not gate_opt_out(confirm, opted).passed
+
+
+def test_the_agent_reads_working_hours_as_the_gates_do(tmp_path):
+    from aios_assets.agents.meetings import calendar_settings
+    from aios_assets.agents.runtime import AgentContractError
+    from aios_assets.shared.home import AiosHome
+
+    home = AiosHome.from_env(tmp_path)
+    assert calendar_settings(home).hours == DEFAULT_HOURS  # no policy file yet: the default
+    (tmp_path / "policy.yaml").write_text(DEFAULT_POLICY_YAML.replace("timezone: UTC",
+                                                                      "timezone: Europe/Berlin"))
+    settings = calendar_settings(home)
+    assert settings.tz == BERLIN and settings.hours == DEFAULT_HOURS
+    (tmp_path / "policy.yaml").write_text("working_hours: {days: [mon], start: '9am'}\n")
+    with pytest.raises(AgentContractError) as err:
+        calendar_settings(home)
+    assert "policy.yaml: working_hours.start: " in str(err.value)
+    assert "'9am'" in str(err.value) and "\n" not in str(err.value)

@@ -59,6 +59,14 @@ class WorkingHoursPolicy(BaseModel):
             raise ValueError("needs at least one day")
         return list(dict.fromkeys(names[str(d).strip().lower()] for d in v))
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _sexagesimal(cls, v: object) -> object:
+        # YAML 1.1 reads an unquoted 17:30 as the base-60 integer 1050: take it as meant.
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 24 * 60:
+            return f"{v // 60:02d}:{v % 60:02d}"
+        return v
+
     @field_validator("start", "end")
     @classmethod
     def _clock(cls, v: str) -> str:
