@@ -83,7 +83,8 @@ def run_followup(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
     settings = meetings.calendar_settings() if calendar else None
     busy: list[tuple[str | None, meetings.Interval]] = []
     if settings is not None:
-        horizon = run.now + timedelta(days=2 * int(run.param("meeting_horizon_days", 5)) + 7)
+        # N working days span at most N weeks (a one-day working week) plus today's
+        horizon = run.now + timedelta(days=7 * int(run.param("meeting_horizon_days", 5)) + 7)
         busy = [*((None, b) for b in meetings.busy_intervals(con, op_email, settings.tz,
                                                              run.now, horizon)),
                 *meetings.held_elsewhere(con, AGENT, run.now)]
@@ -101,7 +102,7 @@ def run_followup(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
                              f"{offer.email.proposal_id}; nothing proposed: {pick.reason}.")
                 continue
             stats["meeting_picks"] += 1
-            groups.append(meetings.settle(run, offer, reply, pick, settings))
+            groups.append(meetings.settle(run, offer, reply, pick))
             notes.append(f"{who} picked: {pick.reason}.")
     for (entity_id, full_name, first_name, email, is_lead, _is_customer, last_at, last_subject,
          crm_event) in candidates(con, run, op_email):

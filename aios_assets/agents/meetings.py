@@ -365,8 +365,7 @@ def reply_to(con: duckdb.DuckDBPyConnection, offer: Offer, as_of: datetime) -> R
     return None
 
 
-def settle(run: AgentRun, offer: Offer, reply: Reply, pick: Pick,
-           settings: CalendarSettings) -> list[Proposal]:
+def settle(run: AgentRun, offer: Offer, reply: Reply, pick: Pick) -> list[Proposal]:
     """calendar_confirm for the picked hold, calendar_cancel for each other one."""
     assert pick.index is not None
     picked = offer.holds[pick.index]
