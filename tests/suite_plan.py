@@ -31,6 +31,7 @@ INTEGRATION: frozenset[str] = frozenset({
     # whole modules
     "test_cli", "test_cli_first_hour", "test_cli_fresh_home", "test_cli_signals", "test_console",
     "test_contact_import", "test_demo_e2e",
+    "test_followup_meetings",  # dbt builds the calendar staging views
     "test_entities_deterministic", "test_entities_incremental", "test_entities_membership",
     "test_entities_overrides", "test_entities_snapshot", "test_entities_speed_paths",
     "test_entities_stable_ids", "test_entities_staging", "test_entities_street",
@@ -183,6 +184,8 @@ SECONDS: dict[str, float] = {
     "test_cli_escaping::test_sql_results_and_column_names_are_literal": 3,
     "test_imap_sensor::test_fresh_home_connects_nowhere": 3,
     "test_caldav_sensor::test_fresh_home_connects_nowhere": 7,
+    "test_followup_meetings::test_approved_holds_wait_in_the_outbox_without_a_calendar_adapter": 18,  # noqa: E501
+    "test_followup_meetings::test_offer_slots_then_confirm_the_picked_one": 9,
     "test_llm_economy_bench::test_tiered_and_cached_costs_less_than_all_strong": 3,
     "test_operations::test_a_new_event_log_materialization_requests_the_marts_and_memory": 3,
     "test_parser_fuzz::test_every_jsonl_line_is_an_event_or_a_rejection": 3,

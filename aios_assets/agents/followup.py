@@ -5,15 +5,23 @@ A lead is an entity with a CRM record whose ``lifecycle_stage`` is ``lead`` (ent
 ``stale_days`` before the business clock. A customer (``dim_contacts.is_customer``) is quiet
 after ``quiet_days``. The topic is the subject of the last interaction; the evidence is the
 CRM record and the latest interactions; working memory feeds the model tier.
+
+Meetings (:mod:`aios_assets.agents.meetings`): when the candidate's last message asked to meet
+and nobody answered it, the follow-up offers free slots and proposes one linked
+``calendar_hold`` per slot; when a reply in that thread picks one, ``calendar_confirm`` and
+``calendar_cancel`` proposals follow. A group (an e-mail and its holds, or a confirm and its
+cancels) is kept or dropped whole by ``keep_best``.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 
+from aios_assets.agents import meetings
 from aios_assets.agents.marts import clean_subject, entity_events, recent_rejections, require
+from aios_assets.agents.proposals import Proposal
 from aios_assets.agents.runtime import (
     AgentOutput,
     AgentRun,
@@ -65,8 +73,37 @@ def run_followup(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
     from aios_assets.memory.working import working_window
 
     op_email, op_first = operator_first_name(con)
-    proposals, rows_md = [], []
-    stats = {"candidates": 0, "stale_leads": 0, "quiet_customers": 0, "skipped_no_email": 0}
+    groups: list[list[Proposal]] = []
+    rows_md: list[tuple] = []
+    notes: list[str] = []
+    stats = {"candidates": 0, "stale_leads": 0, "quiet_customers": 0, "skipped_no_email": 0,
+             "meeting_offers": 0, "meeting_offers_too_few_slots": 0,
+             "meeting_picks": 0, "meeting_replies_unclear": 0}
+    calendar = "calendar_hold" in run.manifest.action_types and meetings.calendar_available(con)
+    settings = meetings.calendar_settings() if calendar else None
+    busy: list[tuple[str | None, meetings.Interval]] = []
+    if settings is not None:
+        # N working days span at most N weeks (a one-day working week) plus today's
+        horizon = run.now + timedelta(days=7 * int(run.param("meeting_horizon_days", 5)) + 7)
+        busy = [*((None, b) for b in meetings.busy_intervals(con, op_email, settings.tz,
+                                                             run.now, horizon)),
+                *meetings.held_elsewhere(con, AGENT, run.now)]
+        for offer in meetings.open_offers(con, run):
+            reply = meetings.reply_to(con, offer, run.as_of)
+            if reply is None:
+                continue
+            pick = meetings.pick_of(con, offer, reply, settings)
+            who = offer.email.payload.get("to")
+            if pick.index is not None and offer.holds[pick.index].proposal_id in offer.rejected:
+                pick = meetings.Pick(None, f"{pick.reason}, but the operator rejected that hold")
+            if pick.index is None:
+                stats["meeting_replies_unclear"] += 1
+                notes.append(f"{who} replied to the times offered in proposal "
+                             f"{offer.email.proposal_id}; nothing proposed: {pick.reason}.")
+                continue
+            stats["meeting_picks"] += 1
+            groups.append(meetings.settle(run, offer, reply, pick))
+            notes.append(f"{who} picked: {pick.reason}.")
     for (entity_id, full_name, first_name, email, is_lead, _is_customer, last_at, last_subject,
          crm_event) in candidates(con, run, op_email):
         stats["candidates"] += 1
@@ -93,6 +130,8 @@ def run_followup(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         payload = {"to": email, "subject": run.fill("subject", fields),
                    "body": run.draft("body", fields)}
         rejected = recent_rejections(con, AGENT, entity_id, run.as_of)
+        ask = (meetings.meeting_ask(con, entity_id, op_email, run.as_of)
+               if settings is not None else None)
         confidence = (0.7 if last_at else 0.55) if is_lead else 0.6
         why = (f"{'Lead' if is_lead else 'Customer'} {full_name}: "
                + (f"no interaction for {days} days (last: \"{topic}\")" if last_at
@@ -103,15 +142,40 @@ def run_followup(con: duckdb.DuckDBPyConnection, run: AgentRun) -> AgentOutput:
         if suspicious:
             why += (f" The last subject looked like a prompt injection ({', '.join(suspicious)}"
                     "): a generic topic is used instead.")
-        proposals.append(run.propose(
+        if ask is not None and settings is not None and last_at is not None:
+            offer = meetings.make_offer(
+                con, run, entity_id=entity_id, full_name=full_name, email=email,
+                basis=f"followup-meet:{entity_id}:{last_at:%Y-%m-%d}", fields=fields,
+                evidence=evidence, confidence=confidence, why=why, ask=ask,
+                settings=settings, busy=busy)
+            if offer is not None:
+                group, note = offer
+                stats["meeting_offers"] += 1
+                busy += [(None, meetings.Interval(datetime.fromisoformat(p.payload["start"]),
+                                                  datetime.fromisoformat(p.payload["end"])))
+                         for p in group if p.action_type == "calendar_hold"]
+                groups.append(group)
+                notes.append(note)
+                rows_md.append(("lead" if is_lead else "customer", full_name, days,
+                                f"{topic} (meeting)"))
+                continue
+            stats["meeting_offers_too_few_slots"] += 1
+            why += " They asked to meet, but fewer than two slots are free: a plain follow-up."
+        groups.append([run.propose(
             action_type="send_email", target_entity_id=entity_id,
             basis=f"followup:{entity_id}:{last_at:%Y-%m-%d}" if last_at
             else f"followup:{entity_id}:never",
             payload=payload, rationale=why, evidence=evidence, confidence=confidence,
-            untrusted_input=bool(subject_topic)))
+            untrusted_input=bool(subject_topic))])
         rows_md.append(("lead" if is_lead else "customer", full_name, days, topic))
-    kept = keep_best(proposals, run)
+    # keep_best ranks the first proposal of each group; a kept group stays whole.
+    heads = {g[0].proposal_id: g for g in groups}
+    kept = [p for head in keep_best([g[0] for g in groups], run) for p in heads[head.proposal_id]]
     preview = markdown_table(["kind", "who", "days quiet", "topic"], rows_md[:20])
-    if kept:
-        preview += "\n\n**Draft**:\n\n" + quote_md(kept[0].payload)
+    if notes:
+        preview += "\n\n**Meetings**:\n\n" + "\n".join(f"- {n}" for n in notes)
+    emails = [p for p in kept if p.action_type == "send_email"]
+    if emails:
+        preview += "\n\n**Draft**:\n\n" + quote_md(emails[0].payload)
+    stats["meeting_notes"] = notes
     return AgentOutput(kept, preview, stats)

@@ -31,17 +31,28 @@ PROPOSALS_TABLE = "action_proposals"
 # What agent assets wrote in their latest run, before action_proposals merges it.
 AGENT_OUTPUTS_TABLE = "agent_outputs"
 
-ACTION_TYPES = ("send_email", "notify_webhook", "http_request", "internal_note")
-CAPABILITIES = ("email", "webhook", "http", "none")
+ACTION_TYPES = ("send_email", "notify_webhook", "http_request", "internal_note",
+                "calendar_hold", "calendar_confirm", "calendar_cancel")
+CAPABILITIES = ("email", "webhook", "http", "calendar", "none")
 MODES = ("live", "shadow", "canary")
 # The capability each action type needs (an agent's manifest must allow it).
 CAPABILITY_OF = {"send_email": "email", "notify_webhook": "webhook", "http_request": "http",
-                 "internal_note": "none"}
+                 "internal_note": "none", "calendar_hold": "calendar",
+                 "calendar_confirm": "calendar", "calendar_cancel": "calendar"}
+# Calendar payloads (the CalDAV adapter's contract, docs/calendar.md): ``uid`` starts with
+# CALENDAR_UID_PREFIX (the adapter never touches an event without it); ``start``/``end`` are
+# ISO 8601 with an offset; ``attendees`` a list of e-mails.
+CALENDAR_UID_PREFIX = "aios-"
+_CALENDAR_OPTIONAL = {"calendar", "summary", "start", "end", "tzid", "attendees", "description"}
 PAYLOAD_KEYS = {
     "send_email": ({"to", "subject", "body"}, {"cc", "in_reply_to"}),
     "notify_webhook": ({"text"}, {"blocks"}),
     "http_request": ({"method", "path", "json"}, set()),
     "internal_note": ({"text"}, {"title", "markdown"}),
+    "calendar_hold": ({"uid", "summary", "start", "end", "attendees"},
+                      {"calendar", "tzid", "description"}),
+    "calendar_confirm": ({"uid"}, _CALENDAR_OPTIONAL),
+    "calendar_cancel": ({"uid", "compensates"}, _CALENDAR_OPTIONAL),
 }
 
 
@@ -134,6 +145,25 @@ def idempotency_key(agent: str, action_type: str, target: str | None, basis: str
     return "aios-" + _digest("idem", agent, action_type, target or "", basis)[:32]
 
 
+def _check_calendar(where: str, payload: dict[str, Any]) -> None:
+    if not str(payload.get("uid") or "").startswith(CALENDAR_UID_PREFIX):
+        raise ProposalError(f"{where}: calendar uid must start with {CALENDAR_UID_PREFIX!r}")
+    times = {}
+    for key in ("start", "end"):
+        if key in payload:
+            try:
+                times[key] = datetime.fromisoformat(str(payload[key]))
+            except ValueError:
+                raise ProposalError(f"{where}: {key} {payload[key]!r} is not ISO 8601") from None
+            if times[key].tzinfo is None:
+                raise ProposalError(f"{where}: {key} {payload[key]!r} has no UTC offset")
+    if len(times) == 2 and times["end"] <= times["start"]:
+        raise ProposalError(f"{where}: end is not after start")
+    attendees = payload.get("attendees", [])
+    if not isinstance(attendees, list) or not all(isinstance(a, str) for a in attendees):
+        raise ProposalError(f"{where}: attendees must be a list of e-mail addresses")
+
+
 def validate(p: Proposal) -> Proposal:
     """``p`` if it keeps the contract, else :class:`ProposalError` saying what is wrong."""
     where = f"proposal {p.proposal_id or '?'} of agent {p.agent or '?'}"
@@ -151,6 +181,8 @@ def validate(p: Proposal) -> Proposal:
         raise ProposalError(f"{where}: payload lacks {sorted(missing)}")
     if extra := keys - required - optional:
         raise ProposalError(f"{where}: payload has unknown keys {sorted(extra)}")
+    if p.capability == "calendar":
+        _check_calendar(where, p.payload)
     if not 0.0 <= p.confidence <= 1.0:
         raise ProposalError(f"{where}: confidence {p.confidence} is not in [0, 1]")
     if p.estimated_cost_usd < 0:

@@ -22,7 +22,7 @@ OPT_OUT_KEYS = ("do_not_contact", "opt_out", "opted_out", "unsubscribe", "unsubs
 # Until agent manifests exist (or when they cannot be read), what each agent may use.
 FALLBACK_CAPABILITIES: dict[str, set[str]] = {
     "triage": {"email", "none"},
-    "followup": {"email", "none"},
+    "followup": {"email", "calendar", "none"},
     "billing": {"email", "none"},
     "content": {"http", "webhook", "none"},
     "brief": {"webhook", "email", "none"},

@@ -21,6 +21,7 @@ from typing import Any
 from aios_assets.publishing.disclosure import INTERNAL, OPERATOR_CHANNELS, Parties, disclosures
 from aios_assets.publishing.policy import (
     ACTION_CAPABILITY,
+    CALENDAR_ACTIONS,
     IntentRules,
     Mode,
     Policy,
@@ -335,8 +336,8 @@ def gate_disclosure(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
     payload = p.get("payload") or {}
     allowed_emails = set(ctx.policy.recipients.allowed_recipients)
     allowed_entities: set[str] = set()
-    if action_type == "send_email":
-        recipients = email_recipients(payload)
+    if action_type == "send_email" or action_type in CALENDAR_ACTIONS:
+        recipients = email_recipients(payload)  # a calendar action's attendees
         allowed_emails |= set(recipients)
         allowed_entities |= {e for a in recipients
                              if (e := ctx.directory.email_to_entity.get(a))}
@@ -357,8 +358,9 @@ def gate_disclosure(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
 
 
 def gate_recipients(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
-    """The target is a canonical entity; every e-mail recipient is one of its addresses (or an
-    allowed address), inside the allowed domains when the policy lists any."""
+    """The target is a canonical entity; every e-mail recipient (and calendar attendee) is one
+    of its addresses (or an allowed address), inside the allowed domains when the policy lists
+    any."""
     target = p.get("target_entity_id")
     directory = ctx.directory
     rules = ctx.policy.recipients
@@ -367,11 +369,13 @@ def gate_recipients(p: Mapping[str, Any], ctx: GateContext) -> Verdict:
             return Verdict(False, "the marts (dim_contacts) are not built: cannot check the "
                                   "target entity")
         return Verdict(False, f"target {target} is not a canonical entity in dim_contacts")
-    if p.get("action_type") != "send_email":
+    action_type = p.get("action_type")
+    if action_type != "send_email" and action_type not in CALENDAR_ACTIONS:
         return PASS
     recipients = email_recipients(p.get("payload"))
     if not recipients:
-        return Verdict(False, "e-mail without a recipient")
+        return (Verdict(False, "e-mail without a recipient") if action_type == "send_email"
+                else PASS)  # a calendar hold without attendees invites nobody
     problems: list[str] = []
     for addr in recipients:
         if not VALID_ADDRESS_RE.match(addr):

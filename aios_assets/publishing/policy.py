@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aios_assets.agents.proposals import CAPABILITY_OF
+from aios_assets.agents.slots import WorkingHoursPolicy
 from aios_assets.shared.home import AiosHome
 
 POLICY_FILE = "policy.yaml"
@@ -36,16 +38,9 @@ class Mode(StrEnum):
 # Most restrictive wins when several rules apply to one proposal.
 _STRICTNESS = {Mode.AUTONOMOUS: 0, Mode.APPROVE_FIRST: 1, Mode.SHADOW: 2, Mode.DISABLED: 3}
 
-# The contract's action types and the capability each one needs.
-ACTION_CAPABILITY = {
-    "send_email": "email",
-    "notify_webhook": "webhook",
-    "http_request": "http",
-    "internal_note": "none",
-    "calendar_hold": "calendar",
-    "calendar_confirm": "calendar",
-    "calendar_cancel": "calendar",
-}
+# The contract's action types and the capability each one needs (one copy: the proposals').
+ACTION_CAPABILITY = CAPABILITY_OF
+CALENDAR_ACTIONS = frozenset(a for a, c in ACTION_CAPABILITY.items() if c == "calendar")
 # High-impact whatever the policy file says (it may add more, never remove these).
 ALWAYS_HIGH_IMPACT = frozenset({"http_request", "payment", "wire_transfer", "refund"})
 # Outgoing text that asks for or moves money is high-impact in any action type.
@@ -64,7 +59,7 @@ DEFAULT_POLICY_YAML = """\
 #   disabled       never proposed for publishing (fails the policy gate)
 # Untrusted inbound text can never make a high-impact action autonomous, whatever this says.
 version: 1
-timezone: UTC              # for quiet hours and "per day"
+timezone: UTC              # for quiet hours, "per day" and working_hours (an IANA name)
 default_mode: approve_first  # action types not listed below
 daily_spend_usd: 5.0       # all actions together, estimated cost
 actions:
@@ -88,6 +83,13 @@ actions:
     mode: approve_first
   calendar_cancel:           # withdraws a hold AIOS made (a compensating action)
     mode: approve_first
+# When meetings may be offered (follow-ups propose free slots inside these hours, in
+# `timezone`). days: mon tue wed thu fri sat sun; start/end: "HH:MM", end after start.
+# Without this section: mon-fri, 09:00-17:30.
+working_hours:
+  days: [mon, tue, wed, thu, fri]
+  start: "09:00"
+  end: "17:30"
 recipients:
   allowed_domains: []      # empty: any canonical contact; else only these e-mail domains
   allowed_recipients: []   # addresses always allowed (e.g. your own)
@@ -177,6 +179,7 @@ class Policy(_Strict):
     recipients: RecipientPolicy = Field(default_factory=RecipientPolicy)
     high_impact: list[str] = Field(default_factory=list)
     personal_data: PersonalDataPolicy = Field(default_factory=PersonalDataPolicy)
+    working_hours: WorkingHoursPolicy | None = None
 
     @field_validator("version")
     @classmethod
@@ -299,9 +302,11 @@ def stricter(a: Mode, b: Mode) -> Mode:
 
 
 # Header and identifier fields: addresses are checked by the recipient / opt-out gates, and
-# Message-IDs carry timestamps and hashes that look like card numbers or codes to text scans.
+# Message-IDs, calendar UIDs and times carry hashes and digits that look like card numbers or
+# codes to text scans.
 HEADER_FIELDS = frozenset({"to", "cc", "bcc", "from", "reply_to", "in_reply_to", "references",
-                           "message_id", "headers", "uid", "compensates", "attendees"})
+                           "message_id", "headers", "attendees", "uid", "compensates", "calendar",
+                           "tzid", "start", "end"})
 
 
 def content_text(payload: Mapping[str, Any] | None) -> str:
@@ -330,9 +335,10 @@ def outgoing_text(payload: Mapping[str, Any] | None) -> str:
 
 
 def email_recipients(payload: Mapping[str, Any] | None) -> list[str]:
-    """Lower-cased ``to`` and ``cc`` addresses of an e-mail payload (string or list each)."""
+    """Lower-cased ``to``, ``cc`` and ``bcc`` addresses of an e-mail payload, and the
+    ``attendees`` of a calendar payload (string or list each)."""
     out: list[str] = []
-    for key in ("to", "cc", "bcc"):
+    for key in ("to", "cc", "bcc", "attendees"):
         value = (payload or {}).get(key)
         items = value if isinstance(value, list | tuple) else [value] if value else []
         for item in items:

@@ -47,6 +47,7 @@ import httpx
 import icalendar
 from pydantic import Field, PrivateAttr
 
+from aios_assets.agents.proposals import CALENDAR_UID_PREFIX
 from aios_assets.ingest.caldav import (
     CALENDARS_ENV,
     PASSWORD_ENV,
@@ -66,9 +67,9 @@ from aios_assets.publishing.adapters.base import (
     OutboxAction,
 )
 
-UID_PREFIX = "aios-"
+UID_PREFIX = CALENDAR_UID_PREFIX
 # The UID becomes the object's file name: keep it to characters no URL or path can misread.
-UID_RE = re.compile(r"^aios-[A-Za-z0-9._@-]{1,200}$")
+UID_RE = re.compile(rf"^{re.escape(UID_PREFIX)}[A-Za-z0-9._@-]{{1,200}}$")
 ACTION_TYPES = ("calendar_hold", "calendar_confirm", "calendar_cancel")
 IF_MATCH_TRIES = 3
 PRODID = "-//AIOS//outbox calendar adapter//EN"
