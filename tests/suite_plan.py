@@ -135,6 +135,7 @@ SECONDS: dict[str, float] = {
     "test_imap_sensor::test_sigkill_mid_fetch_loses_and_doubles_nothing": 20,
     "test_entities_deterministic::test_marts_do_not_depend_on_load_order": 20,
     "test_dbt_row_counts::test_dbt_tables_carry_their_row_counts": 19,
+    "test_dbt_row_counts::test_a_homes_second_build_skips_the_parse": 25,
     "test_entities_street::test_street_reaches_the_resolver_and_an_old_table_is_rebuilt": 19,
     "test_ingest_crash::test_sigkill_during_ingest_loses_and_duplicates_nothing": 19,
     "test_imap_sensor::test_thousand_messages_across_ticks": 16,

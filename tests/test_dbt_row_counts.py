@@ -1,6 +1,7 @@
-"""dbt assets carry row counts: dagster-dbt's fetch_row_counts with dbt-duckdb under the
-warehouse write lock, equal to the tables' real counts, and the DuckDB handle it opens is
-released (the snapshot and the next writer in the same process still work)."""
+"""dbt assets carry row counts: one DuckDB count query after the build, under the warehouse
+write lock, equal to the tables' real counts; no DuckDB handle lingers (the snapshot and the
+next writer in the same process still work). dbt's artifacts stay in the home, and the home's
+second build reuses the first one's parse."""
 
 from __future__ import annotations
 
@@ -43,3 +44,25 @@ def test_dbt_tables_carry_their_row_counts(aios_home):
     assert real["dim_contacts"] > 0
     # Views are not counted (their queries can be costly): staging has no row count.
     assert counts["stg_crm__contacts"] is None and kinds["stg_crm__contacts"] == "VIEW"
+
+
+def test_a_homes_second_build_skips_the_parse(aios_home):
+    from aios_assets.entities.dbt_manifest import ensure_dbt_manifest
+
+    ensure_dbt_manifest()
+    from aios_assets.entities import assets as entities
+    from resources.warehouse import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse()
+    add_events(warehouse.path, small_business())
+    resources = {"dbt": entities.dbt_resource(), "warehouse": warehouse}
+    assert dg.materialize(entities.dbt_project_assets, resources=resources).success
+    target = warehouse.layout.dbt_target
+    assert (target / "run_results.json").exists() and (target / "partial_parse.msgpack").exists()
+    log = target / "dbt.log"
+    first = log.read_text()
+    assert dg.materialize(entities.dbt_project_assets, resources=resources).success
+    second = log.read_text()[len(first):]
+    assert "Running with dbt" in second
+    # dbt's own words when the saved parse matches the project and this home's profile
+    assert "Nothing changed, skipping partial parsing" in second, second[:2000]

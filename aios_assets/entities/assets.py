@@ -11,9 +11,13 @@
   analysts' read-only snapshot is published when it finishes.
 - Every model and snapshot follows its inputs (``FOLLOW_INPUTS``, eager): a new ``event_log``
   materialization (an inbox ingest) makes ``automation_condition_sensor`` rebuild the marts.
-- Each materialized table carries ``dagster/row_count`` (dagster-dbt's ``fetch_row_counts``:
-  with dbt-duckdb it waits for the dbt process to exit, so the counts are read through the
-  adapter while this process still holds the write lock; views are not counted).
+- Each materialized table carries ``dagster/row_count``, counted in one DuckDB query after the
+  build while this process still holds the write lock (views are not counted). dagster-dbt's
+  ``fetch_row_counts`` opened a dbt connection per model in threads: about a third of the step's
+  CPU on a small home.
+- dbt writes its artifacts under the home (``AiosHome.dbt_target``), not a new folder in the
+  project per run: the partial-parse state there matches the home's profile, so every build but
+  a home's first skips the parse.
 
 The manifest is **never parsed at import**. It is produced by ``ensure_dbt_manifest()`` (which
 runs ``dbt parse`` only when ``target/manifest.json`` is missing or older than the project's
@@ -25,12 +29,16 @@ calling it does not import these assets first).
 """
 
 
+import importlib.metadata
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -38,6 +46,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from packaging import version
 
 from aios_assets.entities.dbt_manifest import (
     DBT_PROJECT_DIR,
@@ -90,9 +99,20 @@ TRANSLATOR = AiosDbtTranslator(
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=DBT_TARGET_DIR)
 
 
+class AiosDbtCliResource(DbtCliResource):
+    """dagster-dbt's resource, with the installed dbt-core's version read from the package
+    metadata: the stock resource runs ``dbt --version`` in a subprocess once per process (about
+    1.5 CPU-s for every ``aios ingest``). dbt-core is pinned in pyproject, and the executable is
+    the venv's own (:func:`dbt_executable`), so the two cannot differ."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+
 def dbt_resource() -> DbtCliResource:
     """The ``dbt`` resource for the Definitions."""
-    return DbtCliResource(
+    return AiosDbtCliResource(
         project_dir=DBT_PROJECT,
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=dbt_executable(),  # the venv's dbt, even when the venv is not on PATH
@@ -113,6 +133,52 @@ def release_adapter(adapter: Any) -> None:
         except Exception:  # noqa: BLE001 - no environment was created: nothing to close
             pass
         manager.close_all_connections()
+
+
+def counted_relations(manifest: Mapping[str, Any], unique_ids: Iterable[str]
+                      ) -> dict[str, str]:
+    """unique_id -> relation name, for the nodes among ``unique_ids`` that are stored tables
+    (views are not counted: counting one runs its query)."""
+    nodes = manifest.get("nodes", {})
+    out = {}
+    for uid in unique_ids:
+        node = nodes.get(uid) or {}
+        if node.get("relation_name") and node.get("config", {}).get("materialized") != "view":
+            out[uid] = node["relation_name"]
+    return out
+
+
+def row_counts(path: Path, relations: Mapping[str, str]) -> dict[str, int]:
+    """unique_id -> row count, in one query on the warehouse file (dbt has exited)."""
+    if not relations:
+        return {}
+    ids = list(relations)
+    sql = "select " + ", ".join(f"(select count(*) from {relations[u]})" for u in ids)
+    with duckdb.connect(str(path)) as con:
+        return dict(zip(ids, con.execute(sql).fetchone() or (), strict=True))
+
+
+def with_row_counts(events: Iterable[Any], manifest: Mapping[str, Any], path: Path
+                    ) -> Iterator[Any]:
+    """The dbt step's events, each model/snapshot output carrying ``dagster/row_count``.
+    Check results pass at once; outputs wait for the build to end, then one count query."""
+    outputs = []
+    for event in events:
+        if isinstance(event, dg.Output | dg.AssetMaterialization) and "unique_id" in (
+                event.metadata or {}):
+            outputs.append(event)
+        else:
+            yield event
+    uid_of = [str(e.metadata["unique_id"].value) for e in outputs]
+    try:
+        counts = row_counts(path, counted_relations(manifest, uid_of))
+    except duckdb.Error as exc:  # the build's own outcome matters more than its counts
+        log.warning("row counts not recorded: %s", str(exc).splitlines()[0])
+        counts = {}
+    for event, uid in zip(outputs, uid_of, strict=True):
+        if uid in counts:
+            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[uid]})
+        yield event
 
 
 def _build_assets() -> list[dg.AssetsDefinition]:
@@ -144,9 +210,11 @@ def _build_assets() -> list[dg.AssetsDefinition]:
         os.environ["AIOS_WAREHOUSE"] = str(warehouse.path)
         try:
             with warehouse.write_session():
-                invocation = dbt.cli(["build"], context=context)
+                invocation = dbt.cli(["build"], context=context,
+                                     target_path=warehouse.layout.dbt_target)
                 try:
-                    yield from invocation.stream().fetch_row_counts()
+                    yield from with_row_counts(invocation.stream(), invocation.manifest,
+                                               warehouse.path)
                 finally:
                     release_adapter(invocation.adapter)
         finally:

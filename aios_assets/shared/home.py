@@ -69,6 +69,12 @@ class AiosHome:
         return self.root / "caldav"
 
     @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder for this home's builds: its partial-parse state matches this
+        home's profile (the warehouse path is part of it), so a later build skips the parse."""
+        return self.root / "dbt"
+
+    @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 
