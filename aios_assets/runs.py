@@ -50,6 +50,9 @@ DEFAULT_WAIT_S = 600.0  # a full demo ingest with materialization takes a few mi
 HEARTBEAT_S = 10.0
 HEARTBEAT_STALE_S = 90.0  # nine missed heartbeats
 POLL_S = 0.5
+# How often a running run's pools are read to see whether it waits for a slot (two queries per
+# pool on run storage: read every POLL_S, they were a few percent of a small ingest's CPU).
+POOL_POLL_S = 2.0
 ABANDON_JOIN_S = 1.0  # how long a stopped run's thread may take to see its children gone
 PID, PID_STARTED, HOST, STARTED, HEARTBEAT = (
     "aios/pid", "aios/pid_started", "aios/host", "aios/started", "aios/heartbeat")
@@ -369,6 +372,7 @@ def run_job(job_def: dg.JobDefinition, *, run_config: Mapping[str, Any],
             worker.start()
             waiting: _Waiting | None = None
             beat = time.monotonic()
+            pools_read = beat - POOL_POLL_S
             while worker.is_alive():
                 worker.join(POLL_S)
                 if not worker.is_alive():
@@ -378,6 +382,9 @@ def run_job(job_def: dg.JobDefinition, *, run_config: Mapping[str, Any],
                 if now - beat >= HEARTBEAT_S:
                     monitor.add_run_tags(run_id, {HEARTBEAT: f"{time.time():.0f}"})
                     beat = now
+                if waiting is None and now - pools_read < POOL_POLL_S:
+                    continue
+                pools_read = now
                 holders = _waiting_for(monitor, run_id)
                 if holders is None:
                     waiting = None
