@@ -1,11 +1,14 @@
 """Shared fixtures: a fresh AIOS_HOME per test, one real embedded Postgres per session (per
-xdist worker); the suite's markers, xdist groups and order (see tests/suite_plan.py)."""
+xdist worker), one demo home per session (all workers) that tests copy; the suite's markers,
+xdist groups and order (see tests/suite_plan.py)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,6 +109,66 @@ def radicale(tmp_path_factory: pytest.TempPathFactory):
     server = radicale_kit.Radicale(tmp_path_factory.mktemp("radicale")).start()
     yield server
     server.stop()
+
+
+# The demo every module that needs "a small demo home" copies (README, console, `make ui`).
+DEMO_ARGS = "--scale 0.1 --days 30"
+
+
+@pytest.fixture(scope="session")
+def demo_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder like the checkout after ``make demo DEMO_ARGS="--scale 0.1 --days 30"``: a
+    ``.venv`` link to this venv, the demo home ``.aios`` and make's output (``make-demo.out``).
+
+    Built once per test session by the real ``make demo`` (the xdist workers share it: the first
+    one builds it under a file lock, the others wait), then its embedded Postgres is stopped so
+    that the folder can be copied. Never use it directly: take a copy (:func:`copy_demo`).
+    """
+    import fasteners
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above every worker's own
+    where = base / "shared-demo"
+    with fasteners.InterProcessLock(str(base / "shared-demo.lock")):
+        if not (where / "built").exists():
+            _build_demo(where)
+    return where
+
+
+def _build_demo(where: Path) -> None:
+    from aios_assets.shared.home import AiosHome
+    from resources.postgres import stop_embedded
+
+    shutil.rmtree(where, ignore_errors=True)  # a build killed half-way
+    where.mkdir(parents=True)
+    venv = where / ".venv"
+    venv.symlink_to(Path(sys.prefix), target_is_directory=True)  # the venv running the tests
+    home = where / ".aios"
+    env = {k: v for k, v in os.environ.items() if k not in ("AIOS_HOME", "DAGSTER_HOME")}
+    env.update({"PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [
+        env.get("PYTHONPATH")])]), "OPENAI_API_KEY": "", "AIOS_POSTGRES_URL": ""})
+    started = time.monotonic()
+    res = subprocess.run(
+        # -o: the venv is built (make would otherwise install one, as on a first `make demo`)
+        ["make", "--no-print-directory", "-o", f"{venv}/bin/aios", f"VENV={venv}",
+         f"AIOS_HOME={home}", "demo", f"DEMO_ARGS={DEMO_ARGS}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    (where / "make-demo.out").write_text(res.stdout)
+    (where / "make-demo.err").write_text(res.stderr)
+    stop_embedded(AiosHome.from_env(home))  # a running server's data folder cannot be copied
+    (where / "built").write_text(f"{time.monotonic() - started:.0f} s\n")
+
+
+def copy_demo(template: Path, dest: Path) -> Path:
+    """A private copy of :func:`demo_checkout` at ``dest``; its home is ``dest / ".aios"``, and
+    its embedded Postgres starts on first use, as after a reboot. ``cp -a``: links stay links,
+    and the Postgres data folder keeps its owner (the server's own user when tests run as root)
+    and mode."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-a", str(template), str(dest)], check=True)
+    return dest
 
 
 def run_aios(*args: str, home: Path, input: str | None = None,

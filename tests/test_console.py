@@ -1,7 +1,7 @@
-"""`aios console` with real parts: a home built by the real `aios demo` (small scale, one per
-module), the console served by uvicorn through the real CLI on a free loopback port, Postgres
-(embedded), headless Debian chromium driven over the DevTools protocol, `aios publish` to a
-loopback SMTP server (aiosmtpd).
+"""`aios console` with real parts: a copy of the session's demo home (built once by the real `make
+demo` at a small scale, conftest.demo_checkout), the console served by uvicorn through the real
+CLI on a free loopback port, Postgres (embedded), headless Debian chromium driven over the
+DevTools protocol, `aios publish` to a loopback SMTP server (aiosmtpd).
 
 Browser tests (`-m browser`) click through approve, edit-then-approve and reject, and check that
 a forged POST without the CSRF token is refused. Screenshots are kept under the test's tmp dir
@@ -24,7 +24,7 @@ import psycopg
 import pytest
 
 from tests.cdp import Browser, chromium_available
-from tests.conftest import AIOS, ROOT, run_aios
+from tests.conftest import AIOS, ROOT, copy_demo, run_aios
 from tests.smtp_sink import SmtpSink, free_port
 
 SECRET = "console-test-secret-9f3a7c"  # the value of a *_PASSWORD variable: never on a page
@@ -32,15 +32,14 @@ HOSTILE = "<script>window.pwned = 1</script> <b>bold?</b>"
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A real home: `aios demo` at a small scale, plus one hostile chat line ingested."""
+def home(demo_checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A real home: a copy of the session's demo (`make demo` at a small scale,
+    conftest.demo_checkout), plus one hostile chat line ingested."""
     from aios_assets.shared.home import AiosHome
     from resources.postgres import stop_embedded
 
-    root = tmp_path_factory.mktemp("console") / "home"
+    root = copy_demo(demo_checkout, tmp_path_factory.mktemp("console") / "checkout") / ".aios"
     env = {"OPENAI_API_KEY": "", "AIOS_POSTGRES_URL": ""}
-    res = run_aios("demo", "--scale", "0.1", "--days", "30", home=root, env=env, timeout=1500)
-    assert res.returncode == 0, res.stderr[-3000:]
     drop = root.parent / "extra.jsonl"
     drop.write_text(json.dumps({
         "source": "chat", "source_id": "console-hostile-1", "kind": "chat_message",

@@ -1,7 +1,8 @@
 """Every `aios` command in README.md runs against the demo home and answers something relevant.
 
-One demo home for the module, built by `make demo DEMO_ARGS="--scale 0.1 --days 30"` (what a
-new user runs, smaller) into a folder laid out like the checkout: `.aios` is the home (the
+One demo home for the module, a copy of the session's `make demo DEMO_ARGS="--scale 0.1 --days
+30"` (what a new user runs, smaller; conftest.demo_checkout) in a folder laid out like the
+checkout: `.aios` is the home (the
 default AIOS_HOME), `.venv` a link to the virtualenv running the tests (PYTHONPATH puts this
 checkout first, should that venv's editable install point at another one). Each README command
 then runs there as written, in a shell that sourced `. .venv/bin/activate` as the README's
@@ -28,10 +29,9 @@ import duckdb
 import httpx
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import DEMO_ARGS, ROOT, copy_demo
 
 README = ROOT / "README.md"
-DEMO_ARGS = "--scale 0.1 --days 30"
 ACTIVATE = ". .venv/bin/activate"
 VENV = Path(sys.prefix)  # the virtualenv running the tests (`make test`: the checkout's .venv)
 
@@ -78,29 +78,19 @@ def _strip_comment(line: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A folder like the checkout after `make demo`: `.venv` and the demo home `.aios`."""
+def checkout(demo_checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder like the checkout after `make demo`: `.venv` and the demo home `.aios` (a copy of
+    the session's `make demo DEMO_ARGS="--scale 0.1 --days 30"`, conftest.demo_checkout)."""
     from aios_assets.shared.home import AiosHome
     from resources.postgres import stop_embedded
 
-    where = tmp_path_factory.mktemp("readme")
-    venv = where / ".venv"
-    venv.symlink_to(VENV, target_is_directory=True)
-    home = where / ".aios"
-    started = time.monotonic()
-    res = subprocess.run(
-        # -o: the venv is built (make would otherwise install one, as on a first `make demo`)
-        ["make", "--no-print-directory", "-o", f"{venv}/bin/aios", f"VENV={venv}",
-         f"AIOS_HOME={home}", "demo", f"DEMO_ARGS={DEMO_ARGS}"],
-        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=1200)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    print(f"make demo {DEMO_ARGS}: {time.monotonic() - started:.0f} s")
-    (where / "make-demo.out").write_text(res.stdout)
+    where = copy_demo(demo_checkout, tmp_path_factory.mktemp("readme") / "checkout")
+    print(f"make demo {DEMO_ARGS}: {(where / 'built').read_text().strip()}")
     # The JSONL line of the README's event schema, which the first ingest example reads.
     (json_line,) = [b for b in _blocks("json") if '"source_id": "c-42"' in b]
     (where / "chat-line.jsonl").write_text(json_line)
     yield where
-    stop_embedded(AiosHome.from_env(home))
+    stop_embedded(AiosHome.from_env(where / ".aios"))
 
 
 def _env() -> dict[str, str]:
@@ -120,9 +110,10 @@ def _events(checkout: Path, where: str = "true") -> int:
         return c.execute(f"SELECT count(*) FROM event_log WHERE {where}").fetchone()[0]
 
 
-def test_make_demo_says_how_to_reach_aios_and_the_readme_opens_with_it(checkout: Path):
+def test_make_demo_says_how_to_reach_aios_and_the_readme_opens_with_it(
+        checkout: Path, demo_checkout: Path):
     tail = (checkout / "make-demo.out").read_text().splitlines()[-4:]
-    venv = checkout / ".venv"
+    venv = demo_checkout / ".venv"  # the folder `make demo` ran in (checkout is its copy)
     assert f"    . {venv}/bin/activate" in tail, tail
     assert any("aios --help" in line for line in tail), tail
     # The README's first code block: make demo, then the activation, then aios.

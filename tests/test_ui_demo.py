@@ -2,7 +2,8 @@
 data as stale right after start (also after files were ingested again and an hourly mirror
 re-ran), and SIGTERM to make stops everything.
 
-One small demo home (`aios demo --scale 0.1 --days 30`, about a minute) for the module.
+One small demo home for the module: a copy of the session's (`make demo` at --scale 0.1
+--days 30, built once, conftest.demo_checkout).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import AIOS, ROOT
+from tests.conftest import AIOS, ROOT, copy_demo
 from tests.test_ui import (
     NOISE,
     STOP_BOUND_S,
@@ -46,15 +47,13 @@ MATERIALIZATIONS = """
 
 
 @pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def demo_home(demo_checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from aios_assets.shared.home import AiosHome
     from resources.postgres import stop_embedded
 
-    home = tmp_path_factory.mktemp("ui-demo") / "home"
+    # a copy of the session's demo home (`make demo` at --scale 0.1 --days 30)
+    home = copy_demo(demo_checkout, tmp_path_factory.mktemp("ui-demo") / "checkout") / ".aios"
     env = _quiet_env(home)
-    res = subprocess.run([*AIOS, "demo", "--scale", "0.1", "--days", "30"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=900)
-    assert res.returncode == 0, res.stderr[-3000:]
     # Files ingested again add nothing: the event log keeps its data version.
     res = subprocess.run([*AIOS, "ingest", str(home / "demo" / "chat"), "--no-materialize"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
