@@ -10,14 +10,13 @@ imports and migrations are done.
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 
 from aios_assets.publishing.adapters.base import CapabilityAdapter, ensure_adapter_schema
 from aios_assets.publishing.adapters.caldav import CalDavAdapter
-from aios_assets.publishing.outbox import STEPS, Outbox
+from aios_assets.publishing.outbox import Outbox
 from resources.postgres import PostgresStore
+from tests.outbox_crash_child import kill_at
 
 
 def adapters(db: str) -> dict[str, CapabilityAdapter]:
@@ -33,18 +32,7 @@ def outbox(db: str, **kwargs: object) -> Outbox:
 def main(argv: list[str]) -> None:
     db = argv[0]
     step, nth = (argv[1], int(argv[2])) if len(argv) > 2 else (None, 0)
-    if step is not None and step not in STEPS:
-        raise SystemExit(f"unknown step {step!r}")
-    seen = {"n": 0}
-
-    def on_step(name: str, key: str) -> None:
-        if name == step:
-            seen["n"] += 1
-            if seen["n"] == nth:
-                print(f"killing at {name} {key}", flush=True)
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    box = outbox(db, on_step=on_step)
+    box = outbox(db, on_step=kill_at(step, nth))
     box.rows()  # connect and migrate before saying ready
     ensure_adapter_schema(db)
     print("ready", flush=True)

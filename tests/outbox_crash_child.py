@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from aios_assets.publishing.adapters import HttpApiAdapter, SmtpAdapter
 from aios_assets.publishing.adapters.base import CapabilityAdapter, ensure_adapter_schema
@@ -62,12 +63,9 @@ def serve(db: str, api_url: str, smtp_port: int) -> None:
             print(trial(db, api_url, smtp_port, float(line)), flush=True)
 
 
-def main(argv: list[str]) -> None:
-    if argv and argv[0] == "serve":
-        serve(argv[1], argv[2], int(argv[3]))
-        return
-    db, api_url, smtp_port = argv[0], argv[1], int(argv[2])
-    step, nth = (argv[3], int(argv[4])) if len(argv) > 4 else (None, 0)
+def kill_at(step: str | None, nth: int) -> Callable[[str, str], None]:
+    """The outbox's ``on_step`` hook that SIGKILLs this process (no cleanup) the NTH time
+    publishing reaches STEP; with STEP None it never fires."""
     if step is not None and step not in STEPS:
         raise SystemExit(f"unknown step {step!r}")
     seen = {"n": 0}
@@ -79,7 +77,16 @@ def main(argv: list[str]) -> None:
                 print(f"killing at {name} {key}", flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    box = outbox(db, on_step=on_step)
+    return on_step
+
+
+def main(argv: list[str]) -> None:
+    if argv and argv[0] == "serve":
+        serve(argv[1], argv[2], int(argv[3]))
+        return
+    db, api_url, smtp_port = argv[0], argv[1], int(argv[2])
+    step, nth = (argv[3], int(argv[4])) if len(argv) > 4 else (None, 0)
+    box = outbox(db, on_step=kill_at(step, nth))
     ads = adapters(db, api_url, smtp_port)
     box.rows()  # connect and migrate before saying ready
     print("ready", flush=True)
