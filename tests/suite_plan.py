@@ -187,6 +187,7 @@ SECONDS: dict[str, float] = {
     "test_caldav_sensor::test_fresh_home_connects_nowhere": 7,
     "test_followup_meetings::test_approved_holds_wait_in_the_outbox_without_a_calendar_adapter": 18,  # noqa: E501
     "test_followup_meetings::test_offer_slots_then_confirm_the_picked_one": 9,
+    "test_followup_meetings::test_approved_holds_reach_a_real_calendar_exactly_once": 20,
     "test_llm_economy_bench::test_tiered_and_cached_costs_less_than_all_strong": 3,
     "test_operations::test_a_new_event_log_materialization_requests_the_marts_and_memory": 3,
     "test_parser_fuzz::test_every_jsonl_line_is_an_event_or_a_rejection": 3,

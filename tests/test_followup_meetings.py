@@ -267,3 +267,49 @@ def test_approved_holds_wait_in_the_outbox_without_a_calendar_adapter(home, pg_u
         ("send_email", "email", "pending"), *[("calendar_hold", "calendar", "pending")] * 3]
     assert all("no adapter configured for capability 'calendar'" in r[3] for r in rows[1:])
     assert [r[4]["uid"] for r in rows[1:]] == [f"aios-{offer.proposal_id}-{i}" for i in (1, 2, 3)]
+
+
+def test_approved_holds_reach_a_real_calendar_exactly_once(home, pg_url, radicale, monkeypatch):
+    """End to end with a calendar: the offer's holds, approved with `aios approve` and published
+    with `aios publish`, are on a real CalDAV server (Radicale) as tentative events at the
+    offered times, once each; publishing again adds nothing."""
+    import caldav
+    import icalendar
+
+    from aios_assets.cli import app
+
+    url = fresh_database(pg_url, "calslots_e2e")
+    monkeypatch.setenv("AIOS_POSTGRES_URL", url)
+    for var in ("AIOS_SMTP_HOST", "AIOS_WEBHOOK_URL", "AIOS_API_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    radicale.add_user("maya", "pw-maya")
+    client = caldav.DAVClient(url=radicale.url, username="maya", password="pw-maya")
+    work = client.principal().make_calendar(name="Work", cal_id="work")
+    for var, value in (("AIOS_CALDAV_URL", radicale.url), ("AIOS_CALDAV_USER", "maya"),
+                       ("AIOS_CALDAV_PASSWORD", "pw-maya"), ("AIOS_CALDAV_CALENDARS", "Work")):
+        monkeypatch.setenv(var, value)
+    out, _ = run_followup(home, as_of=clock(next_monday()), now=next_monday())
+    (offer,) = by_target(out, NINA, "send_email")
+    holds = by_target(out, NINA, "calendar_hold")
+    runner = CliRunner()
+    res = runner.invoke(app, ["approve", offer.proposal_id, *(h.proposal_id for h in holds)])
+    assert res.exit_code == 0, res.output
+    for _ in range(2):  # the second publish finds them delivered
+        res = runner.invoke(app, ["publish", "--json"])
+        assert res.exit_code == 0, res.output
+
+    events: dict[str, list] = {}
+    for obj in work.objects(load_objects=True):
+        for ev in icalendar.Calendar.from_ical(obj.data).walk("VEVENT"):
+            events.setdefault(str(ev["uid"]), []).append(ev)
+    want = {h.payload["uid"]: h.payload for h in holds}
+    assert {uid: len(evs) for uid, evs in events.items()} == {uid: 1 for uid in want}
+    for uid, payload in want.items():
+        (ev,) = events[uid]
+        assert str(ev["status"]) == "TENTATIVE"
+        assert ev.decoded("dtstart") == datetime.fromisoformat(payload["start"])
+        assert ev.decoded("dtend") == datetime.fromisoformat(payload["end"])
+    with psycopg.connect(url) as con:
+        statuses = dict(con.execute("SELECT action_type || ':' || coalesce(payload ->> 'uid', ''),"
+                                    " status FROM aios.outbox").fetchall())
+    assert sorted(statuses.values()) == ["delivered"] * 3 + ["pending"]  # the mail: no SMTP
