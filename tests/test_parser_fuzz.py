@@ -381,6 +381,8 @@ LOADER_SETTINGS = settings(SETTINGS, max_examples=max(10, SETTINGS.max_examples 
 @LOADER_SETTINGS
 @given(ext=st.sampled_from(sorted(FORMATS)), data=st.binary(max_size=1500),
        lines=jsonl_lines)
+# was a mismatch: the report's raw kept the NUL that the quarantine stores as U+FFFD
+@example(ext=".csv", data=b"\x00", lines=[])
 def test_every_rejection_is_quarantined_with_its_reason(ext: str, data: bytes,
                                                         lines: list[str]) -> None:
     if ext in (".jsonl", ".ndjson"):

@@ -125,10 +125,24 @@ def _wait_serving(port: int, console_port: int, proc: subprocess.Popen, log: Pat
 
 
 def _tree(pid: int) -> list:
+    """The process and everything under it, but the home's embedded Postgres: it outlives the
+    command that started it by design (README: `aios pg stop` stops it), and while a child is
+    starting it (pg_ctl waits for the postmaster) it shows up under that child."""
     import psutil
 
     root = psutil.Process(pid)
-    return [root, *root.children(recursive=True)]
+    return [p for p in [root, *root.children(recursive=True)] if not _embedded_postgres(p)]
+
+
+def _embedded_postgres(proc) -> bool:
+    import psutil
+
+    try:
+        cmd = proc.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    name = Path(cmd[0]).name if cmd else ""
+    return name == "pg_ctl" or name.startswith("postgres")  # the postmaster and its workers
 
 
 def _names(procs: list) -> str:

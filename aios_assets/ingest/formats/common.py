@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from aios_assets.ingest.events import MAX_TEXT_CHARS, Rejection
+from aios_assets.shared.text import storable
 
 BOM = b"\xef\xbb\xbf"
 MAX_RECORD_BYTES = MAX_TEXT_CHARS  # one line / row / message text; larger is quarantined
@@ -28,10 +29,12 @@ def too_large(size: int, limit: int = MAX_RECORD_BYTES) -> str:
 
 
 def raw_text(data: bytes | str) -> str:
-    """The first RAW_CHARS characters of some input, for a rejection (never raises)."""
+    """The first RAW_CHARS characters of some input, for a rejection (never raises), as the
+    quarantine stores them (:func:`storable`: a NUL byte becomes U+FFFD), so the report and
+    the table agree."""
     if isinstance(data, bytes):
         data = data[: RAW_CHARS * 4].decode("utf-8", errors="replace")
-    return data[:RAW_CHARS]
+    return storable(data[:RAW_CHARS])
 
 
 MAX_REASON_CHARS = 600
