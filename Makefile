@@ -40,8 +40,8 @@ TEST_WORKERS ?= 3
 test: $(BIN)/aios
 	$(BIN)/python -m pytest -q --durations=30 -n $(TEST_WORKERS)
 
-# The pure, single-process tests (markers: tests/suite_plan.py): 681 tests, 118 s here with 3
-# workers at load ~1 (123 s with 2).
+# The pure, single-process tests (markers: tests/suite_plan.py): 733 tests, 102 s here with 3
+# workers at load ~1 (2026-12-07).
 test-fast: $(BIN)/aios
 	$(BIN)/python -m pytest -q --durations=10 -n $(TEST_WORKERS) \
 		-m "not slow and not browser and not integration"
