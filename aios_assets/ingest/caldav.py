@@ -133,13 +133,17 @@ class CalDavCalendar(dg.ConfigurableResource):
         return session
 
 
+def calendars_from_env() -> list[str]:
+    """``$AIOS_CALDAV_CALENDARS``: display names or URLs, comma-separated."""
+    return [c.strip() for c in os.environ.get(CALENDARS_ENV, "").split(",") if c.strip()]
+
+
 def calendar_from_env(**overrides: Any) -> CalDavCalendar:
     """The resource as the default definitions build it from ``$AIOS_CALDAV_*``."""
-    names = [c.strip() for c in os.environ.get(CALENDARS_ENV, "").split(",") if c.strip()]
     settings: dict[str, Any] = {
         "url": os.environ.get(URL_ENV, "").strip(),
         "user": os.environ.get(USER_ENV, "").strip(),
-        "calendars": names,
+        "calendars": calendars_from_env(),
         # Resolved when the sensor runs; the UI shows the variable's name, not the value.
         "password": dg.EnvVar(PASSWORD_ENV) if os.environ.get(PASSWORD_ENV) else "",
     }

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -123,6 +124,19 @@ class CircuitOpen(AdapterRetryable, limits.CircuitOpen):
 
 class AdapterNotConfigured(AdapterPermanent):
     """A required setting (host, URL) is missing; names the environment variable to set."""
+
+
+def setting(value: str | None, env: str) -> str:
+    """An adapter setting: its config value, else ``$env``, stripped ("" when neither)."""
+    return (value or os.environ.get(env) or "").strip()
+
+
+def required_setting(value: str | None, env: str, what: str) -> str:
+    """:func:`setting`, or :class:`AdapterNotConfigured` naming the variable to set."""
+    found = setting(value, env)
+    if not found:
+        raise AdapterNotConfigured(f"no {what}: set ${env}")
+    return found
 
 
 @dataclass(frozen=True)

@@ -49,13 +49,13 @@ from pydantic import Field, PrivateAttr
 
 from aios_assets.agents.proposals import CALENDAR_UID_PREFIX
 from aios_assets.ingest.caldav import (
-    CALENDARS_ENV,
     PASSWORD_ENV,
     URL_ENV,
     USER_ENV,
     CalDavAuthFailed,
     CalDavCalendar,
     CalDavUnavailable,
+    calendars_from_env,
 )
 from aios_assets.publishing.adapters._http import ClientCache, classify_status, request
 from aios_assets.publishing.adapters.base import (
@@ -65,6 +65,8 @@ from aios_assets.publishing.adapters.base import (
     AttemptResult,
     CapabilityAdapter,
     OutboxAction,
+    required_setting,
+    setting,
 )
 
 UID_PREFIX = CALENDAR_UID_PREFIX
@@ -261,13 +263,10 @@ class CalDavAdapter(CapabilityAdapter):
 
     # --- settings ------------------------------------------------------------------------------
     def _url(self) -> str:
-        url = (self.url or os.environ.get(URL_ENV) or "").strip()
-        if not url:
-            raise AdapterNotConfigured(f"no CalDAV URL: set ${URL_ENV}")
-        return url
+        return required_setting(self.url, URL_ENV, "CalDAV URL")
 
     def _user(self) -> str:
-        return (self.user or os.environ.get(USER_ENV) or "").strip()
+        return setting(self.user, USER_ENV)
 
     def _auth(self) -> tuple[str, str] | None:
         user = self._user()
@@ -278,7 +277,7 @@ class CalDavAdapter(CapabilityAdapter):
     def _wanted(self) -> list[str]:
         if self.calendars is not None:
             return list(self.calendars)
-        return [c.strip() for c in os.environ.get(CALENDARS_ENV, "").split(",") if c.strip()]
+        return calendars_from_env()
 
     def describe(self) -> str:
         try:

@@ -47,6 +47,8 @@ from aios_assets.publishing.adapters.base import (
     CircuitBreaker,
     DeliveryReceipt,
     OutboxAction,
+    required_setting,
+    setting,
 )
 from aios_assets.shared import limits
 from aios_assets.shared.limits import EndpointLimits
@@ -170,10 +172,7 @@ class SmtpAdapter(CapabilityAdapter):
     _in_lookup: threading.local = PrivateAttr(default_factory=threading.local)
 
     def _host(self) -> str:
-        host = (self.host or os.environ.get(HOST_ENV) or "").strip()
-        if not host:
-            raise AdapterNotConfigured(f"no SMTP host: set ${HOST_ENV}")
-        return host
+        return required_setting(self.host, HOST_ENV, "SMTP host")
 
     def _port(self) -> int:
         if self.port:
@@ -192,7 +191,7 @@ class SmtpAdapter(CapabilityAdapter):
 
     # --- IMAP lookup -----------------------------------------------------------------------
     def _imap_host(self) -> str:
-        return (self.imap_host or os.environ.get(IMAP_HOST_ENV) or "").strip()
+        return setting(self.imap_host, IMAP_HOST_ENV)
 
     def _imap_ssl(self) -> bool:
         return self.imap_ssl if self.imap_ssl is not None else _env_flag(IMAP_SSL_ENV, True)

@@ -10,7 +10,6 @@ not retried blindly: the outbox marks it in doubt and reconciliation resends it 
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 import httpx
@@ -23,6 +22,7 @@ from aios_assets.publishing.adapters.base import (
     AttemptResult,
     CapabilityAdapter,
     OutboxAction,
+    required_setting,
 )
 from aios_assets.publishing.adapters.http_api import IDEMPOTENCY_HEADER
 
@@ -56,10 +56,7 @@ class WebhookAdapter(CapabilityAdapter):
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
     def _url(self) -> str:
-        url = (self.url or os.environ.get(URL_ENV) or "").strip()
-        if not url:
-            raise AdapterNotConfigured(f"no webhook URL: set ${URL_ENV}")
-        return url
+        return required_setting(self.url, URL_ENV, "webhook URL")
 
     def describe(self) -> str:
         try:
