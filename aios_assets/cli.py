@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import faulthandler
 import io
 import json
 import os
@@ -637,6 +638,9 @@ register_audit(app)
 
 
 def main() -> None:
+    # A crash in native code (DuckDB, NumPy, a driver) prints every thread's Python stack. On
+    # a copy of stderr: Dagster's compute-log capture repoints fd 2 while a run executes.
+    faulthandler.enable(file=os.fdopen(os.dup(2), "w"), all_threads=True)
     app()
 
 

@@ -46,10 +46,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
-import openai
 import psycopg
 import tenacity
 from pydantic import Field, PrivateAttr
@@ -68,6 +67,9 @@ from aios_assets.shared.text import estimate_tokens
 from resources.budgets import Spend, budget_settings, over_budget_action
 from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url, storable
 from resources.postgres import connect as pg_connect
+
+if TYPE_CHECKING:  # imported on first use: half a second no offline run needs
+    import openai
 
 logger = logging.getLogger("aios.llm")
 
@@ -178,6 +180,8 @@ def call_cost(prices: Mapping[str, list[float]], model: str, prompt_tokens: int,
 
 def is_retryable(exc: BaseException) -> bool:
     """429, 408, 5xx gateway/server errors, timeouts and connection errors are transient."""
+    import openai
+
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in RETRYABLE_STATUS
     return isinstance(exc, openai.APIConnectionError)  # includes APITimeoutError, resets
@@ -216,7 +220,7 @@ def scrub(text: str, secret: str | None) -> str:
     return _KEYLIKE.sub("***", text)
 
 
-def permanent_error(exc: openai.OpenAIError, model: str, secret: str | None) -> LLMPermanentError:
+def permanent_error(exc: "openai.OpenAIError", model: str, secret: str | None) -> LLMPermanentError:
     """A clear, key-free :class:`LLMPermanentError` for a refused request."""
     status = getattr(exc, "status_code", None)
     cls = type(exc).__name__
@@ -389,7 +393,7 @@ class LLMResource(dg.ConfigurableResource):
     postgres_url: str | None = Field(default=None, repr=False)
     home: str | None = None
 
-    _client: openai.OpenAI | None = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)  # an openai.OpenAI once used
     _client_for: tuple[str, str] | None = PrivateAttr(default=None)
     _limits: EndpointLimits = PrivateAttr(default_factory=EndpointLimits)
 
@@ -419,7 +423,7 @@ class LLMResource(dg.ConfigurableResource):
         ensure_llm_schema(url)
         return url
 
-    def client(self) -> openai.OpenAI:
+    def client(self) -> "openai.OpenAI":
         """The openai client for the endpoint (its own retries off: tenacity retries)."""
         base = self.endpoint()
         if base is None:
@@ -427,6 +431,8 @@ class LLMResource(dg.ConfigurableResource):
         key = self._key()
         ident = (base, hashlib.sha256(key.encode()).hexdigest())
         if self._client is None or self._client_for != ident:
+            import openai
+
             self._client = openai.OpenAI(
                 base_url=base, api_key=key, timeout=self.timeout_s, max_retries=0)
             self._client_for = ident
@@ -553,6 +559,8 @@ class LLMResource(dg.ConfigurableResource):
 
     def _call_endpoint(self, req: _Request, model: str) -> tuple[Any, int]:
         """One chat completion with tenacity retries: (response, attempts)."""
+        import openai
+
         messages = ([{"role": "system", "content": req.system}] if req.system else [])
         messages.append({"role": "user", "content": req.prompt})
         client = self.client()
@@ -604,6 +612,8 @@ class LLMResource(dg.ConfigurableResource):
     def _paid(self, con: psycopg.Connection, req: _Request, tier: Tier,
               ) -> LLMResult | _Fallback:
         """Answer from ``tier`` (cache first), or say why it cannot be used."""
+        import openai
+
         started = time.monotonic()
         model = self.model_for(tier)
         phash = prompt_hash(model, req.system, req.prompt, req.max_tokens, req.task)

@@ -29,7 +29,11 @@ AIOS = [sys.executable, "-m", "aios_assets.cli"]
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Parse dbt's manifest once, before any xdist worker starts: every ``aios ingest`` and the
-    entity tests read it, and two workers parsing a stale one at once would race on it."""
+    entity tests read it, and two workers parsing a stale one at once would race on it.
+    Every process commits Dagster's run history as the CLI does (shared/run_storage.py)."""
+    from aios_assets.shared.run_storage import relax_sqlite_sync
+
+    relax_sqlite_sync()
     if hasattr(session.config, "workerinput"):  # an xdist worker: the controller did it
         return
     import fasteners

@@ -11,7 +11,6 @@ bytes by ``append``, as a provider that files sent mail into the account's Sent 
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from aios_assets.testing.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,6 @@ class Received:
     @property
     def key(self) -> str | None:
         return self.message.get("X-AIOS-Idempotency-Key")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _Handler:

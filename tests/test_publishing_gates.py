@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from publishing_fixtures import NOW, proposal
 
@@ -27,7 +28,7 @@ from aios_assets.publishing.gates import (
     luhn_valid,
     secret_values_from_env,
 )
-from aios_assets.publishing.ge_suite import run_ge_suite
+from aios_assets.publishing.ge_suite import run_ge_suite, suite_fingerprint
 from aios_assets.publishing.policy import DEFAULT_POLICY_YAML, parse_policy
 
 POLICY = parse_policy(DEFAULT_POLICY_YAML)
@@ -236,6 +237,59 @@ def test_evaluate_gates_and_ge_suite():
     ge2 = run_ge_suite([good, twin], POLICY)
     assert "idempotency_key unique" in ge2.failed_expectations
     assert not ge2.verdicts[good["proposal_id"]].passed
+
+
+def test_ge_memo_returns_the_same_outcome_and_misses_on_any_change(tmp_path):
+    good = email("Hi Ada, shall we meet on Tuesday?", basis="good")
+    bad = email("Hi {{first_name}}, password: hunter22", basis="bad")
+    memo = tmp_path / "ge_suite"
+    fresh = run_ge_suite([good, bad], POLICY)
+    first = run_ge_suite([good, bad], POLICY, memo=memo)
+    assert len(list(memo.glob("*.json"))) == 1
+    again = run_ge_suite([good, bad], POLICY, memo=memo)
+    assert fresh == first == again and not again.success
+    assert "no placeholders" in again.verdicts[bad["proposal_id"]].reason
+    # what the suite reads changed (text, the batch, the policy): validated again
+    edited = {**good, "payload": {**good["payload"], "body": "Hi {{name}}"}}
+    assert not run_ge_suite([edited, bad], POLICY, memo=memo).verdicts[
+        edited["proposal_id"]].passed
+    assert run_ge_suite([good], POLICY, memo=memo).success
+    more = POLICY.model_copy(update={"actions": {**POLICY.actions,
+                                                 "ring_bell": POLICY.actions["send_email"]}})
+    assert suite_fingerprint([good], more) != suite_fingerprint([good], POLICY)
+    assert len(list(memo.glob("*.json"))) == 3
+    # a torn memo is not trusted
+    for path in memo.glob("*.json"):
+        path.write_text('{"success": tr')
+    assert run_ge_suite([good, bad], POLICY, memo=memo) == fresh
+
+
+def test_a_memo_hit_does_not_import_great_expectations(tmp_path):
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+from pathlib import Path
+sys.path.insert(0, "tests")
+from publishing_fixtures import proposal
+from aios_assets.publishing.ge_suite import run_ge_suite
+from aios_assets.publishing.policy import DEFAULT_POLICY_YAML, parse_policy
+POLICY = parse_policy(DEFAULT_POLICY_YAML)
+memo = Path({str(tmp_path)!r})
+p = [proposal("m", payload={{"to": "ada@acme.io", "subject": "Hi", "body": "See you Tuesday"}})]
+if sys.argv[1] == "fill":
+    assert run_ge_suite(p, POLICY, memo=memo).success
+    assert "great_expectations" in sys.modules
+else:
+    assert run_ge_suite(p, POLICY, memo=memo).success
+    assert "great_expectations" not in sys.modules
+"""
+    root = Path(__file__).resolve().parent.parent
+    for step in ("fill", "hit"):
+        proc = subprocess.run([sys.executable, "-c", code, step], cwd=root, text=True,
+                              capture_output=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_directory_and_opt_outs_from_the_warehouse(aios_home):

@@ -18,7 +18,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ import duckdb
 import httpx
 import pytest
 
+from aios_assets.testing.ports import free_port
 from tests.conftest import DEMO_ARGS, ROOT, copy_demo
 
 README = ROOT / "README.md"
@@ -254,9 +254,7 @@ def test_readme_python_example(ran: dict, checkout: Path):
 
 
 def test_readme_console_serves_the_demo(ran: dict, checkout: Path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     # As in the README, on a free port rather than 8765 (other tests may hold it).
     proc = subprocess.Popen(["bash", "-c", f"{ACTIVATE} && exec aios console --port {port}"],
                             cwd=checkout, env=_env(), stdout=subprocess.PIPE,

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aios_assets.testing.ports import free_port as _free_port
 from tests.conftest import AIOS, ROOT
 
 QUERY = """
@@ -21,12 +22,6 @@ QUERY = """
     ... on RepositoryLocation { repositories { sensors { name sensorState { status } } } }
   } } } } }
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listen_addresses(port: int) -> set[str]:

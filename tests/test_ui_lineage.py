@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aios_assets.testing.ports import free_port as _free_port
 from tests.conftest import ROOT
 from tests.png_reader import decode_png
 
@@ -39,12 +39,6 @@ CHROMIUM_FLAGS = [
     # Lets the React app fetch the graph and lay it out before the shot is taken.
     "--virtual-time-budget=25000",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for_graph(port: int, proc: subprocess.Popen, timeout_s: float = 180) -> dict:

@@ -186,7 +186,8 @@ def proposal_gate_results(context: dg.AssetExecutionContext, warehouse: DuckDBWa
     outbox = _outbox(postgres, required=False)
     with warehouse.connect() as con:
         ev = evaluate_open_proposals(con, policy, outbox=outbox, decisions=decisions,
-                                     run_id=context.run.run_id, intents=intents)
+                                     run_id=context.run.run_id, intents=intents,
+                                     ge_memo=warehouse.layout.cache / "ge_suite")
     failed = ev.failed()
     live_ids = {p["proposal_id"] for p in ev.proposals}
     expired_ids = failed.keys() - live_ids  # recorded once as expired, not gated

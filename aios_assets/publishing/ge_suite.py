@@ -8,9 +8,14 @@ not let a bad message through. Failures map back to proposals through a row inde
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from aios_assets.publishing.gates import (
@@ -24,6 +29,7 @@ from aios_assets.publishing.policy import ACTION_CAPABILITY, Policy, content_tex
 
 SUITE_NAME = "action_proposals_gate"
 _ROW = "_row"
+MEMO_KEEP = 64  # outcomes kept in the memo folder (the newest)
 
 
 @dataclass
@@ -37,10 +43,8 @@ class GeOutcome:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
 
 
-def proposals_frame(proposals: Sequence[Mapping[str, Any]]):
-    """A pandas frame with one row per proposal and the columns the suite reads."""
-    import pandas as pd
-
+def proposal_rows(proposals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per proposal with the columns the suite reads (everything it sees)."""
     rows = []
     for i, p in enumerate(proposals):
         rows.append({
@@ -58,41 +62,52 @@ def proposals_frame(proposals: Sequence[Mapping[str, Any]]):
             "text": content_text(p.get("payload")),
             "all_text": outgoing_text(p.get("payload")),
         })
+    return rows
+
+
+def proposals_frame(proposals: Sequence[Mapping[str, Any]]):
+    """A pandas frame with one row per proposal and the columns the suite reads."""
+    import pandas as pd
+
     columns = [_ROW, "proposal_id", "idempotency_key", "agent", "action_type", "capability",
                "mode", "confidence", "estimated_cost_usd", "text", "all_text"]
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(proposal_rows(proposals), columns=columns)
     return frame.astype({"confidence": "float64", "estimated_cost_usd": "float64"})
+
+
+def expectation_specs(policy: Policy) -> list[tuple[str, str, dict[str, Any]]]:
+    """The suite as data: (label, GE expectation class name, its arguments)."""
+    action_types = sorted(set(ACTION_CAPABILITY) | set(policy.actions))
+    return [
+        ("proposal_id present", "ExpectColumnValuesToNotBeNull", {"column": "proposal_id"}),
+        ("proposal_id unique", "ExpectColumnValuesToBeUnique", {"column": "proposal_id"}),
+        ("idempotency_key present", "ExpectColumnValuesToNotBeNull",
+         {"column": "idempotency_key"}),
+        ("idempotency_key unique", "ExpectColumnValuesToBeUnique",
+         {"column": "idempotency_key"}),
+        ("agent present", "ExpectColumnValuesToNotBeNull", {"column": "agent"}),
+        ("known action_type", "ExpectColumnValuesToBeInSet",
+         {"column": "action_type", "value_set": action_types}),
+        ("known capability", "ExpectColumnValuesToBeInSet",
+         {"column": "capability", "value_set": list(CAPABILITIES)}),
+        ("known mode", "ExpectColumnValuesToBeInSet",
+         {"column": "mode", "value_set": list(PROPOSAL_MODES)}),
+        ("confidence in [0, 1]", "ExpectColumnValuesToBeBetween",
+         {"column": "confidence", "min_value": 0, "max_value": 1}),
+        ("cost not negative", "ExpectColumnValuesToBeBetween",
+         {"column": "estimated_cost_usd", "min_value": 0}),
+        ("no placeholders", "ExpectColumnValuesToNotMatchRegex",
+         {"column": "text", "regex": PLACEHOLDER_RE.pattern}),
+        ("no secrets", "ExpectColumnValuesToNotMatchRegex",
+         {"column": "all_text", "regex": SECRET_RE.pattern}),
+    ]
 
 
 def _expectations(policy: Policy) -> list[Any]:
     import great_expectations as gx
 
-    e = gx.expectations
-    action_types = sorted(set(ACTION_CAPABILITY) | set(policy.actions))
-    specs = [
-        ("proposal_id present", e.ExpectColumnValuesToNotBeNull, {"column": "proposal_id"}),
-        ("proposal_id unique", e.ExpectColumnValuesToBeUnique, {"column": "proposal_id"}),
-        ("idempotency_key present", e.ExpectColumnValuesToNotBeNull,
-         {"column": "idempotency_key"}),
-        ("idempotency_key unique", e.ExpectColumnValuesToBeUnique,
-         {"column": "idempotency_key"}),
-        ("agent present", e.ExpectColumnValuesToNotBeNull, {"column": "agent"}),
-        ("known action_type", e.ExpectColumnValuesToBeInSet,
-         {"column": "action_type", "value_set": action_types}),
-        ("known capability", e.ExpectColumnValuesToBeInSet,
-         {"column": "capability", "value_set": list(CAPABILITIES)}),
-        ("known mode", e.ExpectColumnValuesToBeInSet,
-         {"column": "mode", "value_set": list(PROPOSAL_MODES)}),
-        ("confidence in [0, 1]", e.ExpectColumnValuesToBeBetween,
-         {"column": "confidence", "min_value": 0, "max_value": 1}),
-        ("cost not negative", e.ExpectColumnValuesToBeBetween,
-         {"column": "estimated_cost_usd", "min_value": 0}),
-        ("no placeholders", e.ExpectColumnValuesToNotMatchRegex,
-         {"column": "text", "regex": PLACEHOLDER_RE.pattern}),
-        ("no secrets", e.ExpectColumnValuesToNotMatchRegex,
-         {"column": "all_text", "regex": SECRET_RE.pattern}),
-    ]
-    return [cls(**kwargs, meta={"label": label}) for label, cls, kwargs in specs]
+    return [getattr(gx.expectations, cls)(**kwargs, meta={"label": label})
+            for label, cls, kwargs in expectation_specs(policy)]
 
 
 def _raised(info: Any) -> bool:
@@ -104,10 +119,59 @@ def _raised(info: Any) -> bool:
     return any(_raised(v) for v in info.values())
 
 
-def run_ge_suite(proposals: Sequence[Mapping[str, Any]], policy: Policy) -> GeOutcome:
-    """Validate the proposals with the suite; every proposal gets a ``ge_suite`` verdict."""
+def suite_fingerprint(proposals: Sequence[Mapping[str, Any]], policy: Policy) -> str:
+    """What the suite's outcome depends on: the rows it reads, the expectations, GE's version."""
+    basis = {"rows": proposal_rows(proposals), "suite": expectation_specs(policy),
+             "great_expectations": version("great_expectations")}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _recall(path: Path) -> GeOutcome | None:
+    try:
+        data = json.loads(path.read_text())
+        return GeOutcome(success=bool(data["success"]), evaluated=int(data["evaluated"]),
+                         successful=int(data["successful"]),
+                         failed_expectations=[str(x) for x in data["failed_expectations"]],
+                         verdicts={str(k): Verdict(bool(v[0]), str(v[1]))
+                                   for k, v in data["verdicts"].items()})
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None  # absent, torn or foreign: validate again
+
+
+def _remember(memo: Path, path: Path, outcome: GeOutcome) -> None:
+    data = {"success": outcome.success, "evaluated": outcome.evaluated,
+            "successful": outcome.successful,
+            "failed_expectations": outcome.failed_expectations,
+            "verdicts": {k: [v.passed, v.reason] for k, v in outcome.verdicts.items()}}
+    with suppress(OSError):  # a memo that cannot be written only costs the next run time
+        memo.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+        for old in sorted(memo.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-MEMO_KEEP]:
+            old.unlink(missing_ok=True)
+
+
+def run_ge_suite(proposals: Sequence[Mapping[str, Any]], policy: Policy, *,
+                 memo: Path | None = None) -> GeOutcome:
+    """Validate the proposals with the suite; every proposal gets a ``ge_suite`` verdict.
+
+    ``memo``: a folder of earlier outcomes by :func:`suite_fingerprint`. The suite is a pure
+    function of what it reads, so the same open proposals under the same policy are not
+    validated (nor Great Expectations imported, about 2.5 s) again on every run."""
     if not proposals:
         return GeOutcome(success=True, evaluated=0, successful=0)
+    if memo is None:
+        return _validate(proposals, policy)
+    path = memo / f"{suite_fingerprint(proposals, policy)}.json"
+    outcome = _recall(path)
+    if outcome is None:
+        outcome = _validate(proposals, policy)
+        _remember(memo, path, outcome)
+    return outcome
+
+
+def _validate(proposals: Sequence[Mapping[str, Any]], policy: Policy) -> GeOutcome:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -126,9 +127,11 @@ def expired_results(proposals: Sequence[Mapping[str, Any]]) -> list[GateResult]:
 def evaluate_open_proposals(con: duckdb.DuckDBPyConnection, policy: Policy, *,
                             outbox: Any | None, decisions: Mapping[str, str],
                             run_id: str | None = None, now: datetime | None = None,
-                            intents: Mapping[str, IntentRules] | None = None) -> Evaluation:
+                            intents: Mapping[str, IntentRules] | None = None,
+                            ge_memo: Path | None = None) -> Evaluation:
     """Run every gate and the GE suite on the open, unexpired proposals; record newly expired
-    ones once (an ``expiry`` row); write the results table."""
+    ones once (an ``expiry`` row); write the results table. ``ge_memo``: see
+    :func:`run_ge_suite`."""
     now = now or datetime.now(UTC)
     proposals = load_proposals(con)
     in_outbox = outbox_index(outbox)
@@ -138,7 +141,7 @@ def evaluate_open_proposals(con: duckdb.DuckDBPyConnection, policy: Policy, *,
                         now=now, intents=intents)
     from aios_assets.publishing.gates import evaluate_gates
 
-    ge = run_ge_suite(todo, policy)
+    ge = run_ge_suite(todo, policy, memo=ge_memo)
     results = evaluate_gates(todo, ctx, ge=ge.verdicts) + expired_results(newly_expired)
     write_gate_results(con, results, evaluated_at=now, run_id=run_id)
     return Evaluation(proposals=todo, results=results, ge=ge, context=ctx,

@@ -87,6 +87,11 @@ class AiosHome:
         """Tool output of CLI runs (dbt's log lines), kept out of the CLI's own stdout."""
         return self.root / "logs"
 
+    @property
+    def cache(self) -> Path:
+        """Results that are pure functions of their inputs (deleting it only costs time)."""
+        return self.root / "cache"
+
     def ensure(self) -> AiosHome:
         """Create the folders (idempotent) and a dagster.yaml if there is none."""
         for path in (self.root, self.inbox, self.archive, self.dagster_home, self.locks,
@@ -100,7 +105,10 @@ class AiosHome:
 
 def activate_home(root: str | os.PathLike[str] | None = None) -> AiosHome:
     """Resolve AIOS_HOME, create it, and point DAGSTER_HOME inside it for this process."""
+    from aios_assets.shared.run_storage import relax_sqlite_sync
+
     home = AiosHome.from_env(root).ensure()
+    relax_sqlite_sync()
     os.environ["AIOS_HOME"] = str(home.root)
     os.environ.setdefault("DAGSTER_HOME", str(home.dagster_home))
     return home

@@ -23,6 +23,8 @@ import time
 import uuid
 from pathlib import Path
 
+from aios_assets.testing.ports import free_port
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 _CONFIG = """\
@@ -81,12 +83,6 @@ service stats {{
 
 def available() -> bool:
     return Path(DOVECOT).exists()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Dovecot:

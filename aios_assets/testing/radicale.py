@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from aios_assets.testing.ports import free_port
+
 _CONFIG = """\
 [server]
 hosts = 127.0.0.1:{port}
@@ -51,12 +53,6 @@ type = none
 
 def available() -> bool:
     return importlib.util.find_spec("radicale") is not None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Radicale:
