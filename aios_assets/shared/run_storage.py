@@ -2,7 +2,8 @@
 
 Dagster keeps a home's run history in SQLite files in WAL mode (``dagster/history``). It opens a
 connection per operation and commits once per event, about 530 events per ingest run. Two
-SQLite defaults made each of those cost about 2.6 ms of fsync (``benchmarks/run_storage.py``):
+SQLite defaults made each of those cost about 2.6 ms of fsync here (``strace -f -e fdatasync``
+on a one-event ``aios ingest``: 5,455 syncs before, 217 after):
 
 - ``synchronous=FULL`` syncs the WAL on every commit;
 - closing the last connection to a WAL database checkpoints it (and syncs) every time.
