@@ -32,6 +32,12 @@ Routing of :meth:`LLMResource.complete`:
   the key. The ``cost_ledger`` asset mirrors it into DuckDB.
 
 Tokens of offline calls are estimated with :func:`estimate_tokens` (ceil(characters / 4)).
+
+:meth:`LLMResource.complete` may be called from several threads at once (the ``summaries``
+asset does): each call opens its own Postgres connection; the openai client (created once,
+under a lock), the breaker and the rate bucket are shared and thread-safe. Budgets are checked
+before a call and charged after it, so concurrent calls may overshoot a budget by the calls
+already in flight.
 """
 
 import hashlib
@@ -39,6 +45,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections import Counter
@@ -292,14 +299,20 @@ def usage_metadata(results: Iterable[LLMResult]) -> dict[str, Any]:
 # --- schema ---------------------------------------------------------------------------------
 
 _SCHEMA_READY: set[str] = set()
+# Threads of one process finding the ledger at once (summaries call the LLM from a pool): the
+# embedded server's start-up lock is a file lock, which excludes processes but not threads, and
+# concurrent CREATE ... IF NOT EXISTS can collide in Postgres.
+_SETUP_LOCK = threading.Lock()
 
 
 def ensure_llm_schema(url: str) -> None:
     """Create ``aios.llm_cache`` and ``aios.llm_calls`` once per database (idempotent)."""
     if url in _SCHEMA_READY:
         return
-    apply_ddl(url, "llm_v1", LLM_DDL)
-    _SCHEMA_READY.add(url)
+    with _SETUP_LOCK:
+        if url not in _SCHEMA_READY:
+            apply_ddl(url, "llm_v1", LLM_DDL)
+            _SCHEMA_READY.add(url)
 
 
 # --- internals ------------------------------------------------------------------------------
@@ -395,6 +408,7 @@ class LLMResource(dg.ConfigurableResource):
 
     _client: Any = PrivateAttr(default=None)  # an openai.OpenAI once used
     _client_for: tuple[str, str] | None = PrivateAttr(default=None)
+    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _limits: EndpointLimits = PrivateAttr(default_factory=EndpointLimits)
 
     @property
@@ -419,7 +433,11 @@ class LLMResource(dg.ConfigurableResource):
 
     def ledger_url(self) -> str:
         """The Postgres URL of the ledger and cache (schema created on first use)."""
-        url = self.postgres_url or resolve_url(AiosHome.from_env(self.home))
+        if self.postgres_url:
+            url = self.postgres_url
+        else:
+            with _SETUP_LOCK:  # at most one thread starts the embedded server
+                url = resolve_url(AiosHome.from_env(self.home))
         ensure_llm_schema(url)
         return url
 
@@ -430,13 +448,14 @@ class LLMResource(dg.ConfigurableResource):
             raise LLMError(f"no LLM endpoint configured (base_url / ${BASE_URL_ENV})")
         key = self._key()
         ident = (base, hashlib.sha256(key.encode()).hexdigest())
-        if self._client is None or self._client_for != ident:
-            import openai
+        with self._client_lock:  # one client (one connection pool) for concurrent callers
+            if self._client is None or self._client_for != ident:
+                import openai
 
-            self._client = openai.OpenAI(
-                base_url=base, api_key=key, timeout=self.timeout_s, max_retries=0)
-            self._client_for = ident
-        return self._client
+                self._client = openai.OpenAI(
+                    base_url=base, api_key=key, timeout=self.timeout_s, max_retries=0)
+                self._client_for = ident
+            return self._client
 
     @contextmanager
     def _connect(self) -> Iterator[psycopg.Connection]:

@@ -33,6 +33,15 @@ cheap answer that loses an item escalates to the strong model); an answer that s
 replaced by the extractive summary (``method = 'extractive-fallback'``). Without an endpoint
 the extractive summary is written directly (no ledger row per summary).
 
+Scale: with an endpoint, up to ``llm_concurrency`` summaries of a level are written at once
+(threads; config field, else ``$AIOS_LLM_CONCURRENCY``, else
+``summary_refresh.DEFAULT_LLM_CONCURRENCY`` = 4); rows and counts are those of a serial run.
+Without an endpoint the extractive writer runs serially (no threads). Rows are committed every
+``COMMIT_BATCH_UNITS`` (20) units, each batch in one transaction that replaces those units' old
+rows, so an interrupted run keeps what it wrote and a rerun writes only the rest (the
+``input_hash`` of a written unit matches); units that no longer exist are deleted at the end
+of their level.
+
 Code: this module is the Dagster side (config, asset, blocking check, job);
 :mod:`aios_assets.memory.summary_refresh` the table and the incremental refresh,
 :mod:`aios_assets.memory.summary_writing` the writing of one summary.
@@ -51,6 +60,7 @@ from aios_assets.memory.summary_refresh import (
     SummariesReport,
     SummarySettings,
     failing_covering_summaries,
+    llm_concurrency,
     refresh_summaries,
 )
 from aios_assets.shared.db import has_relation
@@ -75,17 +85,25 @@ class SummariesConfig(dg.Config):
     exclude_kinds: list[str] = list(DEFAULT_EXCLUDE_KINDS)  # noqa: RUF012
     max_entity_share: float = 0.5
     use_llm: bool = True  # use the llm resource when it has an endpoint
+    # summaries the LLM writes at once; None: $AIOS_LLM_CONCURRENCY, else
+    # DEFAULT_LLM_CONCURRENCY (summary_refresh.llm_concurrency)
+    llm_concurrency: int | None = None
 
     def settings(self) -> SummarySettings:
         unknown = set(self.levels) - set(LEVELS)
         if unknown:
             raise dg.Failure(f"unknown summary levels {sorted(unknown)}; known: {LEVELS}")
+        try:
+            llm_concurrency(self.llm_concurrency)  # a bad value fails before any work
+        except ValueError as exc:
+            raise dg.Failure(str(exc)) from None
         return SummarySettings(
             levels=tuple(self.levels),
             budgets={"thread": self.thread_budget_chars, "entity": self.entity_budget_chars,
                      "daily": self.daily_budget_chars, "weekly": self.weekly_budget_chars},
             exclude_kinds=tuple(self.exclude_kinds),
             max_entity_share=self.max_entity_share,
+            llm_concurrency=self.llm_concurrency,
         )
 
 

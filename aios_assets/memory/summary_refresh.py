@@ -4,9 +4,12 @@ levels): the ``summaries`` table, the units of each level, which of them changed
 blocking check."""
 
 import hashlib
+import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +20,7 @@ import pyarrow as pa
 from aios_assets.memory.base import detect_operator
 from aios_assets.memory.curation import DEFAULT_VERBOSE_KINDS, ensure_cold_views
 from aios_assets.memory.summary_writing import (
+    Draft,
     SourceItem,
     SupportsComplete,
     clean_subject,
@@ -34,6 +38,11 @@ LEVELS = ("thread", "entity", "daily", "weekly")
 COVERING_LEVELS = ("thread", "daily")  # the summaries that stand in for archived events
 DEFAULT_EXCLUDE_KINDS = ("contact", "content_metrics")  # records, not happenings
 DEFAULT_BUDGETS = {"thread": 600, "entity": 1000, "daily": 1500, "weekly": 3000}
+# LLM calls in flight at once when an endpoint is configured (one model call takes seconds)
+DEFAULT_LLM_CONCURRENCY = 4
+LLM_CONCURRENCY_ENV = "AIOS_LLM_CONCURRENCY"
+# units written per transaction: an interrupted run keeps every batch it committed
+COMMIT_BATCH_UNITS = 20
 
 SUMMARIES_DDL = """
 CREATE TABLE IF NOT EXISTS summaries (
@@ -84,6 +93,27 @@ class SummarySettings:
     budgets: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     exclude_kinds: tuple[str, ...] = DEFAULT_EXCLUDE_KINDS
     max_entity_share: float = 0.5
+    # None: $AIOS_LLM_CONCURRENCY, else DEFAULT_LLM_CONCURRENCY (see llm_concurrency)
+    llm_concurrency: int | None = None
+    commit_batch: int = COMMIT_BATCH_UNITS
+
+
+def llm_concurrency(value: int | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """How many summaries the LLM writes at once: ``value``, else ``$AIOS_LLM_CONCURRENCY``,
+    else :data:`DEFAULT_LLM_CONCURRENCY`; at least 1."""
+    if value is None:
+        raw = (os.environ if environ is None else environ).get(LLM_CONCURRENCY_ENV, "").strip()
+        if raw:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ValueError(
+                    f"${LLM_CONCURRENCY_ENV} must be a whole number, not {raw!r}") from None
+        else:
+            value = DEFAULT_LLM_CONCURRENCY
+    if value < 1:
+        raise ValueError(f"llm_concurrency must be at least 1, not {value}")
+    return value
 
 
 @dataclass
@@ -416,6 +446,85 @@ def _title_events(text: str) -> int:
     return int(m.group(1)) if m else 0
 
 
+_Composed = tuple[_Unit, str, list[SourceItem], list[str], list[str]]
+_Written = tuple[Draft, str, str | None]  # write_summary's (draft, method, model)
+
+
+def _write_all(
+    level: str,
+    budget: int,
+    composed: list[_Composed],
+    *,
+    llm: SupportsComplete | None,
+    context: Any,
+    concurrency: int,
+) -> Iterator[tuple[_Composed, _Written]]:
+    """(unit, its summary) in the order of ``composed``. With an LLM endpoint, up to
+    ``concurrency`` summaries are written at once (each is one or two model calls of seconds);
+    without one the extractive writer runs in this thread (pure CPU: threads would not help)."""
+
+    def write(c: _Composed) -> _Written:
+        _unit, title, items, participants, known = c
+        return write_summary(
+            level, items, budget, title=title, participants=participants, known_names=known,
+            llm=llm, context=context,
+        )
+
+    if llm is None or not llm.endpoint() or concurrency <= 1 or len(composed) <= 1:
+        for c in composed:
+            yield c, write(c)
+        return
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"summaries-{level}")
+    try:
+        # map() hands results back in submission order: rows and counts as a serial run's
+        yield from zip(composed, pool.map(write, composed), strict=True)
+    finally:
+        # on an error or an interruption, queued summaries are not started
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _row(level: str, unit: _Unit, draft: Draft, method: str, model: str | None,
+         now: datetime) -> dict:
+    return {
+        "summary_id": summary_id(level, unit.scope_id, unit.period_start, unit.input_hash),
+        "level": level,
+        "scope_id": unit.scope_id,
+        "period_start": unit.period_start,
+        "period_end": unit.period_end,
+        "text": draft.text,
+        "source_event_ids": unit.event_ids,
+        "source_summary_ids": unit.summary_ids,
+        "input_hash": unit.input_hash,
+        "method": method,
+        "model": model,
+        "created_at": now,
+        "fidelity_passed": draft.fidelity.passed,
+        "fidelity_missing": list(draft.fidelity.missing),
+    }
+
+
+def _commit_batch(con: duckdb.DuckDBPyConnection, level: str, rows: list[dict]) -> int:
+    """Replace the rows of these units (their earlier versions go) in one transaction."""
+    con.register("_new_summaries", pa.Table.from_pylist(rows, schema=_SUMMARY_SCHEMA))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                """DELETE FROM summaries s WHERE s.level = ? AND EXISTS (
+                     SELECT 1 FROM _new_summaries n WHERE n.scope_id = s.scope_id
+                       AND n.period_start = s.period_start)""",
+                [level],
+            )
+            con.execute("INSERT INTO summaries SELECT * FROM _new_summaries")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("_new_summaries")
+    return len(rows)
+
+
 def _refresh_level(
     con: duckdb.DuckDBPyConnection,
     level: str,
@@ -425,6 +534,8 @@ def _refresh_level(
     llm: SupportsComplete | None,
     context: Any,
     log: Callable[[str], None],
+    concurrency: int = DEFAULT_LLM_CONCURRENCY,
+    commit_batch: int = COMMIT_BATCH_UNITS,
 ) -> LevelReport:
     report = LevelReport(level)
     if level == "thread":
@@ -438,47 +549,28 @@ def _refresh_level(
     units, report.units, report.removed = _changed_units(con, level)
     report.recomputed = len(units)
     report.unchanged = report.units - len(units)
-    rows: list[dict] = []
-    for unit, title, items, participants, known in _compose(con, level, units):
-        draft, method, model = write_summary(
-            level, items, budget, title=title, participants=participants, known_names=known,
-            llm=llm, context=context,
-        )
-        report.methods[method] += 1
-        report.failed_fidelity += not draft.fidelity.passed
-        rows.append({
-            "summary_id": summary_id(level, unit.scope_id, unit.period_start, unit.input_hash),
-            "level": level,
-            "scope_id": unit.scope_id,
-            "period_start": unit.period_start,
-            "period_end": unit.period_end,
-            "text": draft.text,
-            "source_event_ids": unit.event_ids,
-            "source_summary_ids": unit.summary_ids,
-            "input_hash": unit.input_hash,
-            "method": method,
-            "model": model,
-            "created_at": now,
-            "fidelity_passed": draft.fidelity.passed,
-            "fidelity_missing": list(draft.fidelity.missing),
-        })
-    con.execute("BEGIN TRANSACTION")
-    try:
-        # stale units and units about to be rewritten go; everything else stays as it was
-        con.execute(
-            """DELETE FROM summaries s WHERE s.level = ? AND NOT EXISTS (
-                 SELECT 1 FROM _units u WHERE u.scope_id = s.scope_id
-                   AND u.period_start = s.period_start AND u.input_hash = s.input_hash)""",
-            [level],
-        )
-        if rows:
-            con.register("_new_summaries", pa.Table.from_pylist(rows, schema=_SUMMARY_SCHEMA))
-            con.execute("INSERT INTO summaries SELECT * FROM _new_summaries")
-            con.unregister("_new_summaries")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    batch: list[dict] = []
+    written = 0
+    # closing(): on an error the generator stops at once and its queued LLM calls are cancelled
+    with closing(_write_all(level, budget, _compose(con, level, units), llm=llm,
+                            context=context, concurrency=concurrency)) as written_units:
+        for (unit, *_), (draft, method, model) in written_units:
+            report.methods[method] += 1
+            report.failed_fidelity += not draft.fidelity.passed
+            batch.append(_row(level, unit, draft, method, model, now))
+            if len(batch) >= max(1, commit_batch):
+                written += _commit_batch(con, level, batch)
+                batch = []
+                log(f"{level}: {written}/{len(units)} written")
+    if batch:
+        written += _commit_batch(con, level, batch)
+    # units that no longer exist go; everything else stays as it was
+    con.execute(
+        """DELETE FROM summaries s WHERE s.level = ? AND NOT EXISTS (
+             SELECT 1 FROM _units u WHERE u.scope_id = s.scope_id
+               AND u.period_start = s.period_start)""",
+        [level],
+    )
     log(f"{level}: {report.units} units, {report.recomputed} recomputed, "
         f"{report.unchanged} unchanged, {report.removed} removed")
     return report
@@ -497,6 +589,7 @@ def refresh_summaries(
     """Bring ``summaries`` up to date with the event log (incrementally; see the module doc)."""
     settings = settings or SummarySettings()
     now = now or datetime.now(UTC)
+    concurrency = llm_concurrency(settings.llm_concurrency)
     report = SummariesReport()
     if not has_relation(con, "event_log"):
         report.skipped = "no event log yet"
@@ -516,7 +609,8 @@ def refresh_summaries(
                 continue
         budget = settings.budgets.get(level, DEFAULT_BUDGETS[level])
         report.levels[level] = _refresh_level(
-            con, level, budget, now=now, llm=llm, context=context, log=log
+            con, level, budget, now=now, llm=llm, context=context, log=log,
+            concurrency=concurrency, commit_batch=settings.commit_batch,
         )
     report.total_rows = con.execute("SELECT count(*) FROM summaries").fetchone()[0]
     return report

@@ -15,6 +15,12 @@ Faults for the next requests are queued with :meth:`OpenAIServer.fail_next`: an 
 connection. Every request is logged (:attr:`OpenAIServer.requests`: path, model, the
 Authorization header seen, the parsed body) so tests can assert on what reached the wire.
 
+``latency_s`` delays every POST answer by that long (a model that takes its time), and
+:attr:`OpenAIServer.max_in_flight` says how many requests were being handled at once at most,
+so tests can see a client's concurrency without timing it. :meth:`OpenAIServer.hold_after`
+answers the next ``n`` POST requests and holds every later one until :meth:`release` (or
+shutdown); :attr:`OpenAIServer.answered` counts the POST answers sent.
+
 ``require_key`` makes the server answer 401 to any other key, echoing the key it got the way
 real providers do ("Incorrect API key provided: ..."), so tests can check nothing leaks it.
 
@@ -166,6 +172,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         owner = self.server.owner
+        owner._enter()
+        try:
+            self._post(owner)
+        finally:
+            owner._leave()
+
+    def _post(self, owner: OpenAIServer) -> None:
         body = self._read_body()
         fault = owner._next_fault()
         seen = SeenRequest(
@@ -194,11 +207,19 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "slow" and owner._stopping.wait(fault.delay_s):
                 self._drop()  # shutting down: do not keep the test waiting
                 return
+        if not owner._admit():
+            self._drop()  # held until shutdown
+            return
+        if owner.latency_s and owner._stopping.wait(owner.latency_s):
+            self._drop()
+            return
         path = self.path.split("?")[0].rstrip("/")
         if path.endswith("/chat/completions"):
             self._send_json(200, owner._chat(body))
+            owner._answered()
         elif path.endswith("/embeddings"):
             self._send_json(200, owner._embeddings(body))
+            owner._answered()
         else:
             self._send_json(404, {"error": {"message": f"no route {self.path}",
                                             "type": "invalid_request_error"}})
@@ -214,9 +235,17 @@ class _Server(ThreadingHTTPServer):
 class OpenAIServer:
     """A threaded OpenAI-compatible server on 127.0.0.1 (port 0); see the module docstring."""
 
-    def __init__(self, *, dim: int = 8, require_key: str | None = None) -> None:
+    def __init__(self, *, dim: int = 8, require_key: str | None = None,
+                 latency_s: float = 0.0) -> None:
         self.dim = dim
         self.require_key = require_key
+        self.latency_s = latency_s
+        self.max_in_flight = 0  # most POST requests handled at once
+        self.answered = 0  # POST answers sent (200s)
+        self._in_flight = 0
+        self._admitted = 0
+        self._hold_after: int | None = None
+        self._released = threading.Event()
         self.scripts: dict[str, Answer] = {}
         self.requests: list[SeenRequest] = []
         self._faults: deque[Fault] = deque()
@@ -238,6 +267,7 @@ class OpenAIServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -273,11 +303,26 @@ class OpenAIServer:
         with self._lock:
             self.scripts[model] = list(answer) if isinstance(answer, list) else answer
 
+    def hold_after(self, n: int) -> None:
+        """Answer the next ``n`` POST requests (after faults), then hold every later one
+        unanswered until :meth:`release` or shutdown (a model that stops responding)."""
+        with self._lock:
+            self._hold_after = self._admitted + n
+            self._released.clear()
+
+    def release(self) -> None:
+        """Let held requests (and every later one) through."""
+        with self._lock:
+            self._hold_after = None
+        self._released.set()
+
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
             self.requests.clear()
             self.scripts.clear()
+            self.max_in_flight = 0
+            self.answered = 0
 
     # --- inspection ------------------------------------------------------------------------
     def count(self, path: str | None = None, model: str | None = None) -> int:
@@ -301,6 +346,28 @@ class OpenAIServer:
     def _next_fault(self) -> Fault | None:
         with self._lock:
             return self._faults.popleft() if self._faults else None
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _answered(self) -> None:
+        with self._lock:
+            self.answered += 1
+
+    def _admit(self) -> bool:
+        """Count this request; wait while it is beyond ``hold_after``. False: shutting down."""
+        with self._lock:
+            self._admitted += 1
+            held = self._hold_after is not None and self._admitted > self._hold_after
+        if held:
+            self._released.wait()
+        return not self._stopping.is_set()
 
     def _log(self, seen: SeenRequest) -> None:
         with self._lock:
