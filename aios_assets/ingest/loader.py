@@ -30,6 +30,7 @@ from aios_assets.ingest.events import (
 )
 from aios_assets.ingest.parsers import detect_format, iter_records
 from aios_assets.ingest.staging import event_chunks
+from aios_assets.shared.db import transaction
 
 CHUNK_ROWS = 10_000
 PREFETCH_MIN_BYTES = 1 << 20  # parse in a worker thread only where the overlap pays
@@ -372,60 +373,56 @@ def ingest_file(
         chunks = event_chunks(iter(records), CHUNK_ROWS)
         if size > PREFETCH_MIN_BYTES:
             chunks = _prefetched(chunks)
-    con.execute("BEGIN TRANSACTION")
     try:
-        staged = False
-        quar_tables: list[pa.Table] = []
-        for table, rejections, n_events in chunks:
-            report.events_read += n_events
-            report.rejected += len(rejections)
-            room = max(0, 5 - len(report.reasons))
-            report.reasons.extend(r["reason"] for r in rejections[:room])
-            if table is not None:
-                con.register("_chunk", table)
-                # Stage the whole file, then insert once: checking a chunk against the log
-                # reads the whole log, so per-chunk inserts would grow with its size.
-                con.execute("INSERT INTO _stage SELECT * FROM _chunk" if staged
-                            else "CREATE TEMP TABLE _stage AS SELECT * FROM _chunk")
-                con.unregister("_chunk")
-                staged = True
-            if rejections:
-                quar_tables.append(pa.Table.from_pylist(rejections, schema=_QUAR_SCHEMA))
-            if progress:
-                progress(name, report.events_read + report.rejected)
+        with transaction(con):
+            staged = False
+            quar_tables: list[pa.Table] = []
+            for table, rejections, n_events in chunks:
+                report.events_read += n_events
+                report.rejected += len(rejections)
+                room = max(0, 5 - len(report.reasons))
+                report.reasons.extend(r["reason"] for r in rejections[:room])
+                if table is not None:
+                    con.register("_chunk", table)
+                    # Stage the whole file, then insert once: checking a chunk against the log
+                    # reads the whole log, so per-chunk inserts would grow with its size.
+                    con.execute("INSERT INTO _stage SELECT * FROM _chunk" if staged
+                                else "CREATE TEMP TABLE _stage AS SELECT * FROM _chunk")
+                    con.unregister("_chunk")
+                    staged = True
+                if rejections:
+                    quar_tables.append(pa.Table.from_pylist(rejections, schema=_QUAR_SCHEMA))
+                if progress:
+                    progress(name, report.events_read + report.rejected)
 
-        if staged:
-            report.field_issues = _insert_field_issues(con, batch_id=batch_id, now=now)
-            report.events_new = _insert_new_events(con, batch_id=batch_id, now=now)
-            con.execute("DROP TABLE _stage")
-        for quar in quar_tables:
-            con.register("_quar", quar)
+            if staged:
+                report.field_issues = _insert_field_issues(con, batch_id=batch_id, now=now)
+                report.events_new = _insert_new_events(con, batch_id=batch_id, now=now)
+                con.execute("DROP TABLE _stage")
+            for quar in quar_tables:
+                con.register("_quar", quar)
+                con.execute(
+                    """
+                    INSERT INTO quarantine
+                    SELECT q.qid, q.file, q.line, q.reason, q.raw, q.source, q.format, ?, ?
+                    FROM (
+                        SELECT substr(sha256(concat_ws('|', file, coalesce(line::VARCHAR, ''),
+                                                       reason, coalesce(raw, ''))), 1, 32) AS qid, *
+                        FROM _quar
+                    ) AS q
+                    WHERE q.qid NOT IN (SELECT quarantine_id FROM quarantine)
+                    QUALIFY row_number() OVER (PARTITION BY q.qid ORDER BY q.line) = 1
+                    """,
+                    [now, batch_id],
+                )
+                con.unregister("_quar")
             con.execute(
-                """
-                INSERT INTO quarantine
-                SELECT q.qid, q.file, q.line, q.reason, q.raw, q.source, q.format, ?, ?
-                FROM (
-                    SELECT substr(sha256(concat_ws('|', file, coalesce(line::VARCHAR, ''),
-                                                   reason, coalesce(raw, ''))), 1, 32) AS qid, *
-                    FROM _quar
-                ) AS q
-                WHERE q.qid NOT IN (SELECT quarantine_id FROM quarantine)
-                QUALIFY row_number() OVER (PARTITION BY q.qid ORDER BY q.line) = 1
-                """,
-                [now, batch_id],
+                "INSERT INTO ingested_files (file, file_sha256, size_bytes, format, events_read, "
+                "events_new, rejected, ingested_at, batch_id, options, field_issues) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, sha, size, fmt, report.events_read, report.events_new, report.rejected,
+                 now, batch_id, options, report.field_issues],
             )
-            con.unregister("_quar")
-        con.execute(
-            "INSERT INTO ingested_files (file, file_sha256, size_bytes, format, events_read, "
-            "events_new, rejected, ingested_at, batch_id, options, field_issues) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [name, sha, size, fmt, report.events_read, report.events_new, report.rejected,
-             now, batch_id, options, report.field_issues],
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     finally:
         if isinstance(chunks, Generator):
             chunks.close()  # stops the parse thread when the insert failed

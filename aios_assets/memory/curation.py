@@ -51,7 +51,7 @@ import dagster as dg
 import duckdb
 
 from aios_assets.ingest.events import InvalidTimestamp, parse_timestamp
-from aios_assets.shared.db import has_relation
+from aios_assets.shared.db import has_relation, transaction
 from aios_assets.shared.text import markdown_table
 from resources.warehouse import DuckDBWarehouse
 
@@ -385,8 +385,7 @@ def _commit_group(
     own_marks: bool,
 ) -> None:
     """Mark the group archived and empty its hot bodies, atomically (views included)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             """INSERT INTO event_archive
             SELECT event_id, ?, ?, covering_summary_id, length("text"),
@@ -407,10 +406,6 @@ def _commit_group(
         )
         for statement in cold_view_sql(con, home_root):
             con.execute(statement)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 # ---------------------------------------------------------------------------------------------

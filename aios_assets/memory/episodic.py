@@ -43,6 +43,7 @@ from aios_assets.memory.base import (
     text_source,
 )
 from aios_assets.shared.automation import FOLLOW_INPUTS
+from aios_assets.shared.db import transaction
 from aios_assets.shared.text import markdown_table, message_body, name_of, stable_id, summary_line
 from resources.warehouse import DuckDBWarehouse
 
@@ -508,8 +509,7 @@ def build_episodes(con: duckdb.DuckDBPyConnection, *, full_refresh: bool = False
     gone = [eid for eid in existing if eid not in fresh_ids]
     stats.removed = len(gone)
 
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         drop = gone + [ep["episode_id"] for ep in write if ep["episode_id"] in existing]
         if drop:
             con.execute("CREATE OR REPLACE TEMP TABLE _ep_drop AS SELECT unnest(?) AS episode_id",
@@ -544,10 +544,6 @@ def build_episodes(con: duckdb.DuckDBPyConnection, *, full_refresh: bool = False
         stats.participants_refreshed = _refresh_participants(con)
         set_state(con, ASSET, "watermark", new_watermark)
         set_state(con, ASSET, "config", fingerprint)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     stats.watermark = new_watermark
     stats.total = con.execute("SELECT count(*) FROM episodes").fetchone()[0]
     stats.by_type = dict(con.execute(

@@ -59,7 +59,7 @@ from aios_assets.memory.fact_candidates import (
 )
 from aios_assets.memory.fact_extraction import normalize_value
 from aios_assets.shared.automation import FOLLOW_INPUTS
-from aios_assets.shared.db import has_relation
+from aios_assets.shared.db import has_relation, transaction
 from aios_assets.shared.text import (
     markdown_table,
 )
@@ -188,8 +188,7 @@ def build_entity_facts(con: duckdb.DuckDBPyConnection, *, full_refresh: bool = F
     resolver = Resolver.load(con, detect_operator(con, operator_email))
 
     con.execute("CREATE OR REPLACE TEMP TABLE _ef_touched (entity_id VARCHAR, attribute VARCHAR)")
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         stats.rekeyed = _rekey(con, resolver)
         candidates = contact_candidates(con, watermark) + text_candidates(con, resolver,
                                                                           watermark)
@@ -234,10 +233,6 @@ def build_entity_facts(con: duckdb.DuckDBPyConnection, *, full_refresh: bool = F
             con.unregister("_ef_new")
         _relink(con)
         set_state(con, ASSET, "watermark", new_watermark)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     stats.watermark = new_watermark
     stats.total, stats.current = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE valid_to IS NULL) FROM entity_facts"

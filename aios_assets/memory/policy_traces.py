@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from aios_assets.memory.base import EVENT_LOG, GROUP
 from aios_assets.shared.automation import FOLLOW_INPUTS
-from aios_assets.shared.db import has_relation
+from aios_assets.shared.db import has_relation, transaction
 from aios_assets.shared.text import markdown_table, stable_id
 from resources.warehouse import DuckDBWarehouse
 
@@ -153,14 +153,10 @@ def build_policy_traces(con: duckdb.DuckDBPyConnection) -> PolicyStats:
     traces = [trace_from_event(e, s, k, t, x, _payload(p)) for e, s, k, t, x, p in rows]
     before = {r[0] for r in con.execute("SELECT trace_id FROM policy_traces").fetchall()}
     con.register("_pt_new", pa.Table.from_pylist(traces, schema=_SCHEMA))
-    con.execute("BEGIN")
     try:
-        con.execute("DELETE FROM policy_traces")
-        con.execute("INSERT INTO policy_traces SELECT * FROM _pt_new")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute("DELETE FROM policy_traces")
+            con.execute("INSERT INTO policy_traces SELECT * FROM _pt_new")
     finally:
         con.unregister("_pt_new")
     return PolicyStats(

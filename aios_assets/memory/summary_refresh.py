@@ -31,7 +31,7 @@ from aios_assets.memory.summary_writing import (
     summary_label,
     write_summary,
 )
-from aios_assets.shared.db import has_relation
+from aios_assets.shared.db import has_relation, transaction
 
 SUMMARY_VERSION = "1"  # bump when the summary text format or the algorithm changes
 LEVELS = ("thread", "entity", "daily", "weekly")
@@ -507,8 +507,7 @@ def _commit_batch(con: duckdb.DuckDBPyConnection, level: str, rows: list[dict]) 
     """Replace the rows of these units (their earlier versions go) in one transaction."""
     con.register("_new_summaries", pa.Table.from_pylist(rows, schema=_SUMMARY_SCHEMA))
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(
                 """DELETE FROM summaries s WHERE s.level = ? AND EXISTS (
                      SELECT 1 FROM _new_summaries n WHERE n.scope_id = s.scope_id
@@ -516,10 +515,6 @@ def _commit_batch(con: duckdb.DuckDBPyConnection, level: str, rows: list[dict]) 
                 [level],
             )
             con.execute("INSERT INTO summaries SELECT * FROM _new_summaries")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister("_new_summaries")
     return len(rows)

@@ -35,7 +35,7 @@ from aios_assets.memory.base import (
     text_source,
 )
 from aios_assets.shared.automation import FOLLOW_INPUTS
-from aios_assets.shared.db import has_relation
+from aios_assets.shared.db import has_relation, transaction
 from aios_assets.shared.text import (
     GREETING_RE,
     SIGNOFF_RE,
@@ -206,17 +206,12 @@ def build_working_memory(con: duckdb.DuckDBPyConnection, *, budget: int = DEFAUL
         SELECT count(*) FROM o FULL JOIN n USING (scope, scope_id)
         WHERE o.h IS DISTINCT FROM n.h"""
     ).fetchone()[0]
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM working_memory")
         con.execute("INSERT INTO working_memory SELECT scope, scope_id, event_id, position, "
                     "tokens, occurred_at, line FROM _wm_new")
         set_state(con, ASSET, "budget", str(budget))
         set_state(con, ASSET, "max_event_chars", str(max_event_chars))
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     rows = con.execute("SELECT count(*) FROM working_memory").fetchone()[0]
     scopes = dict(con.execute(
         "SELECT scope, count(DISTINCT scope_id) FROM working_memory GROUP BY 1 ORDER BY 1"

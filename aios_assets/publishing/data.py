@@ -13,7 +13,7 @@ import duckdb
 from aios_assets.publishing.disclosure import Parties
 from aios_assets.publishing.gates import Directory, SentRecord, fingerprint, normalize_proposal
 from aios_assets.publishing.policy import IntentRules, email_recipients
-from aios_assets.shared.db import columns, dict_rows, has_relation
+from aios_assets.shared.db import columns, dict_rows, has_relation, transaction
 from aios_assets.shared.home import AiosHome
 
 PROPOSALS_TABLE = "action_proposals"
@@ -220,8 +220,7 @@ def write_gate_results(con: duckdb.DuckDBPyConnection, results: Sequence[Any], *
     """Replace the results of the proposals evaluated now; keep older ones for the others."""
     con.execute(GATE_RESULTS_DDL)
     ids = sorted({r.proposal_id for r in results})
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         if ids:
             con.execute(f"DELETE FROM {GATE_RESULTS_TABLE} WHERE proposal_id IN "
                         "(SELECT unnest(?))", [ids])
@@ -229,10 +228,6 @@ def write_gate_results(con: duckdb.DuckDBPyConnection, results: Sequence[Any], *
                 f"INSERT INTO {GATE_RESULTS_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
                 [[r.proposal_id, r.gate, r.passed, r.reason or None, evaluated_at, run_id]
                  for r in results])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def load_gate_results(con: duckdb.DuckDBPyConnection, run_id: str | None = None,
