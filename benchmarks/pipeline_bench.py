@@ -165,15 +165,17 @@ def read_run(dagster_home: Path, run_id: str | None = None) -> dict[str, Any]:
         instance.dispose()
 
 
-def run_ingest(home: Path, paths: list[Path], *, timeout_s: float) -> dict[str, Any]:
-    """``aios ingest --json PATHS`` (full pipeline) in a subprocess; wall time + the run."""
+def run_ingest(home: Path, paths: list[Path], *, timeout_s: float,
+               env: dict[str, str] | None = None) -> dict[str, Any]:
+    """``aios ingest --json PATHS`` (full pipeline) in a subprocess; wall time + the run.
+    ``env``: settings on top of :func:`bench_env` (e.g. an LLM endpoint)."""
     home.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "aios_assets.cli", "ingest", "--json",
             *[str(p) for p in paths]]
     load = loadavg()
     started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, env=bench_env(home), capture_output=True, text=True,
-                          timeout=timeout_s, check=False)
+    proc = subprocess.run(argv, cwd=ROOT, env={**bench_env(home), **(env or {})},
+                          capture_output=True, text=True, timeout=timeout_s, check=False)
     seconds = round(time.perf_counter() - started, 3)
     if proc.returncode != 0:
         raise RuntimeError(f"aios ingest failed ({proc.returncode}): {proc.stderr[-2000:]}")

@@ -66,6 +66,8 @@ STEPS = [
     Step("llm_economy", [PY, "-m", "benchmarks.llm_economy_bench", "--days", "7"], 600,
          "llm_economy.json"),
     Step("imap", [PY, "-m", "benchmarks.imap_bench", "--messages", "10000"], 1500, "imap.json"),
+    Step("llm_first_build", [PY, "-m", "benchmarks.llm_first_build_bench", "--scale", "1",
+                             "--latency", "1"], 3600, "llm_first_build.json"),
 ]
 
 
@@ -277,7 +279,26 @@ def figures() -> list[Figure]:
              _get(llm, "usd_ratio_tiering_only"), "ratio", source="llm_economy.json"),
     ]
     out += _imap_figures("imap.json")
+    out += _llm_first_build_figures("llm_first_build.json")
     return out
+
+
+def _llm_first_build_figures(name: str) -> list[Figure]:
+    first = _load(name)
+    if first is None:
+        return []
+    where = (f"scale {_get(first, 'scale')} demo ({_get(first, 'events') or 0:,} events), "
+             f"{_get(first, 'latency_s')} s a call")
+    return [
+        _fig(f"First build against a slow LLM, {where}: until proposals exist",
+             _get(first, "until_proposals_s"), "s", "≤ 300 (scale 1, 1 s a call)",
+             (lambda v: v <= 300) if first.get("scale") == 1 and first.get("latency_s") == 1
+             else None, name),
+        _fig(f"First build against a slow LLM, {where}: LLM calls per 1k events",
+             _get(first, "calls_per_1k_events"), "calls", source=name),
+        _fig(f"First build against a slow LLM, {where}: the summaries step",
+             _get(first, "summaries_s"), "s", source=name),
+    ]
 
 
 def _imap_figures(name: str) -> list[Figure]:

@@ -68,6 +68,11 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_calendar_adapter",
     # benchmarks/imap_bench.py in a subprocess: Dovecot, Dagster runs, dbt, embedded Postgres
     "test_imap_bench",
+    # benchmarks/llm_first_build_bench.py in a subprocess: a whole `aios ingest` on a new home
+    "test_llm_first_build_bench",
+    "test_publishing_gates::test_a_memo_hit_does_not_import_great_expectations",  # 2 children
+    "test_run_storage::test_no_event_is_lost_when_the_writing_process_is_killed",  # a child
+    "test_summaries_llm_scaling::test_a_killed_run_keeps_its_committed_batches",  # a child
     "test_ingest_parallel::test_parallel_parse_equals_serial",  # parser worker processes
     "test_ingest_parallel::test_failing_worker_fails_the_file_and_leaves_nothing",
     "test_memory_episodic::test_real_chain_event_log_entities_memory",
@@ -119,6 +124,7 @@ SECONDS: dict[str, float] = {
     "test_hostile_input::test_a_nul_poison_pill_does_not_stop_later_runs": 75,
     "test_contact_import::test_canonical_csv_and_a_mapped_export_resolve_to_one_person": 67,
     "test_imap_bench::test_small_run_reports_throughput_exactly_once_and_lag": 55,  # load ~3
+    "test_llm_first_build_bench::test_tiny_first_build_counts_calls_and_bounds_concurrency": 60,
     "test_postgres_gone::test_postgres_killed_mid_run_one_line_then_next_ingest_works": 64,
     "test_entities_speed_paths::test_changes_are_not_skipped": 50,
     "test_field_issues::test_a_bad_field_never_drops_a_person": 41,

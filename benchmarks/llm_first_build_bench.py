@@ -1,0 +1,128 @@
+"""First build against a slow LLM (issue 19): how many model calls a new home makes and how long
+it waits for them.
+
+The demo business at ``--scale`` is ingested on a fresh home (``aios ingest``, the whole
+pipeline) with ``AIOS_LLM_BASE_URL`` pointing at the loopback OpenAI-compatible test server
+(``aios_assets/testing/openai_server.py``), which answers every chat call after ``--latency``
+seconds: a hosted or local model that takes its time, without its variance. Reported:
+
+* LLM calls (seen by the server) per 1,000 events, and per model (the cheap tier and the
+  escalations to the strong one);
+* the first build's wall time, and the time until proposals exist (process start to the end of
+  the ``action_proposals`` step) against the target (≤ 300 s at scale 1 with 1 s a call);
+* the summaries step's seconds and the most calls the server saw in flight at once
+  (``AIOS_LLM_CONCURRENCY``, default 4).
+
+``python -m benchmarks.llm_first_build_bench --scale 1 --latency 1`` is the ``make bench``
+step; ``tests/test_llm_first_build_bench.py`` runs it tiny.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aios_assets.testing.openai_server import OpenAIServer
+from aios_assets.testing.scaling import generate_split, source_paths
+from benchmarks.pipeline_bench import (
+    ROOT,
+    bench_home,
+    loadavg,
+    run_ingest,
+    write_demo_policy,
+)
+
+RESULTS = ROOT / "benchmarks" / "results" / "llm_first_build.json"
+
+TARGET_UNTIL_PROPOSALS_S = 300.0  # scale 1, 1 s a call
+PROPOSALS_STEP = "action_proposals"
+
+
+def until_step_end(dagster_home: Path, run_id: str, step: str) -> float | None:
+    """Seconds from the run's start to the end of ``step`` (None if it did not finish)."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    try:
+        record = instance.get_run_record_by_id(run_id)
+        if record is None or record.start_time is None:
+            return None
+        for stats in instance.get_run_step_stats(run_id, step_keys=[step]):
+            if stats.end_time is not None:
+                return round(stats.end_time - record.start_time, 3)
+        return None
+    finally:
+        instance.dispose()
+
+
+def bench(scale: float, latency_s: float, work: Path, *, days: int, seed: int,
+          timeout_s: float, concurrency: int | None = None) -> dict[str, Any]:
+    data = work / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    gen = generate_split(data / "base", data / "day", scale=scale, seed=seed, days=days,
+                         holdback_fraction=0.0)
+    load = loadavg()
+    with OpenAIServer(latency_s=latency_s) as server, bench_home(work / "home") as home:
+        write_demo_policy(home)
+        env = {"AIOS_LLM_BASE_URL": server.url, "OPENAI_API_KEY": "bench-key"}
+        if concurrency is not None:
+            env["AIOS_LLM_CONCURRENCY"] = str(concurrency)
+        started = time.perf_counter()
+        full = run_ingest(home, source_paths(data / "base"), timeout_s=timeout_s, env=env)
+        seconds = round(time.perf_counter() - started, 3)
+        calls = server.count("/v1/chat/completions")
+        by_model = Counter(r.model for r in server.chat_requests)
+        in_flight = server.max_in_flight
+        proposals_s = until_step_end(home / "dagster", full["run_id"], PROPOSALS_STEP)
+    shutil.rmtree(data, ignore_errors=True)
+    events = full["events_new"] or 0
+    until = (None if proposals_s is None or full["startup_s"] is None
+             else round(full["startup_s"] + proposals_s, 3))
+    return {
+        "scale": scale, "days": days, "events": events, "generated_events": gen["base_events"],
+        "latency_s": latency_s, "llm_calls": calls, "calls_by_model": dict(by_model),
+        "calls_per_1k_events": round(1000 * calls / events, 1) if events else None,
+        "max_in_flight": in_flight, "first_build_s": seconds, "run_s": full["run_s"],
+        "until_proposals_s": until,
+        "summaries_s": full["steps"].get("summaries"),
+        "summaries_recomputed": full["summaries_recomputed"],
+        "target_until_proposals_s": TARGET_UNTIL_PROPOSALS_S,
+        "met": None if until is None or scale < 1 else until <= TARGET_UNTIL_PROPOSALS_S,
+        "success": full["success"], "loadavg": load,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="demo scale (1 = about 9.7k events)")
+    ap.add_argument("--latency", type=float, default=1.0, help="seconds per LLM call (1)")
+    ap.add_argument("--concurrency", type=int, default=None,
+                    help="AIOS_LLM_CONCURRENCY for the run (default: the product's, 4)")
+    ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="aios-llm-bench-") as tmp:
+        result = bench(args.scale, args.latency, Path(tmp), days=args.days, seed=args.seed,
+                       timeout_s=args.timeout, concurrency=args.concurrency)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{result['events']:,} events, {result['llm_calls']:,} LLM calls "
+          f"({result['calls_per_1k_events']} per 1k events) at {args.latency:g} s a call, "
+          f"at most {result['max_in_flight']} at once: first build {result['first_build_s']}s, "
+          f"proposals after {result['until_proposals_s']}s, summaries {result['summaries_s']}s",
+          flush=True)
+    return 0 if result["success"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
