@@ -283,10 +283,15 @@ def _run_ingest(
         _stage(started, "dbt parse: the manifest is stale, parsing the dbt project")
         ensure_dbt_manifest()  # the definitions read dbt's manifest; parse only when stale
     _stage(started, "loading the definitions")
-    from aios_assets.definitions import defs
     from aios_assets.ingest.loader import IngestObserver
 
     job = "ingest_and_update_job" if materialize else "ingest_job"
+    if materialize:
+        from aios_assets.definitions import defs
+    else:  # the ingest domain alone: no dbt, agents or memory to import for a job without them
+        from aios_assets.ingest.definitions import ingest_job_definitions
+
+        defs = ingest_job_definitions()
     config: dict[str, Any] = {"paths": [str(p.resolve()) for p in paths], "archive_inbox": False}
     if source:
         config["source"] = source

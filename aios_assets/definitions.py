@@ -25,7 +25,6 @@ from aios_assets.publishing.assets import PUBLISHED_ASSET
 from resources.embeddings import EmbeddingsResource
 from resources.llm import LLMResource
 from resources.postgres import PostgresStore
-from resources.warehouse import DuckDBWarehouse
 
 # Everything the pipeline derives from the event log: entities (dbt), memory tiers and their
 # embeddings, summaries, agents and their gates, and the cost ledger (it follows the agents).
@@ -69,15 +68,12 @@ defs = dg.Definitions.merge(
         jobs=[ingest_and_update_job, nightly_precompute_job],
         schedules=[nightly_precompute_schedule],
         resources={
-            "warehouse": DuckDBWarehouse(),
+            **ingest.job_resources(),
             "postgres": PostgresStore(),
             "dbt": dbt_resource(),
             "llm": LLMResource(),
             "embeddings": EmbeddingsResource(),
             "adapters": AdaptersResource(),
-            "ingest_observer": dg.ResourceDefinition.none_resource(
-                description="Progress hook the CLI sets; unused in the UI."
-            ),
         },
     ),
 )
