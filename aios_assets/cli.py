@@ -645,7 +645,8 @@ register_audit(app)
 def main() -> None:
     # A crash in native code (DuckDB, NumPy, a driver) prints every thread's Python stack. On
     # a copy of stderr: Dagster's compute-log capture repoints fd 2 while a run executes.
-    faulthandler.enable(file=os.fdopen(os.dup(2), "w"), all_threads=True)
+    with contextlib.suppress(OSError):  # no stderr (started with 2>&-): nowhere to print
+        faulthandler.enable(file=os.fdopen(os.dup(2), "w"), all_threads=True)
     app()
 
 
