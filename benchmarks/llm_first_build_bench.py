@@ -24,14 +24,14 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from aios_assets.demo.writer import generate
 from aios_assets.testing.openai_server import OpenAIServer
-from aios_assets.testing.scaling import generate_split, source_paths
+from aios_assets.testing.scaling import source_paths
 from benchmarks.pipeline_bench import (
     ROOT,
     bench_home,
@@ -46,51 +46,31 @@ TARGET_UNTIL_PROPOSALS_S = 300.0  # scale 1, 1 s a call
 PROPOSALS_STEP = "action_proposals"
 
 
-def until_step_end(dagster_home: Path, run_id: str, step: str) -> float | None:
-    """Seconds from the run's start to the end of ``step`` (None if it did not finish)."""
-    import dagster as dg
-
-    instance = dg.DagsterInstance.from_config(str(dagster_home))
-    try:
-        record = instance.get_run_record_by_id(run_id)
-        if record is None or record.start_time is None:
-            return None
-        for stats in instance.get_run_step_stats(run_id, step_keys=[step]):
-            if stats.end_time is not None:
-                return round(stats.end_time - record.start_time, 3)
-        return None
-    finally:
-        instance.dispose()
-
-
 def bench(scale: float, latency_s: float, work: Path, *, days: int, seed: int,
           timeout_s: float, concurrency: int | None = None) -> dict[str, Any]:
     data = work / "data"
     shutil.rmtree(data, ignore_errors=True)
-    gen = generate_split(data / "base", data / "day", scale=scale, seed=seed, days=days,
-                         holdback_fraction=0.0)
+    generated = generate(data, seed=seed, days=days, scale=scale)
     load = loadavg()
     with OpenAIServer(latency_s=latency_s) as server, bench_home(work / "home") as home:
         write_demo_policy(home)
         env = {"AIOS_LLM_BASE_URL": server.url, "OPENAI_API_KEY": "bench-key"}
         if concurrency is not None:
             env["AIOS_LLM_CONCURRENCY"] = str(concurrency)
-        started = time.perf_counter()
-        full = run_ingest(home, source_paths(data / "base"), timeout_s=timeout_s, env=env)
-        seconds = round(time.perf_counter() - started, 3)
+        full = run_ingest(home, source_paths(data), timeout_s=timeout_s, env=env)
         calls = server.count("/v1/chat/completions")
         by_model = Counter(r.model for r in server.chat_requests)
         in_flight = server.max_in_flight
-        proposals_s = until_step_end(home / "dagster", full["run_id"], PROPOSALS_STEP)
+        proposals_s = full["step_ends"].get(PROPOSALS_STEP)
     shutil.rmtree(data, ignore_errors=True)
     events = full["events_new"] or 0
     until = (None if proposals_s is None or full["startup_s"] is None
              else round(full["startup_s"] + proposals_s, 3))
     return {
-        "scale": scale, "days": days, "events": events, "generated_events": gen["base_events"],
+        "scale": scale, "days": days, "events": events, "generated_events": generated.events,
         "latency_s": latency_s, "llm_calls": calls, "calls_by_model": dict(by_model),
         "calls_per_1k_events": round(1000 * calls / events, 1) if events else None,
-        "max_in_flight": in_flight, "first_build_s": seconds, "run_s": full["run_s"],
+        "max_in_flight": in_flight, "first_build_s": full["seconds"], "run_s": full["run_s"],
         "until_proposals_s": until,
         "summaries_s": full["steps"].get("summaries"),
         "summaries_recomputed": full["summaries_recomputed"],

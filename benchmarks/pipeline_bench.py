@@ -126,7 +126,8 @@ def write_demo_policy(home: Path) -> None:
 
 
 def read_run(dagster_home: Path, run_id: str | None = None) -> dict[str, Any]:
-    """Step seconds, run seconds and a few materialization figures of a run (latest if None)."""
+    """Step seconds, each step's end (seconds from the run's start), run seconds and a few
+    materialization figures of a run (latest if None)."""
     import dagster as dg
     from dagster._core.instance.ref import InstanceRef
 
@@ -138,10 +139,12 @@ def read_run(dagster_home: Path, run_id: str | None = None) -> dict[str, Any]:
                 return {}
             run_id = runs[0].run_id
         record = instance.get_run_record_by_id(run_id)
-        steps = {}
+        steps, ends = {}, {}
         for s in instance.get_run_step_stats(run_id):
             if s.start_time is not None and s.end_time is not None:
                 steps[s.step_key] = round(s.end_time - s.start_time, 3)
+                if record is not None and record.start_time:
+                    ends[s.step_key] = round(s.end_time - record.start_time, 3)
         figures: dict[str, Any] = {}
         for entry in instance.all_logs(run_id):
             ev = entry.dagster_event
@@ -160,7 +163,7 @@ def read_run(dagster_home: Path, run_id: str | None = None) -> dict[str, Any]:
             run_s = round(record.end_time - record.start_time, 3)
         status = str(record.dagster_run.status.value) if record is not None else None
         return {"run_id": run_id, "status": status, "run_s": run_s, "steps": steps,
-                "figures": figures}
+                "step_ends": ends, "figures": figures}
     finally:
         instance.dispose()
 
@@ -191,6 +194,7 @@ def run_ingest(home: Path, paths: list[Path], *, timeout_s: float,
         "rejected": report.get("rejected"), "files": len(report.get("files", [])),
         "success": bool(report.get("success")), "run_id": report.get("run_id"),
         "stages": stage_seconds(run.get("steps", {})), "steps": run.get("steps", {}),
+        "step_ends": run.get("step_ends", {}),
         "semantic": {
             "units": figures.get("semantic_memory.units"), "embedded_now": embedded,
             "reused_embeddings": figures.get("semantic_memory.reused_embeddings"),

@@ -28,7 +28,7 @@ from aios_assets.publishing.gates import (
     luhn_valid,
     secret_values_from_env,
 )
-from aios_assets.publishing.ge_suite import run_ge_suite, suite_fingerprint
+from aios_assets.publishing.ge_suite import proposal_rows, run_ge_suite, suite_fingerprint
 from aios_assets.publishing.policy import DEFAULT_POLICY_YAML, parse_policy
 
 POLICY = parse_policy(DEFAULT_POLICY_YAML)
@@ -256,7 +256,8 @@ def test_ge_memo_returns_the_same_outcome_and_misses_on_any_change(tmp_path):
     assert run_ge_suite([good], POLICY, memo=memo).success
     more = POLICY.model_copy(update={"actions": {**POLICY.actions,
                                                  "ring_bell": POLICY.actions["send_email"]}})
-    assert suite_fingerprint([good], more) != suite_fingerprint([good], POLICY)
+    rows = proposal_rows([good])
+    assert suite_fingerprint(rows, more) != suite_fingerprint(rows, POLICY)
     assert len(list(memo.glob("*.json"))) == 3
     # a torn memo is not trusted
     for path in memo.glob("*.json"):

@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -65,13 +65,13 @@ def proposal_rows(proposals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     return rows
 
 
-def proposals_frame(proposals: Sequence[Mapping[str, Any]]):
-    """A pandas frame with one row per proposal and the columns the suite reads."""
+def proposals_frame(rows: Sequence[Mapping[str, Any]]):
+    """A pandas frame of :func:`proposal_rows`, typed as the suite reads it."""
     import pandas as pd
 
     columns = [_ROW, "proposal_id", "idempotency_key", "agent", "action_type", "capability",
                "mode", "confidence", "estimated_cost_usd", "text", "all_text"]
-    frame = pd.DataFrame(proposal_rows(proposals), columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({"confidence": "float64", "estimated_cost_usd": "float64"})
 
 
@@ -119,9 +119,10 @@ def _raised(info: Any) -> bool:
     return any(_raised(v) for v in info.values())
 
 
-def suite_fingerprint(proposals: Sequence[Mapping[str, Any]], policy: Policy) -> str:
-    """What the suite's outcome depends on: the rows it reads, the expectations, GE's version."""
-    basis = {"rows": proposal_rows(proposals), "suite": expectation_specs(policy),
+def suite_fingerprint(rows: Sequence[Mapping[str, Any]], policy: Policy) -> str:
+    """What the suite's outcome depends on: the rows it reads (:func:`proposal_rows`), the
+    expectations and GE's version."""
+    basis = {"rows": rows, "suite": expectation_specs(policy),
              "great_expectations": version("great_expectations")}
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -129,24 +130,17 @@ def suite_fingerprint(proposals: Sequence[Mapping[str, Any]], policy: Policy) ->
 def _recall(path: Path) -> GeOutcome | None:
     try:
         data = json.loads(path.read_text())
-        return GeOutcome(success=bool(data["success"]), evaluated=int(data["evaluated"]),
-                         successful=int(data["successful"]),
-                         failed_expectations=[str(x) for x in data["failed_expectations"]],
-                         verdicts={str(k): Verdict(bool(v[0]), str(v[1]))
-                                   for k, v in data["verdicts"].items()})
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        verdicts = {str(k): Verdict(**v) for k, v in data.pop("verdicts").items()}
+        return GeOutcome(**data, verdicts=verdicts)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # absent, torn or foreign: validate again
 
 
 def _remember(memo: Path, path: Path, outcome: GeOutcome) -> None:
-    data = {"success": outcome.success, "evaluated": outcome.evaluated,
-            "successful": outcome.successful,
-            "failed_expectations": outcome.failed_expectations,
-            "verdicts": {k: [v.passed, v.reason] for k, v in outcome.verdicts.items()}}
     with suppress(OSError):  # a memo that cannot be written only costs the next run time
         memo.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
+        tmp.write_text(json.dumps(asdict(outcome)))
         os.replace(tmp, path)
         for old in sorted(memo.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-MEMO_KEEP]:
             old.unlink(missing_ok=True)
@@ -161,22 +155,23 @@ def run_ge_suite(proposals: Sequence[Mapping[str, Any]], policy: Policy, *,
     validated (nor Great Expectations imported, about 2.5 s) again on every run."""
     if not proposals:
         return GeOutcome(success=True, evaluated=0, successful=0)
+    rows = proposal_rows(proposals)
     if memo is None:
-        return _validate(proposals, policy)
-    path = memo / f"{suite_fingerprint(proposals, policy)}.json"
+        return _validate(rows, policy)
+    path = memo / f"{suite_fingerprint(rows, policy)}.json"
     outcome = _recall(path)
     if outcome is None:
-        outcome = _validate(proposals, policy)
+        outcome = _validate(rows, policy)
         _remember(memo, path, outcome)
     return outcome
 
 
-def _validate(proposals: Sequence[Mapping[str, Any]], policy: Policy) -> GeOutcome:
+def _validate(rows: Sequence[Mapping[str, Any]], policy: Policy) -> GeOutcome:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    frame = proposals_frame(proposals)
+    frame = proposals_frame(rows)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False,
                                                          metric_calculations=False)
