@@ -18,9 +18,16 @@ from tests.conftest import AIOS, ROOT
 
 QUERY = """
 { assetNodes { assetKey { path } groupName }
-  workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError {
+  workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError {
     ... on RepositoryLocation { repositories { sensors { name sensorState { status } } } }
   } } } } }
+"""
+# The live channels' resources as the UI's Resources tab shows them (issue 18).
+RESOURCES = """
+{ allTopLevelResourceDetailsOrError(repositorySelector: {repositoryName: "__repository__",
+    repositoryLocationName: "%s"}) {
+  ... on ResourceDetailsList { results { name sensorsUsing configuredValues { key value type } } }
+} }
 """
 
 
@@ -37,7 +44,13 @@ def _listen_addresses(port: int) -> set[str]:
 
 def test_ui_serves_assets_and_sensors(aios_home):
     port, console_port = _free_port(), _free_port()
-    env = {**os.environ, "AIOS_HOME": str(aios_home), "DAGSTER_HOME": str(aios_home / "dagster")}
+    env = {**os.environ, "AIOS_HOME": str(aios_home), "DAGSTER_HOME": str(aios_home / "dagster"),
+           # a mailbox and a calendar configured (nothing listens there): the UI shows the
+           # password variables by name only
+           "AIOS_IMAP_HOST": "127.0.0.1", "AIOS_IMAP_PORT": str(_free_port()),
+           "AIOS_IMAP_USER": "sam", "AIOS_IMAP_PASSWORD": "imap-secret-93",
+           "AIOS_CALDAV_URL": f"http://127.0.0.1:{_free_port()}/", "AIOS_CALDAV_USER": "sam",
+           "AIOS_CALDAV_PASSWORD": "caldav-secret-57"}
     proc = subprocess.Popen(
         # as a shell starts a background job (`aios ui &`): SIGINT ignored, then exec
         ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *AIOS, "ui", "--port", str(port),
@@ -70,6 +83,20 @@ def test_ui_serves_assets_and_sensors(aios_home):
             for s in repo["sensors"]
         }
         assert sensors.get("inbox_sensor") == "RUNNING"
+        assert {"imap_inbox_sensor", "caldav_calendar_sensor"} <= set(sensors)
+        location = data["workspaceOrError"]["locationEntries"][0]["name"]
+        r = httpx.post(f"http://127.0.0.1:{port}/graphql",
+                       json={"query": RESOURCES % location}, timeout=30)
+        assert "imap-secret-93" not in r.text and "caldav-secret-57" not in r.text
+        resources = {res["name"]: res
+                     for res in r.json()["data"]["allTopLevelResourceDetailsOrError"]["results"]}
+        for key, sensor, variable in (("imap", "imap_inbox_sensor", "AIOS_IMAP_PASSWORD"),
+                                      ("caldav", "caldav_calendar_sensor",
+                                       "AIOS_CALDAV_PASSWORD")):
+            assert sensor in resources[key]["sensorsUsing"]
+            shown = {v["key"]: (v["type"], v["value"]) for v in resources[key]["configuredValues"]}
+            assert shown["password"] == ("ENV_VAR", variable)
+            assert shown["user"] == ("VALUE", '"sam"')  # JSON-encoded by the UI
         # Bound to loopback only.
         assert _listen_addresses(port) == {"127.0.0.1"}
         assert _listen_addresses(console_port) == set()  # --no-console
