@@ -1,7 +1,8 @@
 """dbt assets carry row counts: one DuckDB count query after the build, under the warehouse
 write lock, equal to the tables' real counts; no DuckDB handle lingers (the snapshot and the
-next writer in the same process still work). dbt's artifacts stay in the home, and the home's
-second build reuses the first one's parse."""
+next writer in the same process still work). dbt's artifacts stay in the home, a new home's first
+build reuses the project's parse (``aios-dbt`` runs dbt in the home), and the home's second build
+reuses the first one's parse."""
 
 from __future__ import annotations
 
@@ -61,8 +62,37 @@ def test_a_homes_second_build_skips_the_parse(aios_home):
     assert (target / "run_results.json").exists() and (target / "partial_parse.msgpack").exists()
     log = target / "dbt.log"
     first = log.read_text()
+    # a new home: the profile dbt renders is the project's, so `make venv`'s parse is reused
+    assert "Unable to do partial parsing" not in first
+    assert "Partial parsing enabled, no changes found" in first, first[:2000]
+    # built into this home's warehouse, nothing in the project folder
+    assert not list(entities.DBT_PROJECT_DIR.glob("*.duckdb"))
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM dim_contacts").fetchone()[0] > 0
     assert dg.materialize(entities.dbt_project_assets, resources=resources).success
     second = log.read_text()[len(first):]
     assert "Running with dbt" in second
     # dbt's own words when the saved parse matches the project and this home's profile
     assert "Nothing changed, skipping partial parsing" in second, second[:2000]
+
+
+def test_the_step_names_the_warehouse_relative_to_the_home_only_under_aios_dbt(tmp_path):
+    from aios_assets.entities.assets import dbt_step_env
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    assert dbt_step_env(warehouse, "/venv/bin/aios-dbt") == {
+        "AIOS_WAREHOUSE": "warehouse.duckdb", "AIOS_DBT_CWD": str(tmp_path)}
+    # plain dbt runs in the project folder: the warehouse by its whole path
+    assert dbt_step_env(warehouse, "/venv/bin/dbt") == {
+        "AIOS_WAREHOUSE": str(warehouse), "AIOS_DBT_CWD": None}
+    other = tmp_path / "elsewhere.duckdb"
+    assert dbt_step_env(other, "/venv/bin/aios-dbt")["AIOS_WAREHOUSE"] == str(other)
+
+
+def test_overrides_file_is_the_homes_unless_named_whole(tmp_path):
+    from aios_assets.entities.resolution.overrides import overrides_file
+
+    assert overrides_file(tmp_path) == tmp_path / "entity_overrides.yaml"
+    assert overrides_file(tmp_path, "entity_overrides.yaml") == tmp_path / "entity_overrides.yaml"
+    assert overrides_file(tmp_path, "conf/o.yaml") == tmp_path / "conf" / "o.yaml"
+    assert overrides_file(tmp_path, "/etc/aios/o.yaml").as_posix() == "/etc/aios/o.yaml"

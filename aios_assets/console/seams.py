@@ -195,8 +195,9 @@ def overrides_path() -> Path:
     """``$AIOS_ENTITY_OVERRIDES`` or ``$AIOS_HOME/entity_overrides.yaml`` (what dbt reads)."""
     import os
 
-    env = os.environ.get("AIOS_ENTITY_OVERRIDES")
-    return Path(env) if env else home_root() / "entity_overrides.yaml"
+    from aios_assets.entities.resolution.overrides import OVERRIDES_ENV, overrides_file
+
+    return overrides_file(home_root(), os.environ.get(OVERRIDES_ENV))
 
 
 def load_overrides(path: Path) -> Any:

@@ -16,8 +16,9 @@
   ``fetch_row_counts`` opened a dbt connection per model in threads: about a third of the step's
   CPU on a small home.
 - dbt writes its artifacts under the home (``AiosHome.dbt_target``), not a new folder in the
-  project per run: the partial-parse state there matches the home's profile, so every build but
-  a home's first skips the parse.
+  project per run, and runs in the home (``aios-dbt``) with the warehouse named relative to it:
+  every home renders the same profile, so a new home's first build reuses the project's parse
+  and no build parses the project again.
 
 The manifest is **never parsed at import**. It is produced by ``ensure_dbt_manifest()`` (which
 runs ``dbt parse`` only when ``target/manifest.json`` is missing or older than the project's
@@ -48,12 +49,15 @@ from dagster_dbt import (
 )
 from packaging import version
 
+from aios_assets.entities.dbt_cli import CWD_ENV
 from aios_assets.entities.dbt_manifest import (
     DBT_PROJECT_DIR,
     DBT_TARGET_DIR,
+    HOME_WAREHOUSE,
     MANIFEST_PATH,
     dbt_executable,
     ensure_dbt_manifest,
+    home_dbt_executable,
     manifest_is_stale,
 )
 from aios_assets.shared.automation import FOLLOW_INPUTS
@@ -122,8 +126,26 @@ def dbt_resource() -> DbtCliResource:
     return AiosDbtCliResource(
         project_dir=DBT_PROJECT,
         profiles_dir=str(DBT_PROJECT_DIR),
-        dbt_executable=dbt_executable(),  # the venv's dbt, even when the venv is not on PATH
+        # the venv's own, even when the venv is not on PATH; aios-dbt when installed
+        dbt_executable=home_dbt_executable() or dbt_executable(),
     )
+
+
+def dbt_step_env(warehouse: Path, executable: str) -> dict[str, str | None]:
+    """The variables a build sets for its own step: the warehouse it builds and, under
+    ``aios-dbt``, the home dbt runs in with the warehouse named relative to it (one profile
+    text, so one partial parse, for every home: :mod:`aios_assets.entities.dbt_cli`)."""
+    if Path(executable).name == "aios-dbt" and warehouse.name == HOME_WAREHOUSE:
+        return {"AIOS_WAREHOUSE": HOME_WAREHOUSE, CWD_ENV: str(warehouse.parent)}
+    return {"AIOS_WAREHOUSE": str(warehouse), CWD_ENV: None}
+
+
+def _set_env(values: Mapping[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def counted_relations(manifest: Mapping[str, Any], unique_ids: Iterable[str]
@@ -197,8 +219,9 @@ def _build_assets() -> list[dg.AssetsDefinition]:
         # dbt's profile reads the path from the environment; set only for this step, so a
         # process that runs several homes (tests, a long-lived server) never builds into an
         # earlier one's warehouse
-        previous = os.environ.get("AIOS_WAREHOUSE")
-        os.environ["AIOS_WAREHOUSE"] = str(warehouse.path)
+        step_env = dbt_step_env(warehouse.path, dbt.dbt_executable)
+        previous = {k: os.environ.get(k) for k in step_env}
+        _set_env(step_env)
         try:
             with warehouse.write_session():
                 invocation = dbt.cli(["build"], context=context,
@@ -206,10 +229,7 @@ def _build_assets() -> list[dg.AssetsDefinition]:
                 yield from with_row_counts(invocation.stream(), invocation.manifest,
                                            warehouse.path)
         finally:
-            if previous is None:
-                os.environ.pop("AIOS_WAREHOUSE", None)
-            else:
-                os.environ["AIOS_WAREHOUSE"] = previous
+            _set_env(previous)
 
     return [aios_dbt]
 

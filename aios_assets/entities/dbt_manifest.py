@@ -38,9 +38,22 @@ def manifest_is_stale() -> bool:
     return any(p.stat().st_mtime > built for p in _project_files())
 
 
+# The warehouse as the profile names it when dbt runs in the home (``aios-dbt``): the same text in
+# every home, so every home's profile, and partial parse, is the project's.
+HOME_WAREHOUSE = "warehouse.duckdb"
+
+
 def dbt_executable() -> str:
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
+
+
+def home_dbt_executable() -> str | None:
+    """``aios-dbt`` (dbt started in ``$AIOS_DBT_CWD``; :mod:`aios_assets.entities.dbt_cli`) when
+    the venv has it. An install older than the entry point has only ``dbt``: builds then name
+    the warehouse by its absolute path and parse once per home, as before."""
+    candidate = Path(sys.executable).with_name("aios-dbt")
+    return str(candidate) if candidate.exists() else None
 
 
 def ensure_dbt_manifest() -> Path:
@@ -48,7 +61,9 @@ def ensure_dbt_manifest() -> Path:
 
     Parsing needs no warehouse (the profile's path is only rendered, not opened)."""
     if manifest_is_stale():
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        # the profile as a build in a home renders it, so homes reuse this parse
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+               "AIOS_WAREHOUSE": HOME_WAREHOUSE}
         env.setdefault("DBT_LOG_PATH", str(DBT_TARGET_DIR / "logs"))
         proc = subprocess.run(
             [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),

@@ -10,6 +10,17 @@ from typing import Any
 
 from .records import Key
 
+OVERRIDES_ENV = "AIOS_ENTITY_OVERRIDES"
+OVERRIDES_FILE = "entity_overrides.yaml"
+
+
+def overrides_file(home: Path, configured: str | None = None) -> Path:
+    """Where the overrides live: ``configured`` (``$AIOS_ENTITY_OVERRIDES``, as the dbt model's
+    ``overrides_path`` config renders it) read against ``home`` when relative, else
+    ``<home>/entity_overrides.yaml``. The console writes and dbt reads the same file."""
+    path = Path(configured or OVERRIDES_FILE).expanduser()
+    return path if path.is_absolute() else home / path
+
 
 @dataclass
 class Overrides:

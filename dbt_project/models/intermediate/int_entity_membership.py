@@ -43,7 +43,11 @@ def model(dbt, session):
         full_refresh=False,
         on_schema_change="append_new_columns",
     )
-    overrides_path = dbt.config.get("overrides_path")
+    # relative to the home (``aios-dbt`` runs in it and sets AIOS_HOME): see overrides_file
+    from aios_assets.entities.resolution.overrides import overrides_file
+    from aios_assets.shared.home import AiosHome
+
+    overrides_path = str(overrides_file(AiosHome.from_env().root, dbt.config.get("overrides_path")))
     records_rel = dbt.ref("int_person_records")
 
     ensure_schema(session)
