@@ -7,7 +7,10 @@
 Speed (float32 NumPy on this machine's CPU): texts/s for short chat turns (~20 words) and
 ~100-word chunks at several batch sizes; single-query latency (p50/p95/p99 ms, one text per
 call, as recall embeds a query); the cold start (weights load); truncation at 128 vs 256 tokens
-(time and how much the vectors of long chunks move). Every figure is the best of a few rounds
+(time and how much the vectors of long chunks move); the FLOP bound: each throughput as GFLOP/s
+of matrix products (``_MiniLM.forward_flops``) against NumPy's own float32 matrix product in the
+encoder's largest shape on this machine (``sgemm_peak``), and the share of those FLOPs spent on
+padding. Every figure is the best of a few rounds
 (the median is kept too): the machine's CPUs are shared, so single runs are noisy.
 
 Reference (optional): ``AIOS_EMBEDDINGS_REFERENCE_PYTHON`` names a Python that has
@@ -156,15 +159,42 @@ def throughput(embedder: MiniLMEmbedder, texts: list[str], batch_sizes: list[int
         for b in batch_sizes:
             embedder.batch_size = b
             times[b] += _rounds(lambda: embedder.embed(texts), 1)
+    model = embedder.load()
     for b in batch_sizes:
         best, med = min(times[b]), statistics.median(times[b])
+        run_flops, text_flops = model.forward_flops(tokens, b)
         out["by_batch_size"][str(b)] = {
             "texts_per_s": round(len(texts) / best, 1),
             "texts_per_s_median": round(len(texts) / med, 1),
             "tokens_per_s": round(sum(tokens) / best),
+            # against the machine's own float32 matrix-product rate (sgemm_peak)
+            "gflop_per_s": round(run_flops / best / 1e9, 2),
+            "padding_flops_share": round(1 - text_flops / run_flops, 3),
         }
     embedder.batch_size = 32
     return out
+
+
+def sgemm_peak(rounds: int) -> dict[str, Any]:
+    """GFLOP/s of NumPy's float32 matrix product on this machine, every BLAS thread, in the
+    encoder's own largest shape (a batch of 32 texts of 40 tokens through the feed-forward
+    layer: 1,280 x 384 times 384 x 1,536): the bound the embedder can approach at best."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1280, 384), dtype=np.float32)
+    w = rng.standard_normal((1536, 384), dtype=np.float32)
+    x @ w.T  # warm the BLAS threads
+    reps = 20
+    times = _rounds(lambda: [x @ w.T for _ in range(reps)], rounds * 3)
+    flops = reps * 2 * 1280 * 384 * 1536
+    return {"shape": "1280x384 @ 384x1536 float32",
+            "gflop_per_s": round(flops / min(times) / 1e9, 2),
+            "gflop_per_s_median": round(flops / statistics.median(times) / 1e9, 2)}
+
+
+def against_peak(section: dict[str, Any], peak: dict[str, Any]) -> None:
+    """Each batch size's share of the sgemm bound (its best round against the best peak)."""
+    for figures in section["by_batch_size"].values():
+        figures["share_of_sgemm_peak"] = round(figures["gflop_per_s"] / peak["gflop_per_s"], 3)
 
 
 def query_latency(embedder: MiniLMEmbedder, queries: list[str]) -> dict[str, Any]:
@@ -393,11 +423,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print("cold start", result["cold_start"], flush=True)
         result["query_latency"] = {**query_latency(embedder, queries), **_stamp()}
         print("query", result["query_latency"], flush=True)
-        result["short_chat_turns"] = {**throughput(embedder, short, [8, 32, 64], rounds),
+        result["sgemm_peak"] = {**sgemm_peak(rounds), **_stamp()}
+        print("sgemm peak", result["sgemm_peak"], flush=True)
+        result["short_chat_turns"] = {**throughput(embedder, short, [8, 16, 32], rounds),
                                       **_stamp()}
+        against_peak(result["short_chat_turns"], result["sgemm_peak"])
         print("short", result["short_chat_turns"], flush=True)
-        result["chunks_100_words"] = {**throughput(embedder, chunks, [8, 32], rounds),
+        result["chunks_100_words"] = {**throughput(embedder, chunks, [8, 16, 32], rounds),
                                       **_stamp()}
+        against_peak(result["chunks_100_words"], result["sgemm_peak"])
         print("chunks", result["chunks_100_words"], flush=True)
         result["truncation_200_word_chunks"] = {**truncation(long_chunks, rounds), **_stamp()}
         print("truncation", result["truncation_200_word_chunks"], flush=True)

@@ -5,8 +5,9 @@ Two ways, on fresh AIOS_HOMEs under a temporary folder:
 * ``loader``: :func:`aios_assets.ingest.loader.ingest_paths` inside a warehouse write session
   (lock, one transaction per file, snapshot publish), timed in this process: the loader's rate;
 * ``cli``: ``aios ingest --no-materialize FILE`` in a subprocess (Python start-up, the
-  Definitions, a Dagster run recorded in DAGSTER_HOME), for a tiny file and for the full file:
-  the tiny run is the fixed cost, the difference is what the events cost.
+  Definitions, a Dagster run recorded in DAGSTER_HOME): a 10-event file into a new home, then
+  ``rounds`` more 10-event files into that home (their median is the fixed cost a user meets;
+  target <= 3 s), then the full file: the difference is what the events cost.
 
 Plus, after the full load: a re-ingest of the same file (unchanged: skipped by its SHA-256), a
 re-export of all the records with 1% of them edited (everything is parsed and hashed, 1% become
@@ -37,6 +38,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "ingest.json"
 TARGET_EVENTS_PER_S = 20_000
+TARGET_FIXED_COST_S = 3.0  # issue 19: `aios ingest` of a 10-event file
 
 
 def write_events(path: Path, n: int, *, edit_every: int = 0, prefix: str = "m") -> Path:
@@ -118,16 +120,30 @@ def run(events: int, rounds: int, skip_cli: bool, work: Path) -> dict[str, Any]:
     }
     if not skip_cli:
         home = work / "cli"
-        fixed, _ = _cli_run(home, tiny)
+        first, _ = _cli_run(home, tiny)  # a new home: its instance and warehouse are made
+        tiny_s = []
+        for r in range(rounds):
+            took, report = _cli_run(home, write_events(data / f"tiny{r}.jsonl", 10,
+                                                       prefix=f"tiny{r}-"))
+            assert report["events_new"] == 10 and report["success"], report
+            tiny_s.append(took)
+        fixed = statistics.median(tiny_s)
         full, report = _cli_run(home, big)
         assert report["events_new"] == events and report["success"], report
         out["cli"] = {
-            "tiny_file_s": round(fixed, 2), "full_file_s": round(full, 2),
-            "fixed_cost_s": round(fixed, 2),
+            "first_tiny_file_s": round(first, 2),
+            "tiny_file_s_all": [round(s, 2) for s in tiny_s],
+            "fixed_cost_s": round(fixed, 2), "target_fixed_cost_s": TARGET_FIXED_COST_S,
+            "fixed_cost_met": fixed <= TARGET_FIXED_COST_S,
+            "full_file_s": round(full, 2),
             "events_per_s_end_to_end": round(events / full),
             "events_per_s_after_fixed_cost": round(events / max(full - fixed, 1e-9)),
         }
     return out
+
+
+def rounds_of(cli: dict[str, Any]) -> int:
+    return len(cli.get("tiny_file_s_all", []))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -156,7 +172,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{lo['reexport_1pct_edited_s']}s; a file of 1% new events {lo['new_1pct_file_s']}s")
     if "cli" in result:
         c = result["cli"]
-        print(f"aios ingest: fixed cost {c['fixed_cost_s']}s, full {c['full_file_s']}s "
+        print(f"aios ingest: fixed cost {c['fixed_cost_s']}s (median of {rounds_of(c)}; "
+              f"target {TARGET_FIXED_COST_S}s: {'met' if c['fixed_cost_met'] else 'NOT met'}; "
+              f"first into a new home {c['first_tiny_file_s']}s), full {c['full_file_s']}s "
               f"({c['events_per_s_end_to_end']:,}/s end to end)")
     return result
 

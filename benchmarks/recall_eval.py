@@ -236,6 +236,8 @@ def merge_results(path: Path, runs: dict[str, Any]) -> dict[str, Any]:
     data.setdefault("benchmark", "recall quality on aios_assets/testing/recall_devsets.py")
     data.setdefault("metric", "recall@k = mean over questions of |evidence ∩ top-k| / |evidence|")
     data.setdefault("runs", {}).update(runs)
+    # the report dates figures by this (a checkout resets the file's time)
+    data["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return data

@@ -31,6 +31,7 @@ INTEGRATION: frozenset[str] = frozenset({
     # whole modules
     "test_cli", "test_cli_first_hour", "test_cli_fresh_home", "test_cli_signals", "test_console",
     "test_cli_crash_trace", "test_contact_import", "test_demo_e2e",
+    "test_bench_docs",  # reads make bench's steps in a child (tests do not import benchmarks)
     "test_followup_meetings",  # dbt builds the calendar staging views
     "test_entities_deterministic", "test_entities_incremental", "test_entities_membership",
     "test_entities_overrides", "test_entities_snapshot", "test_entities_speed_paths",
