@@ -42,9 +42,21 @@ rows, so an interrupted run keeps what it wrote and a rerun writes only the rest
 ``input_hash`` of a written unit matches); units that no longer exist are deleted at the end
 of their level.
 
-Code: this module is the Dagster side (config, asset, blocking check, job);
-:mod:`aios_assets.memory.summary_refresh` the table and the incremental refresh,
-:mod:`aios_assets.memory.summary_writing` the writing of one summary.
+Priority (config ``scope``, ``"priority"`` by default): with an LLM endpoint, a run writes only
+the units whose period overlaps the current week — the ISO week (Monday 00:00 UTC) of the newest
+event, so a replayed log behaves like a live one (``summary_refresh.priority_window``) — at every
+level, in the usual order, so the brief still follows them. The other units are the backlog:
+their rows are neither written nor deleted, and the metadata's ``backlog`` counts the units a
+scope ``all`` run would write or remove (changed or missing, plus the days and weeks above a
+backlog child). ``summaries_backfill_job`` (scope ``all``) writes exactly those, started by
+``summaries_backfill_sensor`` (``sensors/summaries.py``, decision :func:`plan_backfill`) when
+the latest materialization left a backlog and no backfill is queued or running. Without an
+endpoint (no calls, fast) every unit is written whatever the scope; ``curation_job`` always
+writes every unit (an event is archived only once a passing summary covers it).
+
+Code: this module is the Dagster side (config, asset, blocking check, jobs, the backfill
+decision); :mod:`aios_assets.memory.summary_refresh` the table, the incremental refresh and
+the priority window; :mod:`aios_assets.memory.summary_writing` the writing of one summary.
 """
 
 from typing import Any
