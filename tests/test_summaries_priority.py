@@ -239,6 +239,27 @@ def test_without_an_endpoint_everything_is_written(tmp_path: Path) -> None:
     assert {r[6] for r in table()} == {"extractive"}
 
 
+@pytest.mark.usefixtures("aios_home")
+def test_a_future_meeting_does_not_move_the_current_week(
+        pg_url: str, tmp_path: Path, server: OpenAIServer) -> None:
+    meeting = event("m1", "Annual review on 2 March 2027.", kind="meeting", thread=None,
+                    occurred_at="2027-03-02T10:00:00Z")  # a calendar event: its start
+    ingest(tmp_path, OLD_WEEK + LATER + [meeting])
+    with DuckDBWarehouse().connect() as con:
+        report = refresh_summaries(con, DuckDBWarehouse().layout.root,
+                                   SummarySettings(scope="priority"),
+                                   llm=llm_for(server, pg_url), now=NOW)
+    assert report.window.label == "2025-W11"
+    assert report.recomputed == CURRENT_UNITS
+    assert max(r[2] for r in table()) < CURRENT + timedelta(days=7)  # 2027 is in the backlog
+    # a log of future events only: the newest of them
+    with DuckDBWarehouse().connect() as con:
+        report = refresh_summaries(con, DuckDBWarehouse().layout.root,
+                                   SummarySettings(scope="priority"),
+                                   llm=llm_for(server, pg_url), now=CURRENT - timedelta(days=60))
+    assert report.window.label == "2027-W09"
+
+
 # --- the sensor --------------------------------------------------------------------------
 
 

@@ -44,7 +44,8 @@ of their level.
 
 Priority (config ``scope``, ``"priority"`` by default): with an LLM endpoint, a run writes only
 the units whose period overlaps the current week — the ISO week (Monday 00:00 UTC) of the newest
-event, so a replayed log behaves like a live one (``summary_refresh.priority_window``) — at every
+event not in the future (a booked meeting's time is its start), so a replayed log behaves like
+a live one (``summary_refresh.priority_window``) — at every
 level, in the usual order, so the brief still follows them. The other units are the backlog:
 their rows are neither written nor deleted, and the metadata's ``backlog`` counts the units a
 scope ``all`` run would write or remove (changed or missing, plus the days and weeks above a

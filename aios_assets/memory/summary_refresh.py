@@ -692,8 +692,14 @@ def _parents(level: str, below: dict[str, set[_Key]]) -> set[_Key]:
     return set()
 
 
-def _newest_event(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    return con.execute("SELECT max(occurred_at) FROM _sum_ids").fetchone()[0]
+def _newest_event(con: duckdb.DuckDBPyConnection, now: datetime) -> datetime | None:
+    """The newest summarisable event at or before ``now``: a meeting booked for next year (its
+    time is its start) must not make next year the current week. Only future events: the
+    newest of them."""
+    return con.execute(
+        "SELECT coalesce(max(occurred_at) FILTER (WHERE occurred_at <= ?), max(occurred_at)) "
+        "FROM _sum_ids", [now],
+    ).fetchone()[0]
 
 
 def refresh_summaries(
@@ -723,7 +729,7 @@ def refresh_summaries(
     _prepare_sources(con, settings.exclude_kinds)
     slow = llm is not None and bool(llm.endpoint())
     if settings.scope == "priority" and slow:
-        report.window = priority_window(_newest_event(con))
+        report.window = priority_window(_newest_event(con, now))
         if report.window is not None:
             log(f"priority: week {report.window.label} first, the rest left as a backlog")
     backlog: dict[str, set[_Key]] = {}
