@@ -27,15 +27,19 @@ def latest_backlog(instance: dg.DagsterInstance) -> tuple[int | None, str | None
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts summaries_backfill_job when the latest summaries materialization left "
-                "a backlog (older summaries not yet written with the LLM) and no backfill is "
-                "queued or running; once per materialization (the cursor is its run id).",
+                "a backlog (older summaries not yet written with the LLM), its run has "
+                "finished and no backfill is queued or running; once per materialization (the "
+                "cursor is its run id).",
 )
 def summaries_backfill_sensor(context: dg.SensorEvaluationContext) -> (
         dg.RunRequest | dg.SkipReason):
-    backlog, run_id = latest_backlog(context.instance)
-    running = bool(context.instance.get_run_ids(
+    instance = context.instance
+    backlog, run_id = latest_backlog(instance)
+    producer = instance.get_run_by_id(run_id) if run_id else None
+    running = bool(instance.get_run_ids(
         filters=dg.RunsFilter(job_name=summaries_backfill_job.name, statuses=PENDING), limit=1))
-    decision, cursor = plan_backfill(backlog, run_id, running, context.cursor)
+    decision, cursor = plan_backfill(backlog, run_id, producer is None or producer.is_finished,
+                                     running, context.cursor)
     if cursor != context.cursor and cursor is not None:
         context.update_cursor(cursor)
     return decision

@@ -101,15 +101,19 @@ def test_scope_is_checked_before_any_work() -> None:
 
 
 def test_the_backfill_decision() -> None:
-    request, cursor = plan_backfill(12, "run-a", False, None)
+    request, cursor = plan_backfill(12, "run-a", True, False, None)
     assert isinstance(request, dg.RunRequest) and cursor == "run-a"
     assert request.run_key == "summaries-backfill-after-run-a"
-    # once per materialization; not while one is running; not without a backlog
-    assert isinstance(plan_backfill(12, "run-a", False, "run-a")[0], dg.SkipReason)
-    assert plan_backfill(12, "run-b", True, "run-a") == (
+    # once per materialization; not before its run ends (its proposals would queue behind the
+    # backfill), not while a backfill is running, not without a backlog
+    assert plan_backfill(12, "run-a", True, False, "run-a")[1] == "run-a"
+    assert isinstance(plan_backfill(12, "run-a", True, False, "run-a")[0], dg.SkipReason)
+    assert plan_backfill(12, "run-b", False, False, "run-a") == (
+        dg.SkipReason("waiting for run run-b to finish"), "run-a")
+    assert plan_backfill(12, "run-b", True, True, "run-a") == (
         dg.SkipReason("a summaries backfill is queued or running"), "run-a")
-    assert isinstance(plan_backfill(0, "run-b", False, "run-a")[0], dg.SkipReason)
-    assert isinstance(plan_backfill(None, None, False, None)[0], dg.SkipReason)
+    assert isinstance(plan_backfill(0, "run-b", True, False, "run-a")[0], dg.SkipReason)
+    assert isinstance(plan_backfill(None, None, True, False, None)[0], dg.SkipReason)
 
 
 # --- the asset with a slow endpoint ----------------------------------------------------------

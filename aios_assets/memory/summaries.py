@@ -51,7 +51,8 @@ their rows are neither written nor deleted, and the metadata's ``backlog`` count
 scope ``all`` run would write or remove (changed or missing, plus the days and weeks above a
 backlog child). ``summaries_backfill_job`` (scope ``all``) writes exactly those, started by
 ``summaries_backfill_sensor`` (``sensors/summaries.py``, decision :func:`plan_backfill`) when
-the latest materialization left a backlog and no backfill is queued or running. Without an
+the latest materialization left a backlog, its run has finished and no backfill is queued or
+running. Without an
 endpoint (no calls, fast) every unit is written whatever the scope; ``curation_job`` always
 writes every unit (an event is archived only once a passing summary covers it).
 
@@ -260,21 +261,25 @@ curation_job = dg.define_asset_job(
 
 
 def plan_backfill(
-    backlog: int | None, materialized_by: str | None, backfill_running: bool,
-    cursor: str | None,
+    backlog: int | None, materialized_by: str | None, producer_finished: bool,
+    backfill_running: bool, cursor: str | None,
 ) -> tuple[dg.RunRequest | dg.SkipReason, str | None]:
     """(what to do, new cursor) for the latest ``summaries`` materialization: a backfill run
-    when it left a backlog, none is queued or running, and none was requested for it yet (the
-    cursor is the run id of the materialization last acted on: one request per
-    materialization, so a failing backfill is not retried until the next refresh)."""
+    when it left a backlog, the run that wrote it has finished (its later steps, the agents
+    and their proposals, would otherwise queue behind the backfill for the warehouse pool), no
+    backfill is queued or running, and none was requested for it yet. The cursor is the run id
+    of the materialization last acted on: one request per materialization, so a failing
+    backfill is not retried until the next refresh."""
     if materialized_by is None:
         return dg.SkipReason("summaries never materialized"), cursor
     if not backlog:
         return dg.SkipReason("no summaries backlog"), cursor
-    if backfill_running:
-        return dg.SkipReason("a summaries backfill is queued or running"), cursor
     if materialized_by == cursor:
         return dg.SkipReason(f"backfill already requested after run {cursor[:8]}"), cursor
+    if not producer_finished:
+        return dg.SkipReason(f"waiting for run {materialized_by[:8]} to finish"), cursor
+    if backfill_running:
+        return dg.SkipReason("a summaries backfill is queued or running"), cursor
     return dg.RunRequest(
         run_key=f"summaries-backfill-after-{materialized_by}",
         tags={"aios/trigger": "summaries_backlog", "aios/backlog": str(backlog)},
