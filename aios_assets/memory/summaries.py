@@ -50,7 +50,7 @@ level, in the usual order, so the brief still follows them. The other units are 
 their rows are neither written nor deleted, and the metadata's ``backlog`` counts the units a
 scope ``all`` run would write or remove (changed or missing, plus the days and weeks above a
 backlog child). ``summaries_backfill_job`` (scope ``all``) writes exactly those, started by
-``summaries_backfill_sensor`` (``sensors/summaries.py``, decision :func:`plan_backfill`) when
+``summaries_backfill_sensor`` (``sensors/summaries.py``; :func:`evaluate_backfill`) when
 the latest materialization left a backlog, its run has finished and no backfill is queued or
 running. Without an
 endpoint (no calls, fast) every unit is written whatever the scope; ``curation_job`` always
@@ -256,8 +256,31 @@ curation_job = dg.define_asset_job(
 )
 
 # ---------------------------------------------------------------------------------------------
-# the backfill sensor's decision (sensors/summaries.py reads the instance)
+# the backfill sensor (sensors/summaries.py): what the instance says, and the decision
 # ---------------------------------------------------------------------------------------------
+
+# a backfill run in one of these statuses holds or will hold the backfill: no second one
+PENDING_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
+                    dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def evaluate_backfill(
+    instance: dg.DagsterInstance, cursor: str | None
+) -> tuple[dg.RunRequest | dg.SkipReason, str | None]:
+    """:func:`plan_backfill` on the latest ``summaries`` materialization of ``instance``."""
+    entry = instance.get_latest_materialization_event(dg.AssetKey("summaries"))
+    mat = entry.asset_materialization if entry is not None else None
+    if entry is None or mat is None:
+        return plan_backfill(None, None, True, False, cursor)
+    value = mat.metadata.get(BACKLOG_KEY)
+    backlog = getattr(value, "value", value)
+    producer = instance.get_run_by_id(entry.run_id)
+    running = bool(instance.get_run_ids(
+        filters=dg.RunsFilter(job_name=summaries_backfill_job.name, statuses=PENDING_STATUSES),
+        limit=1))
+    return plan_backfill(backlog if isinstance(backlog, int) else None, entry.run_id,
+                         producer is None or producer.is_finished, running, cursor)
+
 
 
 def plan_backfill(
