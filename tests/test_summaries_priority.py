@@ -230,6 +230,26 @@ def test_priority_first_then_the_backlog_equals_one_full_run(
 
 
 @pytest.mark.usefixtures("aios_home")
+def test_a_unit_gone_outside_the_week_is_left_for_the_backfill(
+        pg_url: str, tmp_path: Path, server: OpenAIServer) -> None:
+    llm = llm_for(server, pg_url)
+    ingest(tmp_path, OLD_WEEK + LATER)
+    materialize(llm, scope="all")
+    # thread a's two events are corrected to Thursday 02-27 (new versions): the thread-day
+    # a@02-25 and the day 02-25 no longer exist, a@02-27 and 02-27 do, the week W09 changes
+    ingest(tmp_path, [{**r, "occurred_at": r["occurred_at"].replace("02-25", "02-27")}
+                      for r in OLD_WEEK + LATER if r["thread"] == "a"])
+    before = table()
+    meta = materialize(llm)
+    assert (meta["recomputed"], meta["removed"], meta[BACKLOG_KEY]) == (0, 0, 2 + 2 + 1)
+    assert table() == before  # the gone units' rows stay until the backfill
+    meta = materialize(llm, scope="all")
+    assert (meta["recomputed"], meta["removed"], meta[BACKLOG_KEY]) == (3, 2, 0)
+    days = {start.date().isoformat() for lv, _s, start, *_ in table() if lv != "weekly"}
+    assert "2025-02-27" in days and "2025-02-25" not in days
+
+
+@pytest.mark.usefixtures("aios_home")
 def test_without_an_endpoint_everything_is_written(tmp_path: Path) -> None:
     ingest(tmp_path, OLD_WEEK + LATER)
     with DuckDBWarehouse().connect() as con:
