@@ -202,6 +202,7 @@ def run_ingest(home: Path, paths: list[Path], *, timeout_s: float,
             "chunks_per_s": round(embedded / embed_s, 1) if embedded and embed_s else None,
         },
         "summaries_recomputed": figures.get("summaries.recomputed"),
+        "summaries_backlog": figures.get("summaries.backlog"),
         "loadavg": load,
     }
 

@@ -160,6 +160,8 @@ SECONDS: dict[str, float] = {
     "test_deploy::test_daemon_dequeues_a_queued_run_and_it_succeeds": 12,
     "test_memory_episodic::test_real_chain_event_log_entities_memory": 12,
     "test_soak::test_concurrency_soak": 10,
+    # the session embedded Postgres (pg_url) when first; the loopback LLM server, four refreshes
+    "test_summaries_priority::test_priority_first_then_the_backlog_equals_one_full_run": 10,
     "test_analyst_queries::test_proposals_and_approvals": 8,
     "test_agents_dagster::test_a_rerun_with_nothing_new_keeps_every_data_version": 9,
     "test_ui::test_ui_and_console_stop_with_their_children": 9,

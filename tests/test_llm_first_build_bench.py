@@ -40,3 +40,13 @@ def test_tiny_first_build_counts_calls_and_bounds_concurrency(tmp_path: Path) ->
     assert 1 < data["max_in_flight"] <= 3
     assert 0 < data["until_proposals_s"] <= data["first_build_s"]
     assert data["met"] is None  # the target is for scale 1 only
+    # the first build wrote the current week's summaries; the backfill job wrote exactly the
+    # backlog it left, with one or two calls each, and left none
+    assert data["summaries_backlog"] > 0
+    assert data["backfill_recomputed"] == data["summaries_backlog"]
+    assert data["backfill_backlog_after"] == 0
+    assert data["backfill_llm_calls"] >= data["backfill_recomputed"]
+    assert data["llm_calls_total"] == data["llm_calls"] + data["backfill_llm_calls"]
+    assert data["all_summaries_filled_s"] == round(
+        data["first_build_s"] + data["backfill_s"], 3)
+    assert 0 < data["backfill_run_s"] <= data["backfill_s"]

@@ -489,15 +489,6 @@ def cold_archive(
 
 CURATION_ASSETS = [cold_archive]
 
-curation_job = dg.define_asset_job(
-    "curation_job",
-    selection=dg.AssetSelection.assets("summaries", "cold_archive"),
-    description=(
-        "Weekly memory curation: refresh summaries (their blocking fidelity check gates the "
-        "archive), then move old verbose events to the Parquet cold tier."
-    ),
-)
-
 __all__ = [
     "CURATION_ASSETS",
     "DEFAULT_RETENTION_DAYS",
@@ -508,7 +499,6 @@ __all__ = [
     "archive_cold",
     "cold_archive",
     "cold_view_sql",
-    "curation_job",
     "database_home",
     "ensure_archive_schema",
     "ensure_cold_views",

@@ -1,16 +1,24 @@
 """Memory: episodes, working memory, entity facts, policy traces, semantic memory (the recall
-index), summaries with their blocking fidelity check, and the weekly cold archive."""
+index), summaries with their blocking fidelity check (and the sensor that fills the backlog
+a pipeline run leaves with an LLM endpoint), and the weekly cold archive."""
 
 import dagster as dg
 
-from aios_assets.memory.curation import CURATION_ASSETS, curation_job
+from aios_assets.memory.curation import CURATION_ASSETS
 from aios_assets.memory.episodic import EPISODIC_ASSETS, EPISODIC_CHECKS
 from aios_assets.memory.facts import FACTS_ASSETS, FACTS_CHECKS
 from aios_assets.memory.policy_traces import POLICY_ASSETS, POLICY_CHECKS
 from aios_assets.memory.semantic import SEMANTIC_ASSETS
-from aios_assets.memory.summaries import SUMMARY_ASSETS, SUMMARY_CHECKS, summaries_job
+from aios_assets.memory.summaries import (
+    SUMMARY_ASSETS,
+    SUMMARY_CHECKS,
+    curation_job,
+    summaries_backfill_job,
+    summaries_job,
+)
 from aios_assets.memory.working import WORKING_ASSETS, WORKING_CHECKS
 from aios_assets.shared.automation import in_domain
+from sensors.summaries import summaries_backfill_sensor
 
 memory_curation_schedule = dg.ScheduleDefinition(
     name="memory_curation_schedule",
@@ -28,6 +36,7 @@ defs = dg.Definitions(
         *SUMMARY_ASSETS, *CURATION_ASSETS]),
     asset_checks=[*EPISODIC_CHECKS, *WORKING_CHECKS, *FACTS_CHECKS, *POLICY_CHECKS,
                   *SUMMARY_CHECKS],
-    jobs=[summaries_job, curation_job],
+    jobs=[summaries_job, summaries_backfill_job, curation_job],
     schedules=[memory_curation_schedule],
+    sensors=[summaries_backfill_sensor],
 )

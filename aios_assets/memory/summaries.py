@@ -42,9 +42,23 @@ rows, so an interrupted run keeps what it wrote and a rerun writes only the rest
 ``input_hash`` of a written unit matches); units that no longer exist are deleted at the end
 of their level.
 
-Code: this module is the Dagster side (config, asset, blocking check, job);
-:mod:`aios_assets.memory.summary_refresh` the table and the incremental refresh,
-:mod:`aios_assets.memory.summary_writing` the writing of one summary.
+Priority (config ``scope``, ``"priority"`` by default): with an LLM endpoint, a run writes only
+the units whose period overlaps the current week — the ISO week (Monday 00:00 UTC) of the newest
+event not in the future (a booked meeting's time is its start), so a replayed log behaves like
+a live one (``summary_refresh.priority_window``) — at every
+level, in the usual order, so the brief still follows them. The other units are the backlog:
+their rows are neither written nor deleted, and the metadata's ``backlog`` counts the units a
+scope ``all`` run would write or remove (changed or missing, plus the days and weeks above a
+backlog child). ``summaries_backfill_job`` (scope ``all``) writes exactly those, started by
+``summaries_backfill_sensor`` (``sensors/summaries.py``; :func:`evaluate_backfill`) when
+the latest materialization left a backlog, its run has finished and no backfill is queued or
+running. Without an
+endpoint (no calls, fast) every unit is written whatever the scope; ``curation_job`` always
+writes every unit (an event is archived only once a passing summary covers it).
+
+Code: this module is the Dagster side (config, asset, blocking check, jobs, the backfill
+decision); :mod:`aios_assets.memory.summary_refresh` the table, the incremental refresh and
+the priority window; :mod:`aios_assets.memory.summary_writing` the writing of one summary.
 """
 
 from typing import Any
@@ -59,6 +73,7 @@ from aios_assets.memory.summary_refresh import (
     LEVELS,
     SummariesReport,
     SummarySettings,
+    check_scope,
     failing_covering_summaries,
     llm_concurrency,
     refresh_summaries,
@@ -68,6 +83,7 @@ from aios_assets.shared.text import markdown_table
 from resources.warehouse import DuckDBWarehouse
 
 GROUP = "memory"
+BACKLOG_KEY = "backlog"  # the materialization's figure of units left to write
 
 # ---------------------------------------------------------------------------------------------
 # Dagster
@@ -88,6 +104,9 @@ class SummariesConfig(dg.Config):
     # summaries the LLM writes at once; None: $AIOS_LLM_CONCURRENCY, else
     # DEFAULT_LLM_CONCURRENCY (summary_refresh.llm_concurrency)
     llm_concurrency: int | None = None
+    # "priority": with an LLM endpoint, the current week's summaries only (the rest is the
+    # backlog summaries_backfill_job fills); "all": every summary. See SCOPES.
+    scope: str = "priority"
 
     def settings(self) -> SummarySettings:
         unknown = set(self.levels) - set(LEVELS)
@@ -95,7 +114,8 @@ class SummariesConfig(dg.Config):
             raise dg.Failure(f"unknown summary levels {sorted(unknown)}; known: {LEVELS}")
         try:
             llm_concurrency(self.llm_concurrency)  # a bad value fails before any work
-        except ValueError as exc:
+            check_scope(self.scope)
+        except ValueError as exc:  # UnknownScope is one
             raise dg.Failure(str(exc)) from None
         return SummarySettings(
             levels=tuple(self.levels),
@@ -104,24 +124,28 @@ class SummariesConfig(dg.Config):
             exclude_kinds=tuple(self.exclude_kinds),
             max_entity_share=self.max_entity_share,
             llm_concurrency=self.llm_concurrency,
+            scope=self.scope,
         )
 
 
 def summaries_metadata(report: SummariesReport, preview: str | None) -> dict[str, Any]:
     rows = [
-        (r.level, r.units, r.recomputed, r.unchanged, r.removed, r.failed_fidelity,
+        (r.level, r.units, r.recomputed, r.unchanged, r.removed, r.backlog, r.failed_fidelity,
          ", ".join(f"{m}: {n}" for m, n in sorted(r.methods.items())) or "-", r.skipped or "")
         for r in report.levels.values()
     ]
     meta: dict[str, Any] = {
         "dagster/row_count": report.total_rows,
         "recomputed": report.recomputed,
+        # units left for summaries_backfill_job (the sensor reads this figure)
+        BACKLOG_KEY: report.backlog,
+        "scope": f"priority: week {report.window.label}" if report.window else "all",
         "unchanged": sum(r.unchanged for r in report.levels.values()),
         "removed": sum(r.removed for r in report.levels.values()),
         "failed_fidelity": sum(r.failed_fidelity for r in report.levels.values()),
         "levels": dg.MetadataValue.md(markdown_table(
-            ["level", "units", "recomputed", "unchanged", "removed", "failed fidelity",
-             "methods", "skipped"], rows)),
+            ["level", "units", "recomputed", "unchanged", "removed", "backlog",
+             "failed fidelity", "methods", "skipped"], rows)),
     }
     for level, r in report.levels.items():
         meta[f"{level}_recomputed"] = r.recomputed
@@ -206,5 +230,80 @@ SUMMARY_CHECKS = [summaries_fidelity]
 summaries_job = dg.define_asset_job(
     "summaries_job",
     selection=dg.AssetSelection.assets("summaries"),
-    description="Refresh the thread, entity, daily and weekly summaries (incremental).",
+    description="Refresh the thread, entity, daily and weekly summaries (incremental; with an "
+                "LLM endpoint the current week's only, the rest is the backlog).",
 )
+
+ALL_SCOPE_CONFIG = {"ops": {"summaries": {"config": {"scope": "all"}}}}
+
+summaries_backfill_job = dg.define_asset_job(
+    "summaries_backfill_job",
+    selection=dg.AssetSelection.assets("summaries"),
+    config=ALL_SCOPE_CONFIG,
+    description="Write every summary the pipeline left as a backlog (scope all); started by "
+                "summaries_backfill_sensor after a run that left one.",
+)
+
+curation_job = dg.define_asset_job(
+    "curation_job",
+    selection=dg.AssetSelection.assets("summaries", "cold_archive"),
+    # every summary: an old event is archived only once a passing summary covers it
+    config=ALL_SCOPE_CONFIG,
+    description=(
+        "Weekly memory curation: refresh every summary (their blocking fidelity check gates "
+        "the archive), then move old verbose events to the Parquet cold tier."
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
+# the backfill sensor (sensors/summaries.py): what the instance says, and the decision
+# ---------------------------------------------------------------------------------------------
+
+# a backfill run in one of these statuses holds or will hold the backfill: no second one
+PENDING_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
+                    dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+
+
+def evaluate_backfill(
+    instance: dg.DagsterInstance, cursor: str | None
+) -> tuple[dg.RunRequest | dg.SkipReason, str | None]:
+    """:func:`plan_backfill` on the latest ``summaries`` materialization of ``instance``."""
+    entry = instance.get_latest_materialization_event(dg.AssetKey("summaries"))
+    mat = entry.asset_materialization if entry is not None else None
+    if entry is None or mat is None:
+        return plan_backfill(None, None, True, False, cursor)
+    value = mat.metadata.get(BACKLOG_KEY)
+    backlog = getattr(value, "value", value)
+    producer = instance.get_run_by_id(entry.run_id)
+    running = bool(instance.get_run_ids(
+        filters=dg.RunsFilter(job_name=summaries_backfill_job.name, statuses=PENDING_STATUSES),
+        limit=1))
+    return plan_backfill(backlog if isinstance(backlog, int) else None, entry.run_id,
+                         producer is None or producer.is_finished, running, cursor)
+
+
+
+def plan_backfill(
+    backlog: int | None, materialized_by: str | None, producer_finished: bool,
+    backfill_running: bool, cursor: str | None,
+) -> tuple[dg.RunRequest | dg.SkipReason, str | None]:
+    """(what to do, new cursor) for the latest ``summaries`` materialization: a backfill run
+    when it left a backlog, the run that wrote it has finished (its later steps, the agents
+    and their proposals, would otherwise queue behind the backfill for the warehouse pool), no
+    backfill is queued or running, and none was requested for it yet. The cursor is the run id
+    of the materialization last acted on: one request per materialization, so a failing
+    backfill is not retried until the next refresh."""
+    if materialized_by is None:
+        return dg.SkipReason("summaries never materialized"), cursor
+    if not backlog:
+        return dg.SkipReason("no summaries backlog"), cursor
+    if materialized_by == cursor:
+        return dg.SkipReason(f"backfill already requested after run {cursor[:8]}"), cursor
+    if not producer_finished:
+        return dg.SkipReason(f"waiting for run {materialized_by[:8]} to finish"), cursor
+    if backfill_running:
+        return dg.SkipReason("a summaries backfill is queued or running"), cursor
+    return dg.RunRequest(
+        run_key=f"summaries-backfill-after-{materialized_by}",
+        tags={"aios/trigger": "summaries_backlog", "aios/backlog": str(backlog)},
+    ), materialized_by

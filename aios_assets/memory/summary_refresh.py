@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -43,6 +43,11 @@ DEFAULT_LLM_CONCURRENCY = 4
 LLM_CONCURRENCY_ENV = "AIOS_LLM_CONCURRENCY"
 # units written per transaction: an interrupted run keeps every batch it committed
 COMMIT_BATCH_UNITS = 20
+# "priority": with an LLM endpoint, only the units of the newest event's week are written and
+# the rest is left as a backlog; "all": every unit (the extractive writer always does this)
+SCOPES = ("priority", "all")
+
+U = TypeVar("U")
 
 SUMMARIES_DDL = """
 CREATE TABLE IF NOT EXISTS summaries (
@@ -96,6 +101,72 @@ class SummarySettings:
     # None: $AIOS_LLM_CONCURRENCY, else DEFAULT_LLM_CONCURRENCY (see llm_concurrency)
     llm_concurrency: int | None = None
     commit_batch: int = COMMIT_BATCH_UNITS
+    scope: str = "all"  # one of SCOPES; the asset's default is "priority"
+
+
+class UnknownScope(ValueError):
+    """A summaries scope that is not one of :data:`SCOPES`."""
+
+
+def check_scope(scope: str) -> str:
+    if scope not in SCOPES:
+        raise UnknownScope(f"unknown summaries scope {scope!r}; known: {SCOPES}")
+    return scope
+
+
+# ---------------------------------------------------------------------------------------------
+# priority: the units of the current week first
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriorityWindow:
+    """The week whose summaries are written first: [start, end), start a Monday 00:00 UTC."""
+
+    start: datetime
+    end: datetime
+
+    def covers(self, period_start: datetime, period_end: datetime) -> bool:
+        """Whether a unit's period [period_start, period_end) overlaps the window."""
+        return period_start < self.end and period_end > self.start
+
+    @property
+    def label(self) -> str:
+        return week_label(self.start)
+
+
+def week_start(t: datetime) -> datetime:
+    """Monday 00:00 UTC of the ISO week holding ``t`` (a naive ``t`` is taken as UTC)."""
+    t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    day = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
+def week_label(t: datetime) -> str:
+    """The ISO week of ``t`` as the weekly summaries' ``scope_id`` spells it: ``2025-W10``."""
+    return week_start(t).strftime("%G-W%V")
+
+
+def priority_window(newest_event: datetime | None) -> PriorityWindow | None:
+    """The current week: the ISO week of the newest event, not of the clock, so a replayed or
+    demo log is treated as a live one. None for an empty log (nothing to prioritise)."""
+    if newest_event is None:
+        return None
+    start = week_start(newest_event)
+    return PriorityWindow(start, start + timedelta(days=7))
+
+
+def split_priority(
+    units: Iterable[U], window: PriorityWindow | None,
+    period: Callable[[U], tuple[datetime, datetime]],
+) -> tuple[list[U], list[U]]:
+    """(priority units, backlog units): a unit is priority when its period overlaps the
+    window; without a window every unit is priority (scope ``all``)."""
+    first: list[U] = []
+    later: list[U] = []
+    for u in units:
+        (first if window is None or window.covers(*period(u)) else later).append(u)
+    return first, later
 
 
 def llm_concurrency(value: int | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -126,6 +197,8 @@ class LevelReport:
     failed_fidelity: int = 0
     methods: Counter = field(default_factory=Counter)
     skipped: str | None = None
+    # units outside the priority window left to write or to remove (scope "priority" only)
+    backlog: int = 0
 
 
 @dataclass
@@ -133,10 +206,15 @@ class SummariesReport:
     levels: dict[str, LevelReport] = field(default_factory=dict)
     total_rows: int = 0
     skipped: str | None = None
+    window: PriorityWindow | None = None  # set when only the priority units were written
 
     @property
     def recomputed(self) -> int:
         return sum(r.recomputed for r in self.levels.values())
+
+    @property
+    def backlog(self) -> int:
+        return sum(r.backlog for r in self.levels.values())
 
 
 def ensure_summaries_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -286,8 +364,14 @@ class _Unit:
     input_hash: str
 
 
-def _changed_units(con: duckdb.DuckDBPyConnection, level: str) -> tuple[list[_Unit], int, int]:
-    """(units to recompute, units total, stale rows removed) — removes stale rows itself."""
+_Key = tuple[str, datetime]  # (scope_id, period_start): one unit of a level
+_Gone = tuple[str, datetime, datetime]  # a stored row whose unit no longer exists
+
+
+def _changed_units(
+    con: duckdb.DuckDBPyConnection, level: str
+) -> tuple[list[_Unit], int, list[_Gone]]:
+    """(units to recompute, units total, stored rows whose unit no longer exists)."""
     total = con.execute("SELECT count(*) FROM _units").fetchone()[0]
     rows = con.execute(
         """SELECT u.scope_id, u.period_start, u.period_end, u.event_ids, u.summary_ids,
@@ -299,14 +383,33 @@ def _changed_units(con: duckdb.DuckDBPyConnection, level: str) -> tuple[list[_Un
            ORDER BY u.period_start, u.scope_id""",
         [level],
     ).fetchall()
-    removed = con.execute(
-        """SELECT count(*) FROM summaries s WHERE s.level = ? AND NOT EXISTS (
+    gone = con.execute(
+        """SELECT s.scope_id, s.period_start, s.period_end FROM summaries s
+           WHERE s.level = ? AND NOT EXISTS (
              SELECT 1 FROM _units u WHERE u.scope_id = s.scope_id
                                       AND u.period_start = s.period_start)""",
         [level],
-    ).fetchone()[0]
+    ).fetchall()
     units = [_Unit(r[0], r[1], r[2], list(r[3]), list(r[4]), int(r[5]), r[6]) for r in rows]
-    return units, total, removed
+    return units, total, [(r[0], r[1], r[2]) for r in gone]
+
+
+def _delete_units(con: duckdb.DuckDBPyConnection, level: str, keys: Sequence[_Key]) -> None:
+    if not keys:
+        return
+    con.register("_gone", pa.table({
+        "scope_id": pa.array([k[0] for k in keys], pa.string()),
+        "period_start": pa.array([k[1] for k in keys], pa.timestamp("us", tz="UTC")),
+    }))
+    try:
+        con.execute(
+            """DELETE FROM summaries s WHERE s.level = ? AND EXISTS (
+                 SELECT 1 FROM _gone g WHERE g.scope_id = s.scope_id
+                   AND g.period_start = s.period_start)""",
+            [level],
+        )
+    finally:
+        con.unregister("_gone")
 
 
 @dataclass
@@ -531,7 +634,14 @@ def _refresh_level(
     log: Callable[[str], None],
     concurrency: int = DEFAULT_LLM_CONCURRENCY,
     commit_batch: int = COMMIT_BATCH_UNITS,
-) -> LevelReport:
+    window: PriorityWindow | None = None,
+    stale_below: Iterable[_Key] = (),
+) -> tuple[LevelReport, set[_Key]]:
+    """Rewrite the changed units of ``level`` (those in ``window`` only, when given) and
+    delete the rows of units that no longer exist (in ``window`` only). Returns the report and
+    the backlog: the units outside the window a scope ``all`` run would write or remove —
+    those that changed, plus ``stale_below`` (units whose children are in the level below's
+    backlog: rewriting a child changes its summary_id, so the parent changes too)."""
     report = LevelReport(level)
     if level == "thread":
         _units_thread(con, budget)
@@ -541,9 +651,15 @@ def _refresh_level(
         _units_daily(con, budget)
     else:
         _units_weekly(con, budget)
-    units, report.units, report.removed = _changed_units(con, level)
+    changed, report.units, gone = _changed_units(con, level)
+    units, later = split_priority(changed, window, lambda u: (u.period_start, u.period_end))
+    removals, later_gone = split_priority(gone, window, lambda g: (g[1], g[2]))
+    backlog = {(u.scope_id, u.period_start) for u in later}
+    backlog |= {(g[0], g[1]) for g in later_gone} | set(stale_below)
     report.recomputed = len(units)
-    report.unchanged = report.units - len(units)
+    report.unchanged = report.units - len(changed)
+    report.removed = len(removals)
+    report.backlog = len(backlog)
     batch: list[dict] = []
     written = 0
     # closing(): on an error the generator stops at once and its queued LLM calls are cancelled
@@ -559,16 +675,31 @@ def _refresh_level(
                 log(f"{level}: {written}/{len(units)} written")
     if batch:
         written += _commit_batch(con, level, batch)
-    # units that no longer exist go; everything else stays as it was
-    con.execute(
-        """DELETE FROM summaries s WHERE s.level = ? AND NOT EXISTS (
-             SELECT 1 FROM _units u WHERE u.scope_id = s.scope_id
-               AND u.period_start = s.period_start)""",
-        [level],
-    )
+    # units that no longer exist go; everything else (and the backlog) stays as it was
+    _delete_units(con, level, [(g[0], g[1]) for g in removals])
     log(f"{level}: {report.units} units, {report.recomputed} recomputed, "
-        f"{report.unchanged} unchanged, {report.removed} removed")
-    return report
+        f"{report.unchanged} unchanged, {report.removed} removed, {report.backlog} left")
+    return report, backlog
+
+
+def _parents(level: str, below: dict[str, set[_Key]]) -> set[_Key]:
+    """The backlog units of ``level`` implied by the backlog of the level it is built from:
+    a day with a thread-day in the backlog, a week with a day in it."""
+    if level == "daily":
+        return {(day.strftime("%Y-%m-%d"), day) for _scope, day in below.get("thread", ())}
+    if level == "weekly":
+        return {(week_label(day), week_start(day)) for _scope, day in below.get("daily", ())}
+    return set()
+
+
+def _newest_event(con: duckdb.DuckDBPyConnection, now: datetime) -> datetime | None:
+    """The newest summarisable event at or before ``now``: a meeting booked for next year (its
+    time is its start) must not make next year the current week. Only future events: the
+    newest of them."""
+    return con.execute(
+        "SELECT coalesce(max(occurred_at) FILTER (WHERE occurred_at <= ?), max(occurred_at)) "
+        "FROM _sum_ids", [now],
+    ).fetchone()[0]
 
 
 def refresh_summaries(
@@ -581,10 +712,13 @@ def refresh_summaries(
     now: datetime | None = None,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> SummariesReport:
-    """Bring ``summaries`` up to date with the event log (incrementally; see the module doc)."""
+    """Bring ``summaries`` up to date with the event log (incrementally; see the module doc).
+    Scope ``priority`` with an LLM endpoint writes the current week only and reports the rest
+    as the backlog; without an endpoint (fast, no calls) every unit is written."""
     settings = settings or SummarySettings()
     now = now or datetime.now(UTC)
     concurrency = llm_concurrency(settings.llm_concurrency)
+    check_scope(settings.scope)
     report = SummariesReport()
     if not has_relation(con, "event_log"):
         report.skipped = "no event log yet"
@@ -593,6 +727,12 @@ def refresh_summaries(
     ensure_summaries_table(con)
     ensure_cold_views(con, home_root)
     _prepare_sources(con, settings.exclude_kinds)
+    slow = llm is not None and bool(llm.endpoint())
+    if settings.scope == "priority" and slow:
+        report.window = priority_window(_newest_event(con, now))
+        if report.window is not None:
+            log(f"priority: week {report.window.label} first, the rest left as a backlog")
+    backlog: dict[str, set[_Key]] = {}
     for level in LEVELS:
         if level not in settings.levels:
             continue
@@ -603,9 +743,10 @@ def refresh_summaries(
                 log(f"entity: skipped ({why})")
                 continue
         budget = settings.budgets.get(level, DEFAULT_BUDGETS[level])
-        report.levels[level] = _refresh_level(
+        report.levels[level], backlog[level] = _refresh_level(
             con, level, budget, now=now, llm=llm, context=context, log=log,
             concurrency=concurrency, commit_batch=settings.commit_batch,
+            window=report.window, stale_below=_parents(level, backlog),
         )
     report.total_rows = con.execute("SELECT count(*) FROM summaries").fetchone()[0]
     return report
