@@ -224,6 +224,47 @@ def _print_proposals_line() -> None:
                   highlight=False, soft_wrap=False)  # wrapped at the terminal's width
 
 
+def _print_summaries_backlog() -> None:
+    """After a pipeline run with an LLM endpoint: the older summaries it left for later."""
+    import dagster as dg
+
+    from aios_assets.memory.summaries import latest_backlog
+
+    backlog, _run = latest_backlog(dg.DagsterInstance.get())
+    if backlog:
+        console.print(f"summaries: {backlog:,} older summaries left for the LLM: `aios ui` "
+                      "writes them in the background (summaries_backfill_sensor), "
+                      "`aios summaries-fill` now", highlight=False, soft_wrap=False)
+
+
+@app.command("summaries-fill")
+def summaries_fill() -> None:
+    """Write now the older summaries a pipeline run left for later (with an LLM endpoint it
+    writes the current week's first); `aios ui` does this in the background."""
+    from aios_assets.memory.summaries import BACKLOG_KEY
+    from aios_assets.runs import run_job
+
+    activate_home()
+    result = run_job(
+        _job_def("summaries_backfill_job"),
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        notify=_progress_line)
+    if not result.success:
+        errors = [str(e.event_specific_data.error.message).strip()  # type: ignore[union-attr]
+                  for e in result.all_events
+                  if e.is_step_failure and e.event_specific_data is not None][:3]
+        why = safe("; ".join(errors)) or "see the run in the UI"
+        _fail(f"summaries_backfill_job failed: {why} (run {result.run_id[:8]})")
+    meta: dict[str, Any] = {}
+    for e in result.all_events:
+        if e.event_type_value == "ASSET_MATERIALIZATION":
+            mat = e.event_specific_data.materialization  # type: ignore[union-attr]
+            meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    console.print(f"summaries: {meta.get('recomputed', 0):,} written, "
+                  f"{meta.get('removed', 0):,} removed, {meta.get(BACKLOG_KEY, 0):,} left; "
+                  f"run {result.run_id[:8]}", highlight=False)
+
+
 @app.command()
 def summary() -> None:
     """What this home holds: events, entities, proposals by status, LLM cost."""
@@ -262,6 +303,7 @@ def ingest(
                         as_json=as_json)
     if materialize and not as_json:
         _print_proposals_line()
+        _print_summaries_backlog()
     rejected = [f for f in files if f.fully_rejected]
     if rejected:
         # the run went through, but nothing of these files reached the event log

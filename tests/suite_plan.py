@@ -44,6 +44,7 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_cli_escaping::test_sql_results_and_column_names_are_literal",
     "test_cli_escaping::test_errors_carrying_user_text_are_literal",
     "test_cost_views::test_cost_on_a_new_home_says_no_spend",
+    "test_summaries_priority::test_the_cli_names_the_backlog_and_summaries_fill_writes_it",
     "test_definitions::test_dagster_validates_the_workspace",
     "test_deploy::test_daemon_dequeues_a_queued_run_and_it_succeeds",
     "test_hostile_input::test_each_hostile_file_is_read_in_bounded_time_and_memory",

@@ -31,6 +31,7 @@ ARGS: dict[str, list[str]] = {
     "intent add": ["fewer_overdue", "--goal", "Fewer overdue invoices", "--kpi",
                    "overdue_balance", "--agent", "billing"],
     "demo-data": ["--out", "{home}/demo-data", "--days", "2", "--scale", "0.01"],
+    "summaries-fill": [],
     "publish": [],
     "ingest": ["{file}", "--no-materialize"],
 }

@@ -322,3 +322,34 @@ def test_the_sensor_requests_one_backfill_while_there_is_a_backlog(
 
         materialize(llm, instance, scope="all")  # the backfill: no backlog left
         assert isinstance(tick(instance, cursor)[0], dg.SkipReason)
+
+
+def test_the_cli_names_the_backlog_and_summaries_fill_writes_it(
+        aios_home: Path, pg_url: str, tmp_path: Path, server: OpenAIServer,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Without `aios ui` (no daemon, no sensor) the operator is told what is left and how to
+    write it; `aios summaries-fill` (the real CLI, the default Definitions' LLM resource from
+    the environment) writes exactly the backlog."""
+    from aios_assets.cli import _print_summaries_backlog
+    from tests.conftest import run_aios
+
+    server.script("gpt-4o-mini", must_keep)  # the default Definitions' cheap model
+    ingest(tmp_path, OLD_WEEK + LATER)
+    instance = dg.DagsterInstance.get()  # the home's instance, as the CLI opens it
+    assert materialize(llm_for(server, pg_url), instance)[BACKLOG_KEY] > 0
+    backlog = materialize(llm_for(server, pg_url), instance, scope="priority")[BACKLOG_KEY]
+    capsys.readouterr()
+    _print_summaries_backlog()
+    said = capsys.readouterr().err
+    assert f"summaries: {backlog:,} older summaries left" in said and "summaries-fill" in said
+
+    before = server.count("/chat/completions")
+    done = run_aios("summaries-fill", home=aios_home, env={
+        "AIOS_LLM_BASE_URL": server.url, "AIOS_LLM_API_KEY": "sk-test",
+        "AIOS_POSTGRES_URL": pg_url, "AIOS_PROGRESS": "0"})
+    assert done.returncode == 0, done.stderr
+    assert f"summaries: {backlog:,} written, 0 removed, 0 left" in done.stderr, done.stderr
+    assert server.count("/chat/completions") - before == backlog
+    capsys.readouterr()
+    _print_summaries_backlog()  # nothing left: nothing said
+    assert "older summaries" not in capsys.readouterr().err

@@ -264,22 +264,32 @@ PENDING_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
                     dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 
 
+def latest_backlog(instance: dg.DagsterInstance) -> tuple[int | None, str | None]:
+    """(backlog, run id) of the latest ``summaries`` materialization: the units still left to
+    write (the latest one is the current figure: a backfill that ran since is the latest);
+    (None, None) before any."""
+    entry = instance.get_latest_materialization_event(dg.AssetKey("summaries"))
+    mat = entry.asset_materialization if entry is not None else None
+    if entry is None or mat is None:
+        return None, None
+    value = mat.metadata.get(BACKLOG_KEY)
+    backlog = getattr(value, "value", value)
+    return (backlog if isinstance(backlog, int) else None), entry.run_id
+
+
 def evaluate_backfill(
     instance: dg.DagsterInstance, cursor: str | None
 ) -> tuple[dg.RunRequest | dg.SkipReason, str | None]:
     """:func:`plan_backfill` on the latest ``summaries`` materialization of ``instance``."""
-    entry = instance.get_latest_materialization_event(dg.AssetKey("summaries"))
-    mat = entry.asset_materialization if entry is not None else None
-    if entry is None or mat is None:
+    backlog, run_id = latest_backlog(instance)
+    if run_id is None:
         return plan_backfill(None, None, True, False, cursor)
-    value = mat.metadata.get(BACKLOG_KEY)
-    backlog = getattr(value, "value", value)
-    producer = instance.get_run_by_id(entry.run_id)
+    producer = instance.get_run_by_id(run_id)
     running = bool(instance.get_run_ids(
         filters=dg.RunsFilter(job_name=summaries_backfill_job.name, statuses=PENDING_STATUSES),
         limit=1))
-    return plan_backfill(backlog if isinstance(backlog, int) else None, entry.run_id,
-                         producer is None or producer.is_finished, running, cursor)
+    return plan_backfill(backlog, run_id, producer is None or producer.is_finished, running,
+                         cursor)
 
 
 
