@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = bench(args.scale, args.latency, Path(tmp), days=args.days, seed=args.seed,
                        timeout_s=args.timeout, concurrency=args.concurrency)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    # the report dates figures by generated_at (a checkout resets the file's time)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    args.out.write_text(json.dumps({"generated_at": stamp, **result}, indent=2) + "\n")
     print(f"{result['events']:,} events, {result['llm_calls']:,} LLM calls "
           f"({result['calls_per_1k_events']} per 1k events) at {args.latency:g} s a call, "
           f"at most {result['max_in_flight']} at once: first build {result['first_build_s']}s, "
