@@ -260,12 +260,8 @@ def export(
                                                     "e-mail or name).")] = None,
 ) -> None:
     """Write the full audit trail of a period (or an entity) to a file, credentials redacted."""
-    from aios_assets.observability.audit import (
-        AmbiguousTarget,
-        AuditError,
-        export_trail,
-        resolve_target,
-    )
+    from aios_assets.observability.audit import AmbiguousTarget, AuditError, resolve_target
+    from aios_assets.observability.audit_export import export_trail
 
     lo, hi = _window(since, until)
     con, pg_url, _ = _sources()
