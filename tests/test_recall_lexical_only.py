@@ -1,0 +1,152 @@
+"""Contact records get no dense vector (issue 19): they are found by name, address, company and
+entity, they leave every other unit's dense score as it was, and the index stays aligned.
+
+Real DuckDB, real embedded Postgres + pgvector, the real offline embedding model."""
+
+import csv
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pytest
+
+TURNS = [
+    ("L1:1", "Maya", "2026-01-05T18:00:00Z", "We brought home a little beagle puppy yesterday, "
+     "his name is Biscuit."),
+    ("L1:2", "Leo", "2026-01-05T18:01:00Z", "That's amazing, how is he settling in?"),
+    ("L1:3", "Maya", "2026-01-05T18:02:00Z", "He chewed my slippers already, but we love him."),
+    ("L1:4", "Leo", "2026-01-05T18:03:00Z", "I started a pottery class, my first bowl came out "
+     "wonky."),
+    ("L2:1", "Maya", "2026-03-20T20:00:00Z", "We are flying to Lisbon in May for my sister's "
+     "wedding."),
+    ("L2:2", "Leo", "2026-03-20T20:01:00Z", "Lisbon is lovely, try the custard tarts."),
+]
+# Inside the chats' time span, so that recency weighs the chat units as before.
+CONTACTS = [
+    {"source_id": "c-1", "full_name": "Priya Natarajan", "email": "priya@lumenwave.example",
+     "company": "Lumenwave", "title": "CFO", "city": "Pune", "updated_at": "2026-02-01"},
+    {"source_id": "c-2", "full_name": "Oskar Lindqvist", "email": "oskar@fjordline.example",
+     "company": "Fjordline Logistics", "title": "Buyer", "city": "Bergen",
+     "updated_at": "2026-02-02"},
+    {"source_id": "c-3", "full_name": "Amara Okafor", "email": "amara@kestrelbio.example",
+     "company": "Kestrel Bio", "title": "Founder", "city": "Lagos", "updated_at": "2026-02-03"},
+    {"source_id": "c-4", "full_name": "Tomas Herrera", "email": "tomas@gmail.com",
+     "company": "", "title": "", "city": "Sevilla", "updated_at": "2026-02-04"},
+]
+CHAT_QUESTIONS = ["What kind of dog joined the family?", "Where is the wedding?",
+                  "Who made something out of clay?"]
+# Dense similarity alone: the part of the score a lexical-only unit must leave untouched.
+DENSE_ONLY = dict(unit=0.0, context=0.0, dense=1.0, neighbour=0.0, speaker=0.0,
+                  speaker_thread=0.0, recency=0.0, recency_cue=0.0)
+
+
+def _turns() -> list[dict]:
+    return [
+        {"source": "chat", "source_id": sid, "kind": "chat_message", "occurred_at": at,
+         "actor": actor, "thread": sid.split(":")[0], "subject": None, "text": text,
+         "payload": None}
+        for sid, actor, at, text in TURNS
+    ]
+
+
+def _write_contacts(path: Path) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(CONTACTS[0]))
+        writer.writeheader()
+        writer.writerows(CONTACTS)
+    return path
+
+
+@pytest.fixture
+def memory_home(aios_home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AIOS_POSTGRES_URL", pg_url)
+    return aios_home
+
+
+def _ingest(home: Path, path: Path) -> None:
+    from aios_assets.ingest.loader import ingest_paths
+    from resources.warehouse import DuckDBWarehouse
+
+    with DuckDBWarehouse(home=str(home)).connect() as con:
+        ingest_paths(con, [path])
+
+
+def _materialize(home: Path) -> dict:
+    from aios_assets.memory.semantic import semantic_memory
+    from resources.embeddings import EmbeddingsResource
+    from resources.postgres import PostgresStore
+    from resources.warehouse import DuckDBWarehouse
+
+    result = dg.materialize(
+        [semantic_memory],
+        resources={"warehouse": DuckDBWarehouse(home=str(home)), "postgres": PostgresStore(),
+                   "embeddings": EmbeddingsResource()},
+    )
+    assert result.success
+    (mat,) = result.asset_materializations_for_node("semantic_memory")
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+def _ranked(index, query: str, **weights: float) -> list[tuple[str, float]]:
+    """(source_id, score) of every candidate, best first."""
+    from aios_assets.memory.recall import DEFAULT_WEIGHTS, score_units
+
+    cand, score = score_units(index, query, mask=None,
+                              weights=dataclasses.replace(DEFAULT_WEIGHTS, **weights))
+    order = np.argsort(-score, kind="stable")
+    ids = index.meta["source_id"].to_numpy()[cand[order]]
+    return list(zip(ids.tolist(), score[order].tolist(), strict=True))
+
+
+def test_only_contact_records_are_lexical_only() -> None:
+    from aios_assets.memory.chunks import chunks_for_event, needs_dense
+
+    def unit(kind: str, text: str):
+        (chunk,) = chunks_for_event({
+            "event_id": f"e-{kind}", "source": "s", "source_id": kind, "kind": kind,
+            "occurred_at": "2026-01-01T00:00:00Z", "actor": "Dana Reyes <dana@acme.io>",
+            "thread": None, "subject": None, "text": text, "payload": None})
+        return chunk
+
+    assert not needs_dense(unit("contact", "Contact Dana Reyes <dana@acme.io>; CFO at Acme"))
+    for kind in ("chat_message", "transcript_turn", "email", "note", "invoice", "payment",
+                 "calendar_event", "content_metric"):
+        assert needs_dense(unit(kind, "Q3 retainer approved at $4,500/month.")), kind
+
+
+def test_the_dense_pool_and_its_reference_leave_out_units_without_a_vector() -> None:
+    from aios_assets.memory.recall import dense_pool
+
+    values = np.array([0.9, 0.0, 0.5, 0.0, 0.1], dtype=np.float32)
+    has = np.array([True, False, True, False, True])
+    top, reference = dense_pool(values, has, 2)
+    assert sorted(top.tolist()) == [0, 2] and reference.tolist() == pytest.approx([0.9, 0.5, 0.1])
+    top, reference = dense_pool(values, has, 10)  # fewer units with a vector than asked for
+    assert sorted(top.tolist()) == [0, 2, 4]
+    top, reference = dense_pool(values, np.ones(5, bool), 10)
+    assert sorted(top.tolist()) == [0, 1, 2, 3, 4] and reference is values
+
+
+def test_a_generation_without_the_dense_file_loads_and_answers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index written before ``dense.npy`` existed: every unit has a vector."""
+    from aios_assets.memory import index as index_mod
+    from aios_assets.memory.chunks import chunks_for_event, order_chunks
+    from aios_assets.memory.recall import score_units
+    from resources.embeddings import EmbeddingsResource
+
+    rows = [{**r, "event_id": f"e-{r['source_id']}",
+             "occurred_at": datetime.fromisoformat(r["occurred_at"])} for r in _turns()]
+    chunks = order_chunks([c for row in rows for c in chunks_for_event(row)])
+    embedder = EmbeddingsResource().get_embedder()
+    vectors = np.asarray(embedder.embed([c.body for c in chunks]), dtype=np.float32)
+    path = index_mod.build_index(tmp_path, chunks, vectors, [[] for _ in chunks],
+                                 embedder.model_id)
+    (path / "dense.npy").unlink()
+    monkeypatch.setattr(index_mod, "_cache", {})
+    old = index_mod.load_index(tmp_path)
+    assert old.dense.dtype == bool and old.dense.all() and old.dense.size == len(chunks)
+    cand, score = score_units(old, "What kind of dog joined the family?", mask=None)
+    assert old.meta["source_id"][int(cand[np.argmax(score)])] == "L1:1"
