@@ -5,12 +5,15 @@ Real DuckDB, real embedded Postgres + pgvector, the real offline embedding model
 
 import csv
 import dataclasses
+import os
 from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 import numpy as np
 import pytest
+
+from tests.conftest import write_jsonl
 
 TURNS = [
     ("L1:1", "Maya", "2026-01-05T18:00:00Z", "We brought home a little beagle puppy yesterday, "
@@ -127,6 +130,79 @@ def test_the_dense_pool_and_its_reference_leave_out_units_without_a_vector() -> 
     assert sorted(top.tolist()) == [0, 2, 4]
     top, reference = dense_pool(values, np.ones(5, bool), 10)
     assert sorted(top.tolist()) == [0, 1, 2, 3, 4] and reference is values
+
+
+def test_contacts_are_found_by_their_words_and_move_no_chat_score(
+        memory_home: Path, tmp_path: Path) -> None:
+    import psycopg
+
+    from aios_assets.memory.index import load_index
+    from aios_assets.memory.recall import recall
+    from resources.warehouse import DuckDBWarehouse
+
+    _ingest(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
+    first = _materialize(memory_home)
+    assert first["dense_units"] == len(TURNS) and first["lexical_only_units"] == 0
+    chats_only = load_index(memory_home)
+    before = {q: _ranked(chats_only, q) for q in CHAT_QUESTIONS}
+    dense_before = {q: dict(_ranked(chats_only, q, **DENSE_ONLY)) for q in CHAT_QUESTIONS}
+
+    _ingest(memory_home, _write_contacts(tmp_path / "contacts.csv"))
+    meta = _materialize(memory_home)
+    assert meta["units"] == len(TURNS) + len(CONTACTS)
+    assert meta["lexical_only_units"] == len(CONTACTS) and meta["dense_units"] == len(TURNS)
+    assert meta["embedded_now"] == 0  # the chats were embedded already, the contacts never
+
+    # no vector anywhere for a contact: not in the DuckDB mirror, not in Postgres
+    with DuckDBWarehouse(home=str(memory_home)).connect() as con:
+        counts = dict(con.execute(
+            "SELECT c.kind, count(e.content_hash) FROM semantic_chunks c LEFT JOIN "
+            "chunk_embeddings e USING (content_hash) GROUP BY c.kind").fetchall())
+        hashes = dict(con.execute(
+            "SELECT kind, list(content_hash) FROM semantic_chunks GROUP BY kind").fetchall())
+    assert counts == {"contact": 0, "chat_message": len(TURNS)}
+    with psycopg.connect(os.environ["AIOS_POSTGRES_URL"]) as pg:
+        stored = {kind: pg.execute("SELECT count(*) FROM aios.embeddings_384 "
+                                   "WHERE content_hash = ANY(%s)", (h,)).fetchone()[0]
+                  for kind, h in hashes.items()}
+        # the chunk rows of both follow the event log
+        in_pg = pg.execute("SELECT count(*) FROM aios.semantic_chunks WHERE source_id = "
+                           "ANY(%s)", ([c["source_id"] for c in CONTACTS],)).fetchone()[0]
+    assert stored == {"contact": 0, "chat_message": len(TURNS)} and in_pg == len(CONTACTS)
+
+    # the index is aligned: a contact's position says "no vector" and holds zeros
+    index = load_index(memory_home)
+    kinds = np.array(index.meta["kind"].to_list())
+    assert index.dense.tolist() == (kinds != "contact").tolist()
+    norms = np.linalg.norm(np.asarray(index.vectors), axis=1)
+    assert (norms[kinds == "contact"] == 0).all() and (norms[kinds != "contact"] > 0.5).all()
+    same = {sid: np.asarray(chats_only.vectors)[i]
+            for i, sid in enumerate(chats_only.meta["source_id"].to_list())}
+    for i, sid in enumerate(index.meta["source_id"].to_list()):
+        if sid in same:  # each chat unit's row is its own vector
+            np.testing.assert_array_equal(np.asarray(index.vectors)[i], same[sid])
+
+    # found by name, by address, by company, cited
+    for query, sid in (("Priya Natarajan", "c-1"), ("oskar@fjordline.example", "c-2"),
+                       ("Who do we know at Kestrel Bio?", "c-3"), ("Tomas Herrera", "c-4")):
+        hits = recall(query, k=3, home=memory_home)
+        assert hits and hits[0].source_id == sid, (query, [h.source_id for h in hits])
+        assert hits[0].source == "crm" and hits[0].kind == "contact"
+
+    # a chat question: the same hits in the same order, and the dense part of every chat unit's
+    # score exactly as on the home without contacts (no contact is a dense candidate)
+    for q in CHAT_QUESTIONS:
+        after = _ranked(index, q)
+        chats_after = [sid for sid, _ in after if not sid.startswith("c-")]
+        assert chats_after == [sid for sid, _ in before[q]], q
+        assert [sid for sid, _ in after[:3]] == [sid for sid, _ in before[q][:3]], q
+        dense_after = dict(_ranked(index, q, **DENSE_ONLY))
+        assert dense_after == pytest.approx(dense_before[q], rel=1e-5, abs=1e-6), q
+    # ... which the contacts' zero rows would have changed, had they counted as vectors
+    everything = dataclasses.replace(index, dense=np.ones(index.size, dtype=bool))
+    moved = dict(_ranked(everything, CHAT_QUESTIONS[0], **DENSE_ONLY))
+    assert {k: v for k, v in moved.items() if not k.startswith("c-")} != pytest.approx(
+        dense_before[CHAT_QUESTIONS[0]], rel=1e-5, abs=1e-6)
 
 
 def test_a_generation_without_the_dense_file_loads_and_answers(
