@@ -133,9 +133,10 @@ def test_the_dense_pool_and_its_reference_leave_out_units_without_a_vector() -> 
 
 
 def test_contacts_are_found_by_their_words_and_move_no_chat_score(
-        memory_home: Path, tmp_path: Path) -> None:
+        memory_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import psycopg
 
+    from aios_assets.memory import recall as recall_mod
     from aios_assets.memory.index import load_index
     from aios_assets.memory.recall import recall
     from resources.warehouse import DuckDBWarehouse
@@ -203,6 +204,13 @@ def test_contacts_are_found_by_their_words_and_move_no_chat_score(
     moved = dict(_ranked(everything, CHAT_QUESTIONS[0], **DENSE_ONLY))
     assert {k: v for k, v in moved.items() if not k.startswith("c-")} != pytest.approx(
         dense_before[CHAT_QUESTIONS[0]], rel=1e-5, abs=1e-6)
+
+    # the pgvector path (above EXACT_MAX units) agrees: no contact is a dense candidate there
+    monkeypatch.setattr(recall_mod, "EXACT_MAX", 0)
+    for q in CHAT_QUESTIONS:
+        assert dict(_ranked(index, q, **DENSE_ONLY)) == pytest.approx(
+            dense_before[q], rel=1e-5, abs=1e-6), q
+    assert recall("Priya Natarajan", k=3, home=memory_home)[0].source_id == "c-1"
 
 
 def test_a_generation_without_the_dense_file_loads_and_answers(
