@@ -88,6 +88,7 @@ INTEGRATION: frozenset[str] = frozenset({
     "test_recall::test_embedding_is_incremental_by_content_hash",
     "test_recall::test_context_pack_fits_the_budget_and_cites",
     "test_recall::test_cli_recall_json_and_missing_index",
+    "test_recall_lexical_only::test_contacts_are_found_by_their_words_and_move_no_chat_score",
     "test_replay::test_replay_a_plan_and_save_into_a_busy_warehouse",
     "test_resolution_febrl::test_febrl1_through_the_real_ingest_loses_nothing_and_beats_the_tuned_model",  # noqa: E501
     "test_warehouse::test_reader_works_while_another_process_writes",

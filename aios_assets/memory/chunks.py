@@ -1,6 +1,10 @@
 """Retrieval units: events become chunks with speaker-aware text and their place in a thread.
 
 Pure functions, no Dagster: the semantic-memory asset, the index builder and tests share them.
+
+Not every unit gets a dense vector (:func:`needs_dense`): a contact record's one-line rendering
+("Contact Dana Reyes <dana@acme.io>; CFO at Acme; Berlin") is found by its words and entities
+(BM25, the entity filter), so it stays lexical-only.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from aios_assets.shared.sql_rules import freemail_domains
 from aios_assets.shared.text import email_of
 
 THREAD_TURNS = frozenset({"chat_message", "transcript_turn"})  # one event per turn of a thread
+# Event kinds whose units get no dense vector. A contact (aios_assets/ingest/formats/tabular.py)
+# is a name, an address, a company and a place: nothing a paraphrase finds that its words do
+# not, and on a 50k-contact CSV embedding them took 12 of a 14-minute ingest (issue 19).
+LEXICAL_ONLY_KINDS = frozenset({"contact"})
 CHUNK_WORDS = 120  # long bodies (mail, notes) are cut into windows of this many words
 CHUNK_OVERLAP = 20
 
@@ -43,6 +51,14 @@ class Chunk:
     content_hash: str  # of ``body``: a unit is embedded once per distinct body
     # where the speaker writes from (:func:`org_of`): "what did Acme say" points at Dana's units
     org: str = ""
+
+
+def needs_dense(chunk: Chunk) -> bool:
+    """Whether ``chunk`` is embedded: everything but the kinds in :data:`LEXICAL_ONLY_KINDS`.
+
+    A lexical-only unit keeps everything else (BM25, entities, citations); recall gives it no
+    dense score."""
+    return chunk.kind not in LEXICAL_ONLY_KINDS
 
 
 def speaker_name(actor: str | None) -> str | None:

@@ -1,5 +1,10 @@
 """The on-disk recall index: BM25 (bm25s) over units and over their thread context, unit vectors
-as a float16 memory map, and the metadata that filters and cites them.
+as a float32 memory map, and the metadata that filters and cites them.
+
+``vectors.npy`` has one row per unit, by position; ``dense.npy`` says which rows are real
+vectors. A lexical-only unit (a contact record, :func:`~aios_assets.memory.chunks.needs_dense`)
+holds a zero row marked False, and recall gives it no dense score. A generation written before
+``dense.npy`` existed has a vector for every unit.
 
 A build writes a new generation directory and then flips ``CURRENT`` atomically, so a reader
 (the CLI, an agent) always loads a complete index and never waits for a writer.
@@ -83,7 +88,14 @@ class SemanticIndex:
     orgs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     org_names: frozenset[str] = frozenset()
     org_threads: dict[str, np.ndarray] = field(default_factory=dict)
+    # per position: the unit has a dense vector (False: lexical-only, its row is zeros);
+    # None when built without it means every unit has one
+    dense: np.ndarray | None = None
     _by_hash: dict[str, list[int]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.dense is None:
+            self.dense = np.ones(self.size, dtype=bool)
 
     @property
     def size(self) -> int:
@@ -135,15 +147,20 @@ def build_index(
     vectors: np.ndarray,
     entity_ids: Sequence[Sequence[str]],
     model_id: str,
+    dense: Sequence[bool] | None = None,
 ) -> Path:
     """Write a new index generation for ``chunks`` (given in thread order) and publish it.
 
     Units are stored in time order (``occurred_at``, stable): a date window is then one run of
     positions, so recall scores it through array views instead of gathering rows (at 1M units
     a 60-day window is ~58k rows, 90 MB of vectors). Neighbours are found in thread order first
-    and carried over as positions."""
-    if len(chunks) != len(vectors) or len(chunks) != len(entity_ids):
-        raise ValueError("chunks, vectors and entity_ids must be aligned")
+    and carried over as positions.
+
+    ``dense`` (aligned with ``chunks``; None: all True) marks the units that have a vector; the
+    rows of the others are stored as zeros."""
+    dense = [True] * len(chunks) if dense is None else list(dense)
+    if len(chunks) != len(vectors) or len(chunks) != len(entity_ids) or len(chunks) != len(dense):
+        raise ValueError("chunks, vectors, entity_ids and dense must be aligned")
     root = index_root(home_root)
     root.mkdir(parents=True, exist_ok=True)
     generation = f"gen-{time.time_ns()}"
@@ -162,6 +179,7 @@ def build_index(
     chunks = [chunks[i] for i in order]
     entity_ids = [entity_ids[i] for i in order]
     vectors = np.asarray(vectors)[order] if len(order) else vectors
+    has_vector = np.asarray([dense[i] for i in order], dtype=bool)
     unit_tokens = [thread_tokens[i] for i in order]
     context_tokens = [thread_context[i] for i in order]
     prev, nxt = remap_positions(order, thread_prev), remap_positions(order, thread_next)
@@ -170,7 +188,11 @@ def build_index(
     dim = int(vectors.shape[1]) if len(vectors) else 0
     # float32: recall multiplies these directly; float16 halves the file but every query then
     # pays a slow conversion (about 200 ms per 100k units measured).
-    np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float32).reshape(len(chunks), dim))
+    matrix = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), dim)
+    if not has_vector.all():
+        matrix = np.where(has_vector[:, None], matrix, np.float32(0.0))
+    np.save(tmp / "vectors.npy", matrix)
+    np.save(tmp / "dense.npy", has_vector)
     pl.DataFrame(
         {
             "chunk_id": [c.chunk_id for c in chunks],
@@ -267,6 +289,7 @@ def _load(path: Path) -> SemanticIndex:
         dim=manifest["dim"],
         meta=meta,
         vectors=_vectors(path / "vectors.npy"),
+        dense=_dense(path / "dense.npy", meta.height),
         # an empty home (nothing ingested, or only rejected files) has no lexical index
         lex_unit=bm25s.BM25.load(str(path / "lex_unit"), mmap=True) if meta.height else None,
         lex_context=(bm25s.BM25.load(str(path / "lex_context"), mmap=True)
@@ -309,6 +332,13 @@ def _vectors(path: Path) -> np.ndarray:
     if vectors.dtype != np.float32:  # generations written as float16 before: convert once
         vectors = np.asarray(vectors, dtype=np.float32)
     return vectors
+
+
+def _dense(path: Path, size: int) -> np.ndarray:
+    """Which units have a vector; a generation from before ``dense.npy``: all of them."""
+    if not path.exists():
+        return np.ones(size, dtype=bool)
+    return np.asarray(np.load(path), dtype=bool)
 
 
 def _actor_threads(actors: np.ndarray, codes: np.ndarray) -> dict[str, np.ndarray]:

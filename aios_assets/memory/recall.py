@@ -2,6 +2,10 @@
 neighbouring-turn evidence, speaker awareness, recency, and filters; plus a context pack that
 fills a token budget with cited evidence.
 
+Lexical-only units (contact records: no dense vector, ``SemanticIndex.dense`` False) are found
+by BM25, entities and cues alone: the dense pool and the median/max that scale dense scores are
+taken over units with a vector, so adding contacts changes no other unit's dense score.
+
 ``aios_assets.recall`` and ``aios recall`` are thin doors onto :func:`recall`.
 """
 
@@ -157,6 +161,20 @@ def _dense_scaled(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.clip((values - lo) / (hi - lo), 0.0, None)
 
 
+def dense_pool(values: np.ndarray, has: np.ndarray,
+               n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Of units' cosines ``values`` and which of them ``has`` a vector: positions (into
+    ``values``) of the ``n`` best that have one, and their cosines, the scaling reference.
+
+    A lexical-only unit's zero row is no cosine: counted in, thousands of contact records would
+    pull the median down and rescale every other unit's dense score."""
+    if has.all():  # the usual case: no copy
+        return _top_of(values, n), values
+    rows = np.flatnonzero(has)
+    reference = values[rows]
+    return rows[_top_of(reference, n)], reference
+
+
 def _top_of(values: np.ndarray, n: int) -> np.ndarray:
     """Positions (into ``values``) of its ``n`` largest entries, unordered."""
     n = min(n, values.size)
@@ -198,6 +216,10 @@ def _ann_positions(index: SemanticIndex, qv: np.ndarray, n: int,
     # With a filter, ask for more: some of the nearest fall outside it.
     hashes = nearest_hashes(store, index.model_id, index.dim, qv, n if mask is None else n * 2)
     found = np.asarray(index.positions_of(hashes), dtype=np.int64)
+    # a content hash shared with a lexical-only unit (or embedded by an older build) maps to
+    # positions without a vector too: those are no dense candidates
+    if found.size:
+        found = found[index.dense[found]]
     if mask is not None and found.size:
         found = found[mask[found]]
     return found
@@ -278,8 +300,7 @@ def score_units(index: SemanticIndex, query: str, *, mask: np.ndarray | None,
     if qv is not None:
         size = allowed.size if allowed is not None else n
         if size <= EXACT_MAX:
-            dense_scope = index.vectors[scope] @ qv
-            top = _top_of(dense_scope, POOL)
+            top, dense_scope = dense_pool(index.vectors[scope] @ qv, index.dense[scope], POOL)
             pool.append(top + scope.start if isinstance(scope, slice) else scope[top])
             lap("dense_exact")
         else:  # too many units for an exact pass: ask pgvector's HNSW index
@@ -296,8 +317,11 @@ def score_units(index: SemanticIndex, query: str, *, mask: np.ndarray | None,
     lap("candidates_and_neighbours")
 
     if qv is not None:
+        has = index.dense[cand]
         dense_c = index.vectors[cand] @ qv
-        dense_c = _dense_scaled(dense_c, dense_scope if dense_scope is not None else dense_c)
+        reference = dense_scope if dense_scope is not None else dense_c[has]
+        # a lexical-only unit's dense contribution is exactly 0
+        dense_c = np.where(has, _dense_scaled(dense_c, reference), 0.0)
     else:
         dense_c = np.zeros(cand.size, dtype=np.float32)
     base = wu * lex_u[cand] + wc * lex_c[cand] + weights.dense * dense_c

@@ -1,5 +1,9 @@
 """Semantic memory: every current event becomes retrieval units, embedded once per content hash,
 stored in Postgres (pgvector, HNSW) and mirrored in DuckDB, and published as the recall index.
+
+Units that need no dense vector (:func:`~aios_assets.memory.chunks.needs_dense`: contact records)
+are not embedded: they stay in ``semantic_chunks``, BM25 and the entity filters, and hold a zero
+row marked "no vector" in the index so that positions stay aligned.
 """
 
 import json
@@ -11,7 +15,7 @@ import dagster as dg
 import duckdb
 import numpy as np
 
-from aios_assets.memory.chunks import Chunk, chunks_for_event, order_chunks
+from aios_assets.memory.chunks import Chunk, chunks_for_event, needs_dense, order_chunks
 from aios_assets.memory.index import build_index
 from aios_assets.memory.vectors import stored_vectors, sync_postgres
 from aios_assets.shared.automation import FOLLOW_INPUTS
@@ -40,6 +44,7 @@ CREATE TABLE IF NOT EXISTS chunk_embeddings (
 class SemanticReport:
     events: int
     chunks: int
+    lexical_only: int
     embedded_now: int
     reused: int
     removed: int
@@ -106,7 +111,10 @@ def embed_missing(
     stored: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
 ) -> tuple[list[tuple[str, np.ndarray]], int, int]:
     """Vectors for content hashes not yet in the mirror: from ``stored`` (Postgres) when it has
-    them, else embedded now. Returns (rows for the mirror, reused, embedded now)."""
+    them, else embedded now. Returns (rows for the mirror, reused, embedded now).
+
+    Only units that :func:`needs_dense` count: a lexical-only unit is never embedded."""
+    chunks = [c for c in chunks if needs_dense(c)]
     known = {
         h for (h,) in con.execute(
             "SELECT content_hash FROM chunk_embeddings WHERE model = ?", [model]
@@ -170,15 +178,31 @@ def write_mirror(con: duckdb.DuckDBPyConnection, chunks: Sequence[Chunk],
         con.unregister("_vecs")
 
 
-def ordered_vectors(con: duckdb.DuckDBPyConnection, model: str, dim: int) -> np.ndarray:
-    """Vectors of ``semantic_chunks`` in position order, as one float32 matrix."""
+def ordered_vectors(con: duckdb.DuckDBPyConnection, model: str, dim: int,
+                    dense: Sequence[bool]) -> np.ndarray:
+    """Vectors of ``semantic_chunks`` in position order, as one float32 matrix: one row per
+    unit, a zero row where ``dense`` (by position) is False, so the index stays aligned.
+
+    A lexical-only unit gets zeros even when its content hash was embedded before (an older
+    build, or a chat turn with the same words): it is scored without a vector either way."""
     result = con.execute(
-        "SELECT e.embedding FROM semantic_chunks c JOIN chunk_embeddings e "
+        "SELECT e.embedding FROM semantic_chunks c LEFT JOIN chunk_embeddings e "
         "ON e.content_hash = c.content_hash AND e.model = ? ORDER BY c.position", [model]
     ).fetch_arrow_table()
     column = result.column(0).combine_chunks()
-    flat = column.flatten().to_numpy(zero_copy_only=False)
-    return np.asarray(flat, dtype=np.float32).reshape(len(column), dim)
+    if len(column) != len(dense):
+        raise ValueError("dense must give one flag per unit of semantic_chunks")
+    out = np.zeros((len(column), dim), dtype=np.float32)
+    has = np.asarray(dense, dtype=bool)
+    present = np.asarray(column.is_valid(), dtype=bool)
+    if (has & ~present).any():  # embed_missing gives every unit that needs one a vector
+        raise ValueError("a unit that needs a dense vector has none in chunk_embeddings")
+    rows = np.flatnonzero(has)
+    if rows.size:
+        picked = column.take(rows)
+        flat = picked.flatten().to_numpy(zero_copy_only=False)
+        out[rows] = np.asarray(flat, dtype=np.float32).reshape(rows.size, dim)
+    return out
 
 
 @dg.asset(
@@ -190,7 +214,8 @@ def ordered_vectors(con: duckdb.DuckDBPyConnection, model: str, dim: int) -> np.
     # are read from the marts when they exist.
     deps=[dg.AssetKey("event_log")],
     description="Retrieval units of every current event, embedded once per content hash "
-                "(pgvector HNSW in Postgres, mirrored in DuckDB), published as the recall index.",
+                "(pgvector HNSW in Postgres, mirrored in DuckDB; contact records are found by "
+                "their words and get no vector), published as the recall index.",
 )
 def semantic_memory(
     context: dg.AssetExecutionContext,
@@ -206,6 +231,7 @@ def semantic_memory(
         chunks = plan_chunks(events, lines)
         ents_by_event = entity_map(con)
         entities = [ents_by_event.get((c.source, c.source_id), []) for c in chunks]
+        dense = [needs_dense(c) for c in chunks]
         started = time.perf_counter()
 
         def progress(done: int, total: int) -> None:
@@ -216,12 +242,14 @@ def semantic_memory(
         embed_s = time.perf_counter() - started
         previous = con.execute("SELECT count(*) FROM semantic_chunks").fetchone()[0]
         write_mirror(con, chunks, entities, fresh, model)
-        vectors = ordered_vectors(con, model, dim) if chunks else np.zeros((0, dim), np.float32)
+        vectors = (ordered_vectors(con, model, dim, dense) if chunks
+                   else np.zeros((0, dim), np.float32))
     sync_postgres(postgres, chunks, entities, fresh, model, dim)
     started = time.perf_counter()
-    path = build_index(warehouse.layout.root, chunks, vectors, entities, model)
+    path = build_index(warehouse.layout.root, chunks, vectors, entities, model, dense)
     report = SemanticReport(
-        events=len(events), chunks=len(chunks), embedded_now=embedded, reused=reused,
+        events=len(events), chunks=len(chunks), lexical_only=dense.count(False),
+        embedded_now=embedded, reused=reused,
         removed=max(0, previous - len(chunks)), embed_seconds=round(embed_s, 2),
         index_seconds=round(time.perf_counter() - started, 2), model=model,
     )
@@ -230,6 +258,9 @@ def semantic_memory(
     return dg.MaterializeResult(metadata={
         "events": dg.MetadataValue.int(int(report.events)),
         "units": dg.MetadataValue.int(int(report.chunks)),
+        # units with a dense vector, and those found by their words alone (contact records)
+        "dense_units": dg.MetadataValue.int(int(report.chunks - report.lexical_only)),
+        "lexical_only_units": dg.MetadataValue.int(int(report.lexical_only)),
         "embedded_now": dg.MetadataValue.int(int(report.embedded_now)),
         "reused_embeddings": dg.MetadataValue.int(int(report.reused)),
         "embed_seconds": dg.MetadataValue.float(float(report.embed_seconds)),
