@@ -50,6 +50,7 @@ from aios_assets.testing.recall_metrics import (
     summarize,
 )
 from aios_assets.testing.recall_questions import CATEGORIES, SPLIT_SEEDS, DevSet, Question
+from aios_assets.testing.scaling import source_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "recall_quality.json"
@@ -105,10 +106,15 @@ def _cli_env(home: Path) -> dict[str, str]:
 
 
 def ingest(home: Path, events_dir: Path) -> tuple[float, str]:
-    """Ingest a dev set with the product CLI (subprocess); (seconds, last output lines)."""
+    """Ingest a dev set with the product CLI (subprocess); (seconds, last output lines).
+
+    The demo set's folder also holds the generator's ``ground_truth.json`` and README, which
+    are not inputs (the ingest rejects them, exit 3): only its source folders are given, as
+    ``aios demo`` does."""
     started = time.perf_counter()
+    paths = source_paths(events_dir) or [events_dir]
     proc = subprocess.run(
-        [sys.executable, "-m", "aios_assets.cli", "ingest", str(events_dir)],
+        [sys.executable, "-m", "aios_assets.cli", "ingest", *map(str, paths)],
         env=_cli_env(home), capture_output=True, text=True, check=False, cwd=ROOT,
     )
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-6:])
