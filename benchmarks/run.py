@@ -231,14 +231,21 @@ def figures() -> list[Figure]:
              _get(speed, "incremental_plus_1pct", "ratio_to_full"), "ratio", "≤ 0.10",
              lambda v: v <= 0.10, "er.json", run_of),
     ]
-    rq = _get(_load("recall_quality.json"), "runs", "chats/dev")
-    for scope in ("no_filter", "thread"):
-        ours, bm25 = _get(rq, "aios", scope, "recall@10"), _get(rq, "bm25", scope, "recall@10")
-        out.append(_fig(f"Recall@10 chats/dev ({scope})", ours, "", source="recall_quality.json"))
-        if ours is not None and bm25:
-            out.append(_fig(f"Recall@10 ratio vs BM25 chats/dev ({scope})",
-                            round(ours / bm25, 3), "ratio", "≥ 1.0", lambda v: v >= 1.0,
-                            "recall_quality.json"))
+    runs = _get(_load("recall_quality.json"), "runs") or {}
+    for name in ("chats/dev", "demo/dev"):
+        rq = runs.get(name)
+        if rq is None:
+            continue
+        when = rq.get("updated_at")  # each dev set has its own run
+        for scope in ("no_filter", "thread"):
+            ours = _get(rq, "aios", scope, "recall@10")
+            bm25 = _get(rq, "bm25", scope, "recall@10")
+            out.append(_fig(f"Recall@10 {name} ({scope})", ours, "",
+                            source="recall_quality.json", run_of=when))
+            if ours is not None and bm25:
+                out.append(_fig(f"Recall@10 ratio vs BM25 {name} ({scope})",
+                                round(ours / bm25, 3), "ratio", "≥ 1.0", lambda v: v >= 1.0,
+                                "recall_quality.json", when))
     lat = _get(_load("recall_latency.json"), "sizes", "100000")
     out += [
         _fig("Recall p50 at 100k chunks (unfiltered)",
