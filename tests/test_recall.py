@@ -4,11 +4,11 @@ offline embedding model, the real CLI."""
 import json
 from pathlib import Path
 
-import dagster as dg
 import numpy as np
 import pytest
 
 from tests.conftest import run_aios, write_jsonl
+from tests.semantic_helpers import ingest_file, materialize_semantic
 
 CONVERSATION = [
     ("D1:1", "Maya", "2026-01-05T18:00:00Z", "Hey Leo! Guess what, we brought home a little "
@@ -43,36 +43,11 @@ def memory_home(aios_home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -
     return aios_home
 
 
-def _ingest(home: Path, path: Path) -> None:
-    from aios_assets.ingest.loader import ingest_paths
-    from resources.warehouse import DuckDBWarehouse
-
-    wh = DuckDBWarehouse(home=str(home))
-    with wh.connect() as con:
-        ingest_paths(con, [path])
-
-
-def _materialize(home: Path) -> dict:
-    from aios_assets.memory.semantic import semantic_memory
-    from resources.embeddings import EmbeddingsResource
-    from resources.postgres import PostgresStore
-    from resources.warehouse import DuckDBWarehouse
-
-    result = dg.materialize(
-        [semantic_memory],
-        resources={"warehouse": DuckDBWarehouse(home=str(home)), "postgres": PostgresStore(),
-                   "embeddings": EmbeddingsResource()},
-    )
-    assert result.success
-    (mat,) = result.asset_materializations_for_node("semantic_memory")
-    return {k: v.value for k, v in mat.metadata.items()}
-
-
 def test_recall_finds_paraphrased_evidence_and_cites_it(memory_home: Path, tmp_path: Path) -> None:
     import aios_assets
 
-    _ingest(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
-    meta = _materialize(memory_home)
+    ingest_file(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
+    meta = materialize_semantic(memory_home)
     assert meta["units"] == len(CONVERSATION) and meta["embedded_now"] == len(CONVERSATION)
 
     hits = aios_assets.recall("What kind of dog did Maya get?", k=3, home=memory_home)
@@ -94,10 +69,10 @@ def test_recall_finds_paraphrased_evidence_and_cites_it(memory_home: Path, tmp_p
 def test_filters_thread_dates_and_bad_input(memory_home: Path, tmp_path: Path) -> None:
     from aios_assets.memory.recall import RecallError, recall
 
-    _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns("conv-1")))
+    ingest_file(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns("conv-1")))
     other = [dict(t, source_id="B" + t["source_id"]) for t in _turns("conv-2")]
-    _ingest(memory_home, write_jsonl(tmp_path / "b.jsonl", other))
-    _materialize(memory_home)
+    ingest_file(memory_home, write_jsonl(tmp_path / "b.jsonl", other))
+    materialize_semantic(memory_home)
 
     hits = recall("puppy", k=20, thread="conv-2", home=memory_home)
     assert hits and {h.thread for h in hits} == {"conv-2"}
@@ -116,15 +91,15 @@ def test_filters_thread_dates_and_bad_input(memory_home: Path, tmp_path: Path) -
 def test_embedding_is_incremental_by_content_hash(memory_home: Path, tmp_path: Path) -> None:
     import psycopg
 
-    _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
-    first = _materialize(memory_home)
-    again = _materialize(memory_home)
+    ingest_file(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
+    first = materialize_semantic(memory_home)
+    again = materialize_semantic(memory_home)
     assert again["embedded_now"] == 0 and again["reused_embeddings"] == first["units"]
 
     extra = {**_turns()[0], "source_id": "D4:1", "occurred_at": "2026-04-01T10:00:00Z",
              "text": "Biscuit learned to sit and fetch this week."}
-    _ingest(memory_home, write_jsonl(tmp_path / "b.jsonl", [extra]))
-    third = _materialize(memory_home)
+    ingest_file(memory_home, write_jsonl(tmp_path / "b.jsonl", [extra]))
+    third = materialize_semantic(memory_home)
     assert third["embedded_now"] == 1 and third["units"] == first["units"] + 1
 
     import os
@@ -142,8 +117,8 @@ def test_embedding_is_incremental_by_content_hash(memory_home: Path, tmp_path: P
 def test_context_pack_fits_the_budget_and_cites(memory_home: Path, tmp_path: Path) -> None:
     from aios_assets.memory.recall import context_pack
 
-    _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
-    _materialize(memory_home)
+    ingest_file(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
+    materialize_semantic(memory_home)
     pack = context_pack("Maya's running and travel plans", budget_tokens=60, home=memory_home)
     assert 0 < pack.tokens <= 60
     assert all(f"chat:{h.source_id}" in pack.text for h in pack.hits)
@@ -155,8 +130,8 @@ def test_cli_recall_json_and_missing_index(memory_home: Path, tmp_path: Path) ->
     missing = run_aios("recall", "anything", home=memory_home)
     assert missing.returncode == 1 and "aios ingest" in missing.stderr
 
-    _ingest(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
-    _materialize(memory_home)
+    ingest_file(memory_home, write_jsonl(tmp_path / "a.jsonl", _turns()))
+    materialize_semantic(memory_home)
     done = run_aios("recall", "half marathon time", "--k", "2", "--json", home=memory_home)
     assert done.returncode == 0, done.stderr
     hits = json.loads(done.stdout)
@@ -195,8 +170,8 @@ def test_the_pgvector_path_finds_what_the_exact_path_finds(memory_home: Path, tm
     dense candidates; on a small corpus both paths must agree on the evidence."""
     from aios_assets.memory import recall as recall_mod
 
-    _ingest(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
-    _materialize(memory_home)
+    ingest_file(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
+    materialize_semantic(memory_home)
     questions = ["What kind of dog did Maya get?", "What did Leo make out of clay?"]
     exact = [[h.source_id for h in recall_mod.recall(q, k=3, home=memory_home)]
              for q in questions]
@@ -235,9 +210,9 @@ def test_a_company_named_in_the_query_points_at_what_its_people_said(
         mail("c-45", "Deals <promo@deals.example>", "promo",
              "Invoices attached: open them today and win a prize!"),
     ]
-    _ingest(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
-    _ingest(memory_home, write_jsonl(tmp_path / "business.jsonl", business))
-    _materialize(memory_home)
+    ingest_file(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
+    ingest_file(memory_home, write_jsonl(tmp_path / "business.jsonl", business))
+    materialize_semantic(memory_home)
     query = "what did Acme say about the budget"
     hits = recall(query, k=3, home=memory_home)
     assert "c-42" in [h.source_id for h in hits], [(h.source_id, h.score) for h in hits]

@@ -9,11 +9,11 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-import dagster as dg
 import numpy as np
 import pytest
 
 from tests.conftest import write_jsonl
+from tests.semantic_helpers import ingest_file, materialize_semantic
 
 TURNS = [
     ("L1:1", "Maya", "2026-01-05T18:00:00Z", "We brought home a little beagle puppy yesterday, "
@@ -68,30 +68,6 @@ def memory_home(aios_home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -
     return aios_home
 
 
-def _ingest(home: Path, path: Path) -> None:
-    from aios_assets.ingest.loader import ingest_paths
-    from resources.warehouse import DuckDBWarehouse
-
-    with DuckDBWarehouse(home=str(home)).connect() as con:
-        ingest_paths(con, [path])
-
-
-def _materialize(home: Path) -> dict:
-    from aios_assets.memory.semantic import semantic_memory
-    from resources.embeddings import EmbeddingsResource
-    from resources.postgres import PostgresStore
-    from resources.warehouse import DuckDBWarehouse
-
-    result = dg.materialize(
-        [semantic_memory],
-        resources={"warehouse": DuckDBWarehouse(home=str(home)), "postgres": PostgresStore(),
-                   "embeddings": EmbeddingsResource()},
-    )
-    assert result.success
-    (mat,) = result.asset_materializations_for_node("semantic_memory")
-    return {k: v.value for k, v in mat.metadata.items()}
-
-
 def _ranked(index, query: str, **weights: float) -> list[tuple[str, float]]:
     """(source_id, score) of every candidate, best first."""
     from aios_assets.memory.recall import DEFAULT_WEIGHTS, score_units
@@ -141,15 +117,15 @@ def test_contacts_are_found_by_their_words_and_move_no_chat_score(
     from aios_assets.memory.recall import recall
     from resources.warehouse import DuckDBWarehouse
 
-    _ingest(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
-    first = _materialize(memory_home)
+    ingest_file(memory_home, write_jsonl(tmp_path / "chat.jsonl", _turns()))
+    first = materialize_semantic(memory_home)
     assert first["dense_units"] == len(TURNS) and first["lexical_only_units"] == 0
     chats_only = load_index(memory_home)
     before = {q: _ranked(chats_only, q) for q in CHAT_QUESTIONS}
     dense_before = {q: dict(_ranked(chats_only, q, **DENSE_ONLY)) for q in CHAT_QUESTIONS}
 
-    _ingest(memory_home, _write_contacts(tmp_path / "contacts.csv"))
-    meta = _materialize(memory_home)
+    ingest_file(memory_home, _write_contacts(tmp_path / "contacts.csv"))
+    meta = materialize_semantic(memory_home)
     assert meta["units"] == len(TURNS) + len(CONTACTS)
     assert meta["lexical_only_units"] == len(CONTACTS) and meta["dense_units"] == len(TURNS)
     assert meta["embedded_now"] == 0  # the chats were embedded already, the contacts never
