@@ -224,6 +224,13 @@ def _print_proposals_line() -> None:
                   highlight=False, soft_wrap=False)  # wrapped at the terminal's width
 
 
+def _step_errors(result: Any, limit: int = 3) -> list[str]:
+    """The first failed steps' messages of a Dagster run result."""
+    return [str(e.event_specific_data.error.message).strip()  # type: ignore[union-attr]
+            for e in result.all_events
+            if e.is_step_failure and e.event_specific_data is not None][:limit]
+
+
 def _print_summaries_backlog() -> None:
     """After a pipeline run with an LLM endpoint: the older summaries it left for later."""
     import dagster as dg
@@ -250,16 +257,10 @@ def summaries_fill() -> None:
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         notify=_progress_line)
     if not result.success:
-        errors = [str(e.event_specific_data.error.message).strip()  # type: ignore[union-attr]
-                  for e in result.all_events
-                  if e.is_step_failure and e.event_specific_data is not None][:3]
-        why = safe("; ".join(errors)) or "see the run in the UI"
+        why = safe("; ".join(_step_errors(result))) or "see the run in the UI"
         _fail(f"summaries_backfill_job failed: {why} (run {result.run_id[:8]})")
-    meta: dict[str, Any] = {}
-    for e in result.all_events:
-        if e.event_type_value == "ASSET_MATERIALIZATION":
-            mat = e.event_specific_data.materialization  # type: ignore[union-attr]
-            meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    mats = result.asset_materializations_for_node("summaries")
+    meta = {k: getattr(v, "value", v) for k, v in mats[-1].metadata.items()} if mats else {}
     console.print(f"summaries: {meta.get('recomputed', 0):,} written, "
                   f"{meta.get('removed', 0):,} removed, {meta.get(BACKLOG_KEY, 0):,} left; "
                   f"run {result.run_id[:8]}", highlight=False)
@@ -407,11 +408,7 @@ def _run_ingest(
             f"{issues:,} field issue(s), {len(files)} file(s); run {result.run_id[:8]}"
         )
     if not result.success:
-        failed = [
-            str(e.event_specific_data.error.message).strip()  # type: ignore[union-attr]
-            for e in result.all_events
-            if e.is_step_failure and e.event_specific_data is not None
-        ][:3]
+        failed = _step_errors(result)
         if (gone := _postgres_gone(pg_was_running, failed)) is not None:
             _fail(f"{job} failed: {gone}; run `aios pg status` (`aios pg start` restarts it), "
                   f"then re-run `aios ingest` (run {result.run_id[:8]}, tool output: {tool_log})",

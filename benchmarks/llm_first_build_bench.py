@@ -55,30 +55,20 @@ TARGET_UNTIL_PROPOSALS_S = 300.0  # scale 1, 1 s a call
 PROPOSALS_STEP = "action_proposals"
 BACKFILL_JOB = "summaries_backfill_job"
 
-# the backfill run as the sensor would start it: the job of the one Definitions on the home's
-# instance (aios_assets.runs.run_job: pool slots, stale-run reaping); its run id on stdout
-_RUN_JOB = f"""
-import json
-from aios_assets.definitions import defs
-from aios_assets.runs import run_job
-result = run_job(defs.resolve_job_def({BACKFILL_JOB!r}), run_config={{}}, notify=lambda _l: None)
-print(json.dumps({{"run_id": result.run_id, "success": result.success}}))
-"""
-
-
 def run_backfill(home: Path, *, timeout_s: float, env: dict[str, str]) -> dict[str, Any]:
-    """``summaries_backfill_job`` in a subprocess on ``home``: wall time + the run."""
+    """``aios summaries-fill`` (``summaries_backfill_job`` in-process, as the sensor would start
+    it) in a subprocess on ``home``: wall time + the run (the home's latest: no daemon here)."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _RUN_JOB], cwd=ROOT,
-                          env={**bench_env(home), **env}, capture_output=True, text=True,
-                          timeout=timeout_s, check=False)
+    proc = subprocess.run([sys.executable, "-m", "aios_assets.cli", "summaries-fill"],
+                          cwd=ROOT, env={**bench_env(home), **env}, capture_output=True,
+                          text=True, timeout=timeout_s, check=False)
     seconds = round(time.perf_counter() - started, 3)
     if proc.returncode != 0:
         raise RuntimeError(f"{BACKFILL_JOB} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
-    run = read_run(home / "dagster", report["run_id"])
+    run = read_run(home / "dagster")
     figures = run.get("figures", {})
-    return {"seconds": seconds, "run_s": run.get("run_s"), "success": report["success"],
+    return {"seconds": seconds, "run_s": run.get("run_s"),
+            "success": run.get("status") == "SUCCESS",
             "recomputed": figures.get("summaries.recomputed"),
             "backlog_after": figures.get("summaries.backlog")}
 
