@@ -144,10 +144,10 @@ def demo(
 
 def _print_summary(home: AiosHome, started: float | None,
                    expected_events: int | None = None) -> None:
-    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+    from aios_assets.shared.warehouse import Warehouse, WarehouseBusy, WarehouseMissing
 
     try:
-        con = DuckDBWarehouse().read()
+        con = Warehouse().read()
     except (WarehouseMissing, WarehouseBusy) as exc:
         _fail(str(exc))
     with con:
@@ -162,7 +162,7 @@ def _print_summary(home: AiosHome, started: float | None,
         entities = scalar(
             "SELECT count(DISTINCT entity_id) FROM entity_membership", "entity_membership", None
         )
-        from aios_assets.observability.costs import llm_spend_usd
+        from aios_assets.observability.cost_views import llm_spend_usd
         from aios_assets.publishing.data import proposals_summary
 
         cost = llm_spend_usd(con)
@@ -269,7 +269,7 @@ def summaries_fill() -> None:
 @app.command()
 def summary() -> None:
     """What this home holds: events, entities, proposals by status, LLM cost."""
-    _print_summary(activate_home(), None)
+    _print_summary(activate_home(dagster=False), None)
 
 
 # --- ingest ----------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ def _run_ingest(
     if mapping:
         config["mapping"] = str(mapping.resolve())
 
-    from resources.postgres import embedded_running
+    from aios_assets.shared.postgres import embedded_running
 
     # Checked again if the run fails (its assets start the server when they need it).
     pg_was_running = embedded_running(AiosHome.from_env())
@@ -420,7 +420,7 @@ def _run_ingest(
 
 def _postgres_gone(was_running: bool, errors: list[str]) -> str | None:
     """What happened to Postgres during a failed run, if that is why it failed."""
-    from resources.postgres import URL_ENV, embedded_running, went_away
+    from aios_assets.shared.postgres import URL_ENV, embedded_running, went_away
 
     words = ("psycopg", "postgres", "connection", "server closed", "terminating", "connect")
     said = any(w in e.lower() for e in errors for w in words)
@@ -458,13 +458,18 @@ def sql(
     """
     import duckdb
 
-    from resources.warehouse import DuckDBWarehouse, QueryRefused, WarehouseBusy, WarehouseMissing
+    from aios_assets.shared.warehouse import (
+        QueryRefused,
+        Warehouse,
+        WarehouseBusy,
+        WarehouseMissing,
+    )
 
-    activate_home()
+    activate_home(dagster=False)
     if query == "-":
         query = sys.stdin.read()
     try:
-        columns, rows = DuckDBWarehouse().query(query)
+        columns, rows = Warehouse().query(query)
     except (WarehouseMissing, WarehouseBusy, QueryRefused) as exc:
         _fail(str(exc))
     except duckdb.Error as exc:
@@ -520,7 +525,7 @@ def recall(
     from aios_assets.memory.recall import RecallError, context_pack
     from aios_assets.memory.recall import recall as run_recall
 
-    activate_home()
+    activate_home(dagster=False)
     filters = {"thread": thread, "entity": entity, "since": since, "until": until}
     try:
         if budget is not None:
@@ -567,7 +572,7 @@ def _mask(url: str) -> str:
 @pg_app.command("start")
 def pg_start() -> None:
     """Start the embedded server (no-op if running, or if AIOS_POSTGRES_URL is set)."""
-    from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url
+    from aios_assets.shared.postgres import PostgresUnavailable, apply_ddl, resolve_url
 
     activate_home()
     try:
@@ -581,7 +586,7 @@ def pg_start() -> None:
 @pg_app.command("stop")
 def pg_stop() -> None:
     """Stop the embedded server of this AIOS_HOME cleanly."""
-    from resources.postgres import stop_embedded
+    from aios_assets.shared.postgres import stop_embedded
 
     home = activate_home()
     console.print("stopped" if stop_embedded(home) else "not running")
@@ -590,7 +595,7 @@ def pg_stop() -> None:
 @pg_app.command("status")
 def pg_status() -> None:
     """Say whether the embedded server is running, and where."""
-    from resources.postgres import URL_ENV, embedded_running
+    from aios_assets.shared.postgres import URL_ENV, embedded_running
 
     home = activate_home()
     if os.environ.get(URL_ENV):

@@ -20,7 +20,7 @@ from aios_assets.memory import definitions as memory
 from aios_assets.memory.curation import CURATION_ASSETS
 from aios_assets.observability import definitions as observability
 from aios_assets.publishing import definitions as publishing
-from aios_assets.publishing.adapters import AdaptersResource
+from aios_assets.publishing.adapters.resource import AdaptersResource
 from aios_assets.publishing.assets import PUBLISHED_ASSET
 from resources.embeddings import EmbeddingsResource
 from resources.llm import LLMResource

@@ -1,4 +1,4 @@
-"""Offline embeddings benchmark: all-MiniLM-L6-v2 in NumPy (``resources.embeddings``).
+"""Offline embeddings benchmark: all-MiniLM-L6-v2 in NumPy (``aios_assets.llm.embeddings``).
 
     .venv/bin/python -m benchmarks.embeddings_bench            # speed + footprint (~2 min)
     AIOS_EMBEDDINGS_REFERENCE_PYTHON=/tmp/st-venv/bin/python \\
@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from resources.embeddings import MiniLMEmbedder, _MiniLM, find_model_dir
+from aios_assets.llm.embeddings import MiniLMEmbedder, _MiniLM, find_model_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "embeddings.json"
@@ -221,7 +221,7 @@ def cold_start() -> dict[str, Any]:
     _MiniLM(model_dir, None)
     load_s = time.perf_counter() - start
     code = ("import time; t = time.perf_counter(); "
-            "from resources.embeddings import MiniLMEmbedder; "
+            "from aios_assets.llm.embeddings import MiniLMEmbedder; "
             "MiniLMEmbedder().embed(['hello world']); print(time.perf_counter() - t)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, check=True)

@@ -60,6 +60,7 @@ import psycopg
 import tenacity
 from pydantic import Field, PrivateAttr
 
+from aios_assets.llm.ledger import LEDGER_COLUMNS, LLM_DDL
 from aios_assets.llm.offline import OFFLINE_TASKS, UnknownOfflineTask, offline_handler
 from aios_assets.shared.home import AiosHome
 from aios_assets.shared.http import retry_after_s
@@ -70,10 +71,10 @@ from aios_assets.shared.limits import (
     TokenBucket,
     admit,
 )
-from aios_assets.shared.text import estimate_tokens
+from aios_assets.shared.postgres import PostgresUnavailable, apply_ddl, resolve_url
+from aios_assets.shared.postgres import connect as pg_connect
+from aios_assets.shared.text import estimate_tokens, storable
 from resources.budgets import Spend, budget_settings, over_budget_action
-from resources.postgres import PostgresUnavailable, apply_ddl, resolve_url, storable
-from resources.postgres import connect as pg_connect
 
 if TYPE_CHECKING:  # imported on first use: half a second no offline run needs
     import openai
@@ -94,51 +95,6 @@ DEFAULT_PRICES: dict[str, list[float]] = {
 }
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-LLM_DDL = """
-CREATE TABLE IF NOT EXISTS aios.llm_cache (
-    prompt_hash text PRIMARY KEY,
-    task text NOT NULL,
-    tier text NOT NULL,
-    model text NOT NULL,
-    response text NOT NULL,
-    prompt_tokens integer NOT NULL,
-    completion_tokens integer NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    expires_at timestamptz NOT NULL
-);
-CREATE INDEX IF NOT EXISTS llm_cache_expires ON aios.llm_cache (expires_at);
-CREATE TABLE IF NOT EXISTS aios.llm_calls (
-    call_id uuid PRIMARY KEY,
-    called_at timestamptz NOT NULL,
-    run_id text,
-    asset text,
-    agent text NOT NULL,
-    task text NOT NULL,
-    tier text NOT NULL,
-    model text NOT NULL,
-    prompt_hash text NOT NULL,
-    prompt_tokens integer NOT NULL,
-    completion_tokens integer NOT NULL,
-    cost_usd double precision NOT NULL,
-    cache_hit boolean NOT NULL,
-    degraded boolean NOT NULL,
-    outcome text NOT NULL,
-    error_class text,
-    reason text,
-    attempts integer NOT NULL,
-    latency_ms integer NOT NULL
-);
-CREATE INDEX IF NOT EXISTS llm_calls_called_at ON aios.llm_calls (called_at);
-CREATE INDEX IF NOT EXISTS llm_calls_agent_called_at ON aios.llm_calls (agent, called_at);
-"""
-
-LEDGER_COLUMNS = (
-    "call_id", "called_at", "run_id", "asset", "agent", "task", "tier", "model", "prompt_hash",
-    "prompt_tokens", "completion_tokens", "cost_usd", "cache_hit", "degraded", "outcome",
-    "error_class", "reason", "attempts", "latency_ms",
-)
-
 
 # --- errors ---------------------------------------------------------------------------------
 

@@ -20,8 +20,9 @@ import signal
 import sys
 from collections.abc import Callable
 
-from aios_assets.publishing.adapters import HttpApiAdapter, SmtpAdapter
 from aios_assets.publishing.adapters.base import CapabilityAdapter, ensure_adapter_schema
+from aios_assets.publishing.adapters.http_api import HttpApiAdapter
+from aios_assets.publishing.adapters.smtp import SmtpAdapter
 from aios_assets.publishing.outbox import STEPS, Outbox
 from resources.postgres import PostgresStore
 from tests.fork_server import fork_trial

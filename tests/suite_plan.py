@@ -29,7 +29,8 @@ SLOW_S = 5.0
 
 INTEGRATION: frozenset[str] = frozenset({
     # whole modules
-    "test_cli", "test_cli_first_hour", "test_cli_fresh_home", "test_cli_signals", "test_console",
+    "test_cli", "test_cli_first_hour", "test_cli_startup", "test_cli_fresh_home",
+    "test_cli_signals", "test_console",
     "test_cli_crash_trace", "test_contact_import", "test_demo_e2e",
     "test_bench_docs",  # reads make bench's steps in a child (tests do not import benchmarks)
     "test_followup_meetings",  # dbt builds the calendar staging views

@@ -7,15 +7,16 @@ import time
 import psycopg
 import pytest
 
-from aios_assets.publishing.adapters import (
+from aios_assets.publishing.adapters.base import (
     AdapterPermanent,
     AdapterRetryable,
     AdapterUnknown,
+    CircuitBreaker,
     CircuitOpen,
-    HttpApiAdapter,
-    WebhookAdapter,
+    OutboxAction,
 )
-from aios_assets.publishing.adapters.base import CircuitBreaker, OutboxAction
+from aios_assets.publishing.adapters.http_api import HttpApiAdapter
+from aios_assets.publishing.adapters.webhook import WebhookAdapter
 from aios_assets.shared.http import parse_retry_after
 from aios_assets.shared.limits import TokenBucket
 from tests.fault_api_server import Fault, FaultApiServer

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from aios_assets.publishing.adapters import (
+from aios_assets.publishing.adapters.registry import (
     COST_ENV,
     DEFAULT_RATE_PER_S,
     RATE_ENV,
-    AdaptersResource,
     default_adapters,
 )
+from aios_assets.publishing.adapters.resource import AdaptersResource
 
 
 @pytest.fixture

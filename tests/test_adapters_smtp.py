@@ -7,15 +7,14 @@ import logging
 import psycopg
 import pytest
 
-from aios_assets.publishing.adapters import (
+from aios_assets.publishing.adapters.base import (
     AdapterPermanent,
     AdapterRetryable,
     AdapterUnknown,
-    SmtpAdapter,
-    default_adapters,
+    OutboxAction,
 )
-from aios_assets.publishing.adapters.base import OutboxAction
-from aios_assets.publishing.adapters.smtp import message_id
+from aios_assets.publishing.adapters.registry import default_adapters
+from aios_assets.publishing.adapters.smtp import SmtpAdapter, message_id
 from tests.smtp_sink import SmtpSink, free_port
 
 # Plain AUTH without TLS is fine on loopback; aiosmtpd warns about it.

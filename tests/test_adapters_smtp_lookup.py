@@ -12,8 +12,8 @@ import logging
 import psycopg
 import pytest
 
-from aios_assets.publishing.adapters import AdapterNotConfigured, SmtpAdapter
-from aios_assets.publishing.adapters.smtp import message_id
+from aios_assets.publishing.adapters.base import AdapterNotConfigured
+from aios_assets.publishing.adapters.smtp import SmtpAdapter, message_id
 from tests.imap_server import ImapMailbox, ImapServer
 from tests.outbox_fixtures import email_action, fresh_database
 from tests.smtp_sink import SmtpSink, free_port

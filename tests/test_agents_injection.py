@@ -23,7 +23,7 @@ import pytest
 
 from aios_assets.agents.assets import AGENT_ASSETS, AGENT_CHECKS
 from aios_assets.agents.runtime import injection_signals
-from aios_assets.publishing.adapters import AdaptersResource
+from aios_assets.publishing.adapters.resource import AdaptersResource
 from aios_assets.publishing.assets import PUBLISHING_ASSETS
 from aios_assets.publishing.policy import Mode
 from resources.llm import LLMResource

@@ -29,9 +29,9 @@ import pytest
 from psycopg.rows import dict_row
 from typer.testing import CliRunner
 
-from aios_assets.publishing.adapters import default_adapters
 from aios_assets.publishing.adapters.base import AdapterPermanent, OutboxAction
 from aios_assets.publishing.adapters.caldav import CalDavAdapter
+from aios_assets.publishing.adapters.registry import default_adapters
 from aios_assets.publishing.outbox import Outbox
 from aios_assets.testing.radicale import RecordingProxy
 from resources.postgres import PostgresStore

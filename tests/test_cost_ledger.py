@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from aios_assets.llm.offline import summarize_prompt
-from aios_assets.observability.costs import COST_LEDGER_DDL, cost_ledger, ledger_data_version
+from aios_assets.observability.cost_views import COST_LEDGER_DDL
+from aios_assets.observability.costs import cost_ledger, ledger_data_version
 from aios_assets.testing.openai_server import Fault, OpenAIServer
 from resources.llm import LLMPermanentError, LLMResource, usage_metadata
 from resources.warehouse import DuckDBWarehouse
@@ -154,8 +155,8 @@ OLD_LEDGER_DDL = """CREATE TABLE cost_ledger (
 
 
 def test_adapter_calls_join_the_ledger_as_kind_adapter(aios_home: Path, ledger_db: str) -> None:
-    from aios_assets.publishing.adapters import AdapterRetryable, SmtpAdapter
-    from aios_assets.publishing.adapters.base import OutboxAction
+    from aios_assets.publishing.adapters.base import AdapterRetryable, OutboxAction
+    from aios_assets.publishing.adapters.smtp import SmtpAdapter
     from tests.smtp_sink import SmtpSink, free_port
 
     # A ledger from before adapter calls were mirrored: it gains `kind`, its rows are LLM calls.

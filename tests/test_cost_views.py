@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from aios_assets.observability.costs import COST_DIMENSIONS, cost_rows, ensure_cost_views
+from aios_assets.observability.cost_views import COST_DIMENSIONS, cost_rows, ensure_cost_views
 from tests.audit_fixtures import fresh_database
 
 NOW = datetime(2026, 6, 3, 9, 0, tzinfo=UTC)

@@ -186,7 +186,7 @@ def _hostile_mails() -> tuple[list[dict], list[dict]]:
 
 def test_brief_and_misbehaving_llm_deliver_nothing_hostile(aios_home, fresh_pg, monkeypatch):
     from aios_assets.agents.assets import AGENT_ASSETS, AGENT_CHECKS
-    from aios_assets.publishing.adapters import AdaptersResource
+    from aios_assets.publishing.adapters.resource import AdaptersResource
     from aios_assets.publishing.assets import PUBLISHING_ASSETS
     from aios_assets.publishing.outbox import Outbox
     from aios_assets.testing.openai_server import OpenAIServer

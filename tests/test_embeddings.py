@@ -13,9 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aios_assets.shared.text import estimate_tokens
-from aios_assets.testing.openai_server import Fault, OpenAIServer, fake_embedding
-from resources.embeddings import (
+from aios_assets.llm.embeddings import (
     API_KEY_ENV,
     BASE_URL_ENV,
     MODEL_ENV,
@@ -23,11 +21,13 @@ from resources.embeddings import (
     EmbeddingConfigError,
     EmbeddingModelMissing,
     EmbeddingProviderError,
-    EmbeddingsResource,
     MiniLMEmbedder,
     OpenAIEmbedder,
     find_model_dir,
 )
+from aios_assets.shared.text import estimate_tokens
+from aios_assets.testing.openai_server import Fault, OpenAIServer, fake_embedding
+from resources.embeddings import EmbeddingsResource
 
 TEXTS = [
     "I adopted a puppy last week",
@@ -148,7 +148,7 @@ def _softmax_attention_f64(q: np.ndarray, k: np.ndarray, v: np.ndarray,
 
 @pytest.mark.parametrize("scale", [1.0, 40.0])  # 40: scores far beyond exp's float32 range
 def test_attention_softmax_exact_and_stable(scale: float) -> None:
-    from resources.embeddings import _attention
+    from aios_assets.llm.embeddings import _attention
 
     rng = np.random.default_rng(5)
     q, k, v = (rng.standard_normal((2, 3, 6, 4)).astype(np.float32) for _ in range(3))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resources.embeddings import MiniLMEmbedder, length_batches
+from aios_assets.llm.embeddings import MiniLMEmbedder, length_batches
 
 
 @pytest.fixture(scope="module")

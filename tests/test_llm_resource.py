@@ -320,7 +320,7 @@ def test_environment_budgets_are_enforced_as_shown(ledger_db: str, server: OpenA
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The budget `aios cost` shows from the environment is the one the resource holds calls
     against (one definition: resources/budgets.py)."""
-    from aios_assets.observability.costs import Budget, budgets
+    from aios_assets.observability.cost_views import Budget, budgets
 
     monkeypatch.setenv("AIOS_LLM_AGENT_DAILY_BUDGET_USD", "envagent=0.000001")
     llm = make_llm(server)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aios_assets.publishing.adapters import HttpApiAdapter, SmtpAdapter
 from aios_assets.publishing.adapters.base import OutboxAction
-from aios_assets.publishing.adapters.smtp import message_id
+from aios_assets.publishing.adapters.http_api import HttpApiAdapter
+from aios_assets.publishing.adapters.smtp import SmtpAdapter, message_id
 from aios_assets.publishing.outbox import BadAction, Outbox, OutboxConflict
 from resources.postgres import PostgresStore
 from tests.fault_api_server import Fault, FaultApiServer

@@ -28,9 +28,10 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from aios_assets.publishing.adapters import HttpApiAdapter, SmtpAdapter, WebhookAdapter
 from aios_assets.publishing.adapters.base import CapabilityAdapter, OutboxAction
-from aios_assets.publishing.adapters.smtp import message_id
+from aios_assets.publishing.adapters.http_api import HttpApiAdapter
+from aios_assets.publishing.adapters.smtp import SmtpAdapter, message_id
+from aios_assets.publishing.adapters.webhook import WebhookAdapter
 from aios_assets.publishing.outbox import Outbox, OutboxResult
 from resources.postgres import PostgresStore
 from tests.fault_api_server import FAULT_KINDS, FaultApiServer

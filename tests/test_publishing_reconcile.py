@@ -14,7 +14,7 @@ import pytest
 from publishing_fixtures import build_warehouse, proposal
 from typer.testing import CliRunner
 
-from aios_assets.publishing.adapters import SmtpAdapter
+from aios_assets.publishing.adapters.smtp import SmtpAdapter
 from aios_assets.publishing.outbox import Outbox
 from aios_assets.publishing.publish import to_outbox_action
 from resources.postgres import PostgresStore

@@ -3,7 +3,7 @@
 The event log replaces it with U+FFFD as field issues (tests/test_field_issues.py,
 tests/test_hostile_input.py); these tests cover what comes from elsewhere: an LLM's answer, and
 any parameter on a connection AIOS opens (str, JSON, executemany, COPY in text and binary), plus
-the parity rule that every connection is opened through ``resources.postgres.connect``.
+the parity rule that every connection is opened through ``aios_assets.shared.postgres.connect``.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def test_every_connection_is_opened_through_the_guard():
              for folder in ("aios_assets", "resources", "sensors")
              for p in sorted((ROOT / folder).rglob("*.py"))
              for n, line in enumerate(p.read_text().splitlines(), 1)
-             if direct.search(line) and p != ROOT / "resources" / "postgres.py"]
+             if direct.search(line) and p != ROOT / "aios_assets" / "shared" / "postgres.py"]
     assert found == []
-    assert Path(ROOT / "resources" / "postgres.py").read_text().count("psycopg.connect(") == 1
+    assert Path(ROOT / "aios_assets" / "shared" / "postgres.py").read_text().count(
+        "psycopg.connect(") == 1

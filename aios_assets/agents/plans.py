@@ -34,8 +34,8 @@ from typing import Any, Literal
 import psycopg
 
 from aios_assets.agents.intents import Intent
-from resources.postgres import PostgresUnavailable, apply_ddl
-from resources.postgres import connect as pg_connect
+from aios_assets.shared.postgres import PostgresUnavailable, apply_ddl
+from aios_assets.shared.postgres import connect as pg_connect
 
 StepStatus = Literal["pending", "running", "retry_wait", "succeeded", "escalated",
                      "compensated", "skipped"]

@@ -33,8 +33,8 @@ def warehouse_errors() -> tuple[type[Exception], ...]:
     """What a missing or busy warehouse, or an unreachable Postgres, raises (one line)."""
     import psycopg
 
-    from resources.postgres import PostgresUnavailable
-    from resources.warehouse import WarehouseBusy, WarehouseMissing
+    from aios_assets.shared.postgres import PostgresUnavailable
+    from aios_assets.shared.warehouse import WarehouseBusy, WarehouseMissing
 
     return (WarehouseBusy, WarehouseMissing, PostgresUnavailable, psycopg.OperationalError)
 
@@ -47,7 +47,7 @@ def postgres_store() -> Any:
 
 def postgres_url() -> str | None:
     """The Postgres URL, or None when it cannot be reached (pages then say so)."""
-    from resources.postgres import PostgresUnavailable
+    from aios_assets.shared.postgres import PostgresUnavailable
 
     try:
         return postgres_store().resolved_url()
@@ -62,7 +62,7 @@ def pg_rows(url: str | None, sql: str, params: Sequence[Any] = (),
         return []
     import psycopg
 
-    from resources.postgres import connect
+    from aios_assets.shared.postgres import connect
 
     with connect(url, autocommit=True) as con:
         if table and con.execute("SELECT to_regclass(%s)", (f"aios.{table}",)
@@ -166,7 +166,7 @@ def load_proposal_rows(con: duckdb.DuckDBPyConnection, ids: Sequence[str]
 
 
 def apply_ddl(url: str, migration: str, ddl: str) -> None:
-    from resources.postgres import apply_ddl as run
+    from aios_assets.shared.postgres import apply_ddl as run
 
     run(url, migration, ddl)
 
@@ -176,7 +176,7 @@ def apply_ddl(url: str, migration: str, ddl: str) -> None:
 
 def budgets() -> list[Any]:
     """Budgets in force (LLM settings in the environment, intents' per-run budgets)."""
-    from aios_assets.observability.costs import budgets as read_budgets
+    from aios_assets.observability.cost_views import budgets as read_budgets
 
     intents: list[Any] = []
     try:

@@ -126,7 +126,7 @@ class ParseResult:
 
 # Text that PostgreSQL (and Arrow) refuse: NUL, and lone surrogates (from surrogateescape'd
 # mail headers). One such byte in the event log used to fail every later run at semantic_memory;
-# here each replacement is a field issue (the rule itself: resources.postgres.storable).
+# here each replacement is a field issue (the rule itself: aios_assets.shared.text.storable).
 _EVENT_TEXT_FIELDS = ("source", "source_id", "kind", "actor", "thread", "subject", "text")
 
 

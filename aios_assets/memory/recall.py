@@ -111,12 +111,12 @@ _embedder_lock = threading.Lock()
 def _query_vector(index: SemanticIndex, query: str) -> np.ndarray | None:
     if index.dim == 0:
         return None
-    from resources.embeddings import EmbeddingsResource
+    from aios_assets.llm.embeddings import make_embedder
 
     with _embedder_lock:
         embedder = _embedders.get(index.model_id)
         if embedder is None:
-            embedder = EmbeddingsResource().get_embedder()
+            embedder = make_embedder()
             if embedder.model_id != index.model_id:
                 raise RecallError(
                     f"the index was embedded with {index.model_id} but the configured "

@@ -41,7 +41,7 @@ from aios_assets.publishing.gates import (
 from aios_assets.publishing.status import from_outbox
 from aios_assets.shared.db import columns, dict_rows, has_relation
 from aios_assets.shared.jsonable import jsonable
-from resources.postgres import connect as pg_connect
+from aios_assets.shared.postgres import connect as pg_connect
 
 PREFIX_MIN = 6  # shortest id prefix accepted (as `aios approve`)
 REDACTED = "[redacted]"

@@ -46,16 +46,16 @@ audit_app = typer.Typer(cls=_DefaultShow, no_args_is_help=True,
 
 def _sources() -> tuple[Any, str | None, Any]:
     """(read connection, Postgres URL or None, Dagster instance or None)."""
-    from resources.postgres import PostgresStore, PostgresUnavailable
-    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+    from aios_assets.shared.postgres import Postgres, PostgresUnavailable
+    from aios_assets.shared.warehouse import Warehouse, WarehouseBusy, WarehouseMissing
 
     activate_home()
     try:
-        con = DuckDBWarehouse().read()
+        con = Warehouse().read()
     except (WarehouseMissing, WarehouseBusy) as exc:
         _fail(str(exc))
     try:
-        pg_url: str | None = PostgresStore().resolved_url()
+        pg_url: str | None = Postgres().resolved_url()
     except PostgresUnavailable as exc:
         console.print(f"[yellow]warning:[/] {safe(exc)}; decisions, deliveries and LLM calls are "
                       "left out", highlight=False)
@@ -298,7 +298,7 @@ def cost(
 ) -> None:
     """Spend per day, agent, intent, entity or model, with budgets against spend."""
     from aios_assets.agents.intents import IntentsFileError, ensure_default_intents, load_intents
-    from aios_assets.observability.costs import (
+    from aios_assets.observability.cost_views import (
         COST_DIMENSIONS,
         CostViewsMissing,
         budget_status,
@@ -307,37 +307,38 @@ def cost(
         intent_spend_per_run,
         refresh_cost_views,
     )
-    from resources.llm import LLMResource
-    from resources.postgres import PostgresStore, PostgresUnavailable
-    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+    from aios_assets.shared.postgres import Postgres, PostgresUnavailable
+    from aios_assets.shared.warehouse import Warehouse, WarehouseBusy, WarehouseMissing
 
     if by not in COST_DIMENSIONS:
         _fail(f"--by must be one of {', '.join(COST_DIMENSIONS)}, not {by!r}")
     lo, hi = _window(since, until)
-    home = activate_home()
+    home = activate_home(dagster=False)
     try:
         intents = load_intents(ensure_default_intents(home))
     except IntentsFileError as exc:
         _fail(str(exc))
     try:
-        plan = budgets(LLMResource(), intents)
+        # the budgets in force where no LLM resource is configured: its defaults, then the
+        # environment (the same as the Definitions' resource, which sets none)
+        plan = budgets(None, intents)
     except ValueError as exc:
         _fail(str(exc))
     if refresh:
         try:
-            pg_url: str | None = PostgresStore().resolved_url()
+            pg_url: str | None = Postgres().resolved_url()
         except PostgresUnavailable as exc:
             console.print(f"[yellow]warning:[/] {safe(exc)}; showing the last mirrored calls",
                           highlight=False)
             pg_url = None
         try:
-            with DuckDBWarehouse(lock_timeout_s=20).connect() as con:
+            with Warehouse(lock_timeout_s=20).connect() as con:
                 refresh_cost_views(con, pg_url, plan)
         except WarehouseBusy as exc:
             console.print(f"[yellow]warning:[/] {safe(exc)}; showing the last mirrored calls",
                           highlight=False)
     try:
-        con = DuckDBWarehouse().read()
+        con = Warehouse().read()
     except (WarehouseMissing, WarehouseBusy) as exc:
         _fail(str(exc))
     try:
@@ -418,7 +419,7 @@ def _save_replays(results: list[Any], lock_timeout_s: float) -> None:
 
 def _load_plan(pg_url: str | None, plan_id: str) -> Any:
     from aios_assets.agents.plans import PlanStore
-    from resources.postgres import PostgresUnavailable
+    from aios_assets.shared.postgres import PostgresUnavailable
 
     if not pg_url:
         _fail("replaying a plan needs Postgres (the plans live in aios.agent_plans)")

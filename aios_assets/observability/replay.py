@@ -50,8 +50,8 @@ from aios_assets.agents.proposals import (
 )
 from aios_assets.shared.db import has_relation
 from aios_assets.shared.jsonable import jsonable
+from aios_assets.shared.postgres import connect as pg_connect
 from resources.llm import OFFLINE_MODEL, LLMResult, estimate_tokens, prompt_hash
-from resources.postgres import connect as pg_connect
 
 REPLAY_TABLE = "replay_proposals"
 REPLAY_DDL = f"""

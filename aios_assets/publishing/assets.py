@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from aios_assets.publishing.adapters import AdaptersResource
+from aios_assets.publishing.adapters.resource import AdaptersResource
 from aios_assets.publishing.approvals import decide
 from aios_assets.publishing.data import (
     GATE_RESULTS_TABLE,

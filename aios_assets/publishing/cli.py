@@ -102,16 +102,16 @@ def load_overview() -> list[dict[str, Any]]:
     from aios_assets.publishing.outbox import Outbox
     from aios_assets.publishing.policy import PolicyError, load_policy
     from aios_assets.publishing.publish import proposals_overview
-    from resources.postgres import PostgresStore, PostgresUnavailable
-    from resources.warehouse import DuckDBWarehouse, WarehouseBusy, WarehouseMissing
+    from aios_assets.shared.postgres import Postgres, PostgresUnavailable
+    from aios_assets.shared.warehouse import Warehouse, WarehouseBusy, WarehouseMissing
 
-    home = activate_home()
+    home = activate_home(dagster=False)
     try:
         policy = load_policy(home)
         intents = load_intent_rules(home)
-        store = PostgresStore()
+        store = Postgres()
         decisions = latest_decisions(all_decisions(store))
-        con = DuckDBWarehouse().read()
+        con = Warehouse().read()
     except (PolicyError, IntentsFileError, PostgresUnavailable, WarehouseMissing,
             WarehouseBusy) as exc:
         raise OverviewUnavailable(str(exc)) from None

@@ -15,8 +15,8 @@ import dagster as dg
 import duckdb
 
 from aios_assets.shared.automation import HOURLY_MIRROR
+from aios_assets.shared.postgres import connect as pg_connect
 from resources.postgres import PostgresStore
-from resources.postgres import connect as pg_connect
 from resources.warehouse import DuckDBWarehouse
 
 ASSET = dg.AssetKey("proposal_decisions")

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from aios_assets.shared.home import AiosHome
-from resources.postgres import PostgresStore, apply_ddl
-from resources.warehouse import DuckDBWarehouse, WarehouseBusy
+from aios_assets.shared.postgres import PostgresAccess, apply_ddl
+from aios_assets.shared.warehouse import Warehouse, WarehouseAccess, WarehouseBusy
 
 DECISIONS = ("approved", "rejected")
 OPERATOR_SOURCE = "operator"
@@ -74,7 +74,7 @@ class Decision:
     event_logged_at: datetime | None
 
 
-def ensure_schema(store: PostgresStore) -> None:
+def ensure_schema(store: PostgresAccess) -> None:
     apply_ddl(store.resolved_url(), MIGRATION, DDL)
 
 
@@ -90,7 +90,7 @@ def validate_decision(decision: str, reason: str | None) -> tuple[str, str | Non
     return d, reason
 
 
-def record_decisions(store: PostgresStore, proposals: Sequence[Mapping[str, Any]],
+def record_decisions(store: PostgresAccess, proposals: Sequence[Mapping[str, Any]],
                      decision: str, reason: str | None, *, via: str,
                      decided_by: str = "operator",
                      now: datetime | None = None) -> list[Decision]:
@@ -116,7 +116,7 @@ def record_decisions(store: PostgresStore, proposals: Sequence[Mapping[str, Any]
     return written
 
 
-def all_decisions(store: PostgresStore, *, after_seq: int = 0) -> list[Decision]:
+def all_decisions(store: PostgresAccess, *, after_seq: int = 0) -> list[Decision]:
     ensure_schema(store)
     with store.connect() as con:
         rows = con.execute(
@@ -169,7 +169,7 @@ def _decision_file(home: AiosHome, decisions: Sequence[Decision]) -> Path:
     return path
 
 
-def flush_decision_events(store: PostgresStore, warehouse: DuckDBWarehouse, *,
+def flush_decision_events(store: PostgresAccess, warehouse: WarehouseAccess, *,
                           lock_timeout_s: float | None = None) -> int:
     """Load every decision not yet in the event log; returns how many were loaded.
 
@@ -185,7 +185,7 @@ def flush_decision_events(store: PostgresStore, warehouse: DuckDBWarehouse, *,
     if not pending:
         return 0
     path = _decision_file(warehouse.layout, pending)
-    wh = warehouse if lock_timeout_s is None else DuckDBWarehouse(
+    wh = warehouse if lock_timeout_s is None else Warehouse(
         home=warehouse.home, lock_timeout_s=lock_timeout_s)
     with wh.connect() as con:
         ensure_tables(con)
@@ -199,7 +199,7 @@ def flush_decision_events(store: PostgresStore, warehouse: DuckDBWarehouse, *,
     return len(pending)
 
 
-def try_flush_decision_events(store: PostgresStore, warehouse: DuckDBWarehouse,
+def try_flush_decision_events(store: PostgresAccess, warehouse: WarehouseAccess,
                               *, lock_timeout_s: float = 20.0) -> tuple[int, str | None]:
     """:func:`flush_decision_events`, but a busy warehouse is a note, not an error."""
     try:

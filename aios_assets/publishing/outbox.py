@@ -30,23 +30,25 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.rows import dict_row
 
-from aios_assets.publishing.adapters.base import (
+from aios_assets.publishing.adapters.actions import (
     AdapterError,
     AdapterNotConfigured,
     AdapterPermanent,
     AdapterRetryable,
     AdapterUnknown,
-    CapabilityAdapter,
     CircuitOpen,
     DeliveryReceipt,
     OutboxAction,
 )
-from resources.postgres import PostgresStore, apply_ddl
+from aios_assets.shared.postgres import Postgres, PostgresAccess, apply_ddl
+
+if TYPE_CHECKING:  # the adapters (Dagster resources) are only passed in
+    from aios_assets.publishing.adapters.base import CapabilityAdapter
 
 logger = logging.getLogger("aios.outbox")
 
@@ -194,10 +196,10 @@ class Outbox:
     to kill the process at exact points.
     """
 
-    def __init__(self, store: PostgresStore | None = None, *, max_attempts: int = 8,
+    def __init__(self, store: PostgresAccess | None = None, *, max_attempts: int = 8,
                  retry_base_s: float = 5.0, retry_max_s: float = 600.0,
                  on_step: Callable[[str, str], None] | None = None) -> None:
-        self.store = store if store is not None else PostgresStore()
+        self.store = store if store is not None else Postgres()
         self.max_attempts = max_attempts
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s

@@ -239,7 +239,7 @@ def publish_planned(plan: PublishPlan, outbox: Any, *, adapters: Mapping[str, An
     report = PublishReport(shadow=len(plan.shadow), waiting=len(plan.waiting),
                            blocked=len(plan.blocked))  # waiting: for the operator's approval
     if adapters is None:
-        from aios_assets.publishing.adapters import default_adapters
+        from aios_assets.publishing.adapters.registry import default_adapters
 
         adapters = default_adapters()
     if reconcile_after_s is not None:

@@ -103,12 +103,17 @@ class AiosHome:
         return self
 
 
-def activate_home(root: str | os.PathLike[str] | None = None) -> AiosHome:
-    """Resolve AIOS_HOME, create it, and point DAGSTER_HOME inside it for this process."""
-    from aios_assets.shared.run_storage import relax_sqlite_sync
+def activate_home(root: str | os.PathLike[str] | None = None, *,
+                  dagster: bool = True) -> AiosHome:
+    """Resolve AIOS_HOME, create it, and point DAGSTER_HOME inside it for this process.
 
+    ``dagster=False``: the command opens no Dagster instance, so SQLAlchemy (about 0.4 s to
+    import) is not set up for Dagster's run storage."""
     home = AiosHome.from_env(root).ensure()
-    relax_sqlite_sync()
+    if dagster:
+        from aios_assets.shared.run_storage import relax_sqlite_sync
+
+        relax_sqlite_sync()
     os.environ["AIOS_HOME"] = str(home.root)
     os.environ.setdefault("DAGSTER_HOME", str(home.dagster_home))
     return home

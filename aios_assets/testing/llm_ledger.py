@@ -14,8 +14,8 @@ PRICES: dict[str, list[float]] = {CHEAP: [0.15, 0.60], STRONG: [2.50, 10.00]}
 
 def ledger_figures(url: str) -> dict[str, Any]:
     """Calls, paid tokens and dollars of one policy, from its ``aios.llm_calls``."""
+    from aios_assets.shared.postgres import connect
     from resources.llm import call_cost
-    from resources.postgres import connect
 
     with connect(url) as con:
         row = con.execute(
