@@ -1,11 +1,11 @@
 """The CLI's read commands start without Dagster.
 
-``aios sql``, ``aios recall`` and ``aios proposals`` read the warehouse snapshot, the recall
-index and Postgres; none of them opens a Dagster instance. Importing Dagster (and, with it,
-SQLAlchemy) was about 1.3 of the 1.8 CPU-s of an ``aios sql`` call, so they use the plain
-warehouse, Postgres and embedder (``aios_assets/shared/``, ``aios_assets/llm/embeddings.py``),
-not the Dagster resources built on them, and the adapters package no longer loads every
-adapter's client library on import.
+``aios sql``, ``aios recall``, ``aios proposals``, ``aios cost`` and ``aios summary`` read the
+warehouse snapshot, the recall index and Postgres; none of them opens a Dagster instance.
+Importing Dagster (and, with it, SQLAlchemy) was about 1.1 of the 1.4 CPU-s of an ``aios sql``
+call, so they use the plain warehouse, Postgres and embedder (``aios_assets/shared/``,
+``aios_assets/llm/embeddings.py``), not the Dagster resources built on them, and the adapters
+package no longer loads every adapter's client library on import.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from tests.conftest import ROOT
 
 HEAVY = ("dagster", "sqlalchemy", "caldav", "great_expectations")
 
-# Runs the real `aios sql` in a fresh interpreter, then imports what `aios recall` and
-# `aios proposals` import (their real runs need an index and a Postgres server), builds the
-# configured embedder as recall does, and reports which heavy packages were loaded.
+# Runs the real `aios sql` in a fresh interpreter, then imports what `aios recall`,
+# `aios proposals` and `aios cost` import (their real runs need an index and a Postgres
+# server), builds the configured embedder as recall does, and reports which heavy packages
+# were loaded.
 CHILD = """
 import json, runpy, sys
 heavy = json.loads(sys.argv[1])
@@ -34,12 +35,14 @@ from aios_assets.llm.embeddings import make_embedder
 import aios_assets.memory.recall
 import aios_assets.publishing.cli
 from aios_assets.publishing import data, decisions, outbox, policy, publish, status
+from aios_assets.observability import cost_views
+from aios_assets.agents import intents
 make_embedder()
 loaded = sorted({m.split(".")[0] for m in sys.modules} & set(heavy))
 sys.stderr.write("LOADED " + json.dumps(loaded) + "\\n")
 """
 
-def test_sql_recall_and_proposals_do_not_import_dagster(tmp_path: Path) -> None:
+def test_the_read_commands_do_not_import_dagster(tmp_path: Path) -> None:
     import duckdb
 
     home = tmp_path / "home"
