@@ -2,7 +2,7 @@
 write lock, equal to the tables' real counts; no DuckDB handle lingers (the snapshot and the
 next writer in the same process still work). dbt's artifacts stay in the home, a new home's first
 build reuses the project's parse (``aios-dbt`` runs dbt in the home), and the home's second build
-reuses the first one's parse."""
+reuses the first one's parse. Builds write no debug log and no JSON artifacts."""
 
 from __future__ import annotations
 
@@ -59,21 +59,29 @@ def test_a_homes_second_build_skips_the_parse(aios_home):
     resources = {"dbt": entities.dbt_resource(), "warehouse": warehouse}
     assert dg.materialize(entities.dbt_project_assets, resources=resources).success
     target = warehouse.layout.dbt_target
-    assert (target / "run_results.json").exists() and (target / "partial_parse.msgpack").exists()
-    log = target / "dbt.log"
-    first = log.read_text()
-    # a new home: the profile dbt renders is the project's, so `make venv`'s parse is reused
-    assert "Unable to do partial parsing" not in first
-    assert "Partial parsing enabled, no changes found" in first, first[:2000]
+    parse = target / "partial_parse.msgpack"
+    # a new home: the profile dbt renders is the project's, so `make venv`'s parse is reused;
+    # dbt rewrites this file only when it parses (a changed profile: a whole new parse)
+    assert parse.read_bytes() == (entities.DBT_TARGET_DIR / "partial_parse.msgpack").read_bytes()
+    parsed_at = parse.stat().st_mtime_ns
+    # no debug log and no JSON artifacts (QUIET_BUILD_FLAGS): dagster-dbt reads dbt's stdout
+    assert not {"dbt.log", "manifest.json", "run_results.json"} & {p.name for p in target.iterdir()}
     # built into this home's warehouse, nothing in the project folder
     assert not list(entities.DBT_PROJECT_DIR.glob("*.duckdb"))
     with duckdb.connect(str(warehouse.path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM dim_contacts").fetchone()[0] > 0
     assert dg.materialize(entities.dbt_project_assets, resources=resources).success
-    second = log.read_text()[len(first):]
-    assert "Running with dbt" in second
-    # dbt's own words when the saved parse matches the project and this home's profile
-    assert "Nothing changed, skipping partial parsing" in second, second[:2000]
+    # the second build: the saved parse matches the project and this home's profile
+    assert parse.stat().st_mtime_ns == parsed_at
+
+
+def test_builds_skip_the_debug_log_and_json_artifacts_unless_asked():
+    from aios_assets.entities.assets import dbt_global_flags
+
+    assert dbt_global_flags({}) == ["--log-level-file", "none", "--no-write-json"]
+    # dbt's own variables win: DBT_LOG_LEVEL_FILE=debug gives dbt.log back
+    assert dbt_global_flags({"DBT_LOG_LEVEL_FILE": "debug"}) == ["--no-write-json"]
+    assert dbt_global_flags({"DBT_WRITE_JSON": "true"}) == ["--log-level-file", "none"]
 
 
 def test_the_step_names_the_warehouse_relative_to_the_home_only_under_aios_dbt(tmp_path):
@@ -96,3 +104,41 @@ def test_overrides_file_is_the_homes_unless_named_whole(tmp_path):
     assert overrides_file(tmp_path, "entity_overrides.yaml") == tmp_path / "entity_overrides.yaml"
     assert overrides_file(tmp_path, "conf/o.yaml") == tmp_path / "conf" / "o.yaml"
     assert overrides_file(tmp_path, "/etc/aios/o.yaml").as_posix() == "/etc/aios/o.yaml"
+
+
+def test_aios_dbt_builds_no_event_that_no_logger_takes(monkeypatch):
+    from dbt_common.events import event_manager
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.types import Note
+
+    from aios_assets.entities.dbt_cli import drop_unlogged_events
+
+    built = []
+    make = event_manager.msg_from_base_event
+    monkeypatch.setattr(event_manager, "msg_from_base_event",
+                        lambda e, level=None: built.append(level) or make(e, level=level))
+    # a class of its own: the process's EventManager keeps dbt's own fire_event
+    manager_class = type("Manager", (event_manager.EventManager,), {})
+    drop_unlogged_events(manager_class)
+    manager = manager_class()
+
+    class Logger:
+        def __init__(self, level):
+            self.level, self.lines = level, []
+
+        def filter(self, msg):
+            return True
+
+        def write_line(self, msg):
+            self.lines.append(msg.info.level)
+
+    console = Logger(EventLevel.INFO)  # dbt's stdout under dagster-dbt
+    manager.loggers = [console]
+    for level in (EventLevel.DEBUG, EventLevel.INFO, EventLevel.WARN):
+        manager.fire_event(Note(msg="x"), level=level)
+    assert console.lines == ["info", "warn"] and built == [EventLevel.INFO, EventLevel.WARN]
+    # a debug log (DBT_LOG_LEVEL_FILE=debug, --debug) gets every event, as in plain dbt
+    debug_log = Logger(EventLevel.DEBUG)
+    manager.loggers = [console, debug_log]
+    manager.fire_event(Note(msg="x"), level=EventLevel.DEBUG)
+    assert debug_log.lines == ["debug"]
