@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -17,7 +18,9 @@ from typing import Any
 
 import duckdb
 
-from aios_assets.entities.dbt_manifest import DBT_PROJECT_DIR
+from aios_assets.entities.assets import dbt_global_flags, dbt_step_env
+from aios_assets.entities.dbt_cli import CWD_ENV
+from aios_assets.entities.dbt_manifest import DBT_PROJECT_DIR, DBT_TARGET_DIR, home_dbt_executable
 from aios_assets.ingest.loader import ensure_tables
 
 
@@ -104,20 +107,37 @@ def email_event(message_id: str, sender: str, to: list[str], *, subject: str = "
 
 def dbt(*args: str, warehouse: Path, home: Path | None = None,
         check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real dbt CLI of the venv against ``warehouse``."""
-    env = {
-        **os.environ,
-        "AIOS_WAREHOUSE": str(warehouse),
-        "AIOS_HOME": str(home or warehouse.parent),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    """Run the real dbt CLI of the venv against ``warehouse``.
+
+    A home's ``warehouse.duckdb`` is built as the dbt asset builds it: through ``aios-dbt`` in
+    the home, with the warehouse named relative to it (:func:`dbt_step_env`), so dbt reuses the
+    parse ``make venv`` left in the project instead of parsing all 82 nodes again (about 2
+    CPU-s of each test's first build), and with the asset's flags (no debug log or JSON
+    artifacts). Any other file: plain dbt with its whole path."""
+    home = home or warehouse.parent
     target = warehouse.parent / "dbt_target"
+    executable = home_dbt_executable()
+    step = dbt_step_env(warehouse, executable) if executable and home == warehouse.parent else {}
+    if step.get(CWD_ENV):
+        target.mkdir(parents=True, exist_ok=True)
+        parse = DBT_TARGET_DIR / "partial_parse.msgpack"
+        if parse.exists() and not (target / parse.name).exists():
+            shutil.copyfile(parse, target / parse.name)  # as dagster-dbt seeds a new target
+    else:
+        executable = str(Path(sys.executable).with_name("dbt"))
+        step = {"AIOS_WAREHOUSE": str(warehouse), CWD_ENV: None}
+    env = {
+        **{k: v for k, v in os.environ.items() if k != CWD_ENV},
+        **{k: v for k, v in step.items() if v is not None},
+        "AIOS_HOME": str(home),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_LOG_PATH": str(warehouse.parent / "dbt_logs"),
+    }
     cmd = [
-        str(Path(sys.executable).with_name("dbt")), *args,
+        executable, *dbt_global_flags(), *args,
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target),
     ]
-    env["DBT_LOG_PATH"] = str(warehouse.parent / "dbt_logs")
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False,
                           cwd=str(DBT_PROJECT_DIR))
     if check and proc.returncode != 0:
