@@ -161,6 +161,11 @@ class Browser:
                          "{innerText: ''}).innerText") or ""
 
     def screenshot(self, path: Path) -> Path:
+        # right after a form post the new document may not be laid out yet; Chrome then
+        # refuses the capture ("Cannot take screenshot with 0 width"), seen on a loaded machine
+        self.wait_for("document.readyState === 'complete' && "
+                      "document.documentElement.getBoundingClientRect().width > 0",
+                      what="a laid-out page to capture")
         data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data["data"]))
